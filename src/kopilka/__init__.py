@@ -1,0 +1,1 @@
+"""Kopilka: a loyalty and bonus-points system."""

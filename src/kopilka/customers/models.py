@@ -1,0 +1,111 @@
+"""Customers of a merchant, their groups and their loyalty cards."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from kopilka.merchants.models import Merchant
+
+
+class Group(models.Model):
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        verbose_name = _("customer group")
+        verbose_name_plural = _("customer groups")
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "name"], name="group_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Customer(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("awaiting confirmation")
+        ACTIVE = "active", _("active")
+        BLOCKED = "blocked", _("blocked")
+
+    class Gender(models.TextChoices):
+        FEMALE = "f", _("female")
+        MALE = "m", _("male")
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="customers")
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100, blank=True)
+    middle_name = models.CharField(_("middle name"), max_length=100, blank=True)
+    # E.164, normalised with the merchant's phone region; empty when unknown.
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    email = models.CharField(_("e-mail"), max_length=254, blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
+    code_word = models.CharField(_("code word"), max_length=100, blank=True)
+    groups = models.ManyToManyField(Group, blank=True, related_name="customers")
+    marketing_consent = models.BooleanField(_("marketing consent"), default=False)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("registered at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "phone"],
+                condition=~models.Q(phone=""),
+                name="customer_phone_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["merchant", "email"],
+                condition=~models.Q(email=""),
+                name="customer_email_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "last_name", "first_name"]),
+            models.Index(fields=["merchant", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        name = " ".join(p for p in (self.last_name, self.first_name) if p)
+        return name or self.phone or self.email or f"#{self.pk}"
+
+
+class Card(models.Model):
+    class Kind(models.TextChoices):
+        PLASTIC = "plastic", _("plastic")
+        VIRTUAL = "virtual", _("virtual")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        BLOCKED = "blocked", _("blocked")
+        LOST = "lost", _("lost (reissued)")
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="cards")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="cards", null=True, blank=True
+    )
+    number = models.CharField(_("number"), max_length=32)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
+    )
+    secret_hash = models.CharField(max_length=128, blank=True, editable=False)
+    replaced_by = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    issued_at = models.DateTimeField(_("issued at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("card")
+        verbose_name_plural = _("cards")
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "number"], name="card_number_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.number

@@ -1,0 +1,110 @@
+"""Tenancy: the merchant (tenant), its stores and registers, its staff and the audit trail."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Merchant(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    currency = models.CharField(_("currency"), max_length=3, default="RUB")
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Moscow")
+    phone_region = models.CharField(_("phone region"), max_length=2, default="RU")
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default="ru"
+    )
+    plan_name = models.CharField(_("plan"), max_length=50, default="unlimited")
+    customer_limit = models.PositiveIntegerField(
+        _("customer limit"), null=True, blank=True, help_text=_("Empty means unlimited.")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("merchant")
+        verbose_name_plural = _("merchants")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Store(models.Model):
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="stores")
+    name = models.CharField(_("name"), max_length=200)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    accepts_bonus_payment = models.BooleanField(_("accepts payment by bonuses"), default=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "name"], name="store_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Register(models.Model):
+    """A till. It authenticates with an API key of which only a hash is kept."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="registers")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="registers")
+    name = models.CharField(_("name"), max_length=200)
+    key_prefix = models.CharField(_("key prefix"), max_length=16, blank=True, db_index=True)
+    key_hash = models.CharField(max_length=64, blank=True, editable=False)
+    key_issued_at = models.DateTimeField(_("key issued at"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("register")
+        verbose_name_plural = _("registers")
+        constraints = [
+            models.UniqueConstraint(fields=["store", "name"], name="register_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store} / {self.name}"
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("owner")
+    ADMIN = "admin", _("administrator")
+    MARKETER = "marketer", _("marketer")
+    CASHIER = "cashier", _("cashier")
+    AUDITOR = "auditor", _("auditor")
+
+
+class StaffMember(models.Model):
+    """Ties a Django user to exactly one merchant with one role (mirrored as a Django group)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff"
+    )
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="staff")
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()})"
+
+
+class AuditEvent(models.Model):
+    """Who did what, when and why. Written in the same transaction as the change it records."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    actor = models.CharField(_("actor"), max_length=200)
+    action = models.CharField(_("action"), max_length=64)
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64)
+    reason = models.TextField(_("reason"), blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        indexes = [models.Index(fields=["merchant", "object_type", "object_id"])]

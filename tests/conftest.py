@@ -1,0 +1,64 @@
+"""Shared fixtures: a merchant with a store, a register, a program and customers."""
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from kopilka.merchants import services as merchants
+from kopilka.merchants.actors import Actor
+
+settings.register_profile(
+    "kopilka",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "kopilka"))
+
+SYSTEM = Actor.system("test")
+
+
+@pytest.fixture
+def actor():
+    return SYSTEM
+
+
+@pytest.fixture
+def merchant(db):
+    return merchants.merchant_create(name="Демо-магазин", actor=SYSTEM)
+
+
+@pytest.fixture
+def other_merchant(db):
+    return merchants.merchant_create(name="Чужой магазин", actor=SYSTEM)
+
+
+@pytest.fixture
+def store(merchant):
+    return merchants.store_create(merchant=merchant, name="Главный", actor=SYSTEM)
+
+
+@pytest.fixture
+def register(store):
+    return merchants.register_create(store=store, name="Касса 1", actor=SYSTEM)
+
+
+@pytest.fixture
+def program(merchant):
+    from kopilka.programs.models import Program
+
+    return Program.objects.create(merchant=merchant, name="Бонусы")
+
+
+@pytest.fixture
+def make_customer(merchant):
+    from kopilka.customers.models import Customer
+
+    counter = iter(range(10**6))
+
+    def make(merchant=merchant, **fields):
+        n = next(counter)
+        fields.setdefault("phone", f"+7916{n:07d}")
+        return Customer.objects.create(merchant=merchant, **fields)
+
+    return make
