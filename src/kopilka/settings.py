@@ -77,7 +77,10 @@ TEMPLATES = [
 
 
 def _database() -> dict:
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'kopilka.sqlite3'}"
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{VAR_DIR / 'kopilka.sqlite3'}"
     config = dj_database_url.parse(url, conn_max_age=60)
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # SQLite serialises writers; IMMEDIATE takes the write lock at BEGIN, so two writers
