@@ -94,8 +94,7 @@ class Lot(models.Model):
                 name="lot_remaining_plus_held_lte_amount",
             ),
             models.CheckConstraint(
-                condition=Q(expires_at__isnull=True)
-                | Q(expires_at__gt=models.F("available_from")),
+                condition=Q(expires_at__isnull=True) | Q(expires_at__gt=models.F("available_from")),
                 name="lot_expires_after_available",
             ),
         ]
@@ -103,6 +102,9 @@ class Lot(models.Model):
             models.Index(fields=["account", "expires_at"]),
             models.Index(fields=["merchant", "expires_at"]),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} ({self.remaining} left)"
 
 
 class Hold(models.Model):
@@ -137,6 +139,9 @@ class Hold(models.Model):
         ]
         indexes = [models.Index(fields=["status", "expires_at"])]
 
+    def __str__(self) -> str:
+        return f"hold {self.amount} ({self.get_status_display()})"
+
 
 class HoldAllocation(models.Model):
     """How much of a hold came from which lot, so voiding gives the same lots back."""
@@ -150,6 +155,9 @@ class HoldAllocation(models.Model):
             models.CheckConstraint(condition=Q(amount__gt=0), name="holdalloc_amount_positive"),
             models.UniqueConstraint(fields=["hold", "lot"], name="holdalloc_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} from lot {self.lot_id}"
 
 
 class Entry(models.Model):
@@ -168,7 +176,9 @@ class Entry(models.Model):
     receipt = models.ForeignKey(
         Receipt, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
     )
-    hold = models.ForeignKey(Hold, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    hold = models.ForeignKey(
+        Hold, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
+    )
     reverses = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
     )
@@ -197,3 +207,6 @@ class Entry(models.Model):
             models.Index(fields=["account", "created_at"]),
             models.Index(fields=["merchant", "created_at"]),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount:+d}"

@@ -1,0 +1,45 @@
+"""Typed errors of the ledger."""
+
+from django.utils.translation import gettext_lazy as _
+
+from kopilka.errors import Conflict, KopilkaError, ValidationFailed
+
+
+class InsufficientBalance(KopilkaError):
+    code = "insufficient_balance"
+    status = 409
+    default_message = _("Not enough bonuses available.")
+
+    def __init__(self, *, available: int, requested: int):
+        super().__init__(available=available, requested=requested)
+        self.available = available
+        self.requested = requested
+
+
+class InvalidAmount(ValidationFailed):
+    code = "invalid_amount"
+    default_message = _("The amount must be a positive whole number of minor units.")
+
+
+class ReasonRequired(ValidationFailed):
+    code = "reason_required"
+    default_message = _("A manual change of bonuses needs a reason.")
+
+
+class HoldNotActive(Conflict):
+    code = "hold_not_active"
+    default_message = _("The hold is already captured, voided or expired.")
+
+
+class AlreadyReversed(Conflict):
+    code = "already_reversed"
+    default_message = _("This operation has already been reversed.")
+
+
+class ReversalNotPossible(Conflict):
+    code = "reversal_not_possible"
+    default_message = _("This operation cannot be reversed: its bonuses are already used.")
+
+
+class AccountNotLocked(RuntimeError):
+    """A programming error: ledger writes must run on accounts from locks.lock_accounts()."""

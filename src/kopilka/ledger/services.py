@@ -1,0 +1,431 @@
+"""Every write to points: open accounts, credit, spend, hold / capture / void, expire, reverse.
+
+Callers lock the accounts first (`locks.lock_accounts`) inside `transaction.atomic()`; each
+function here checks that, so no write can race another on the same account. Amounts are
+positive integers in minor units; the sign is the entry kind's business.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from kopilka.errors import NotFound, ValidationFailed
+from kopilka.merchants.actors import Actor
+from kopilka.merchants.services import audit_record
+
+from .exceptions import (
+    AlreadyReversed,
+    HoldNotActive,
+    InsufficientBalance,
+    InvalidAmount,
+    ReasonRequired,
+    ReversalNotPossible,
+)
+from .locks import require_locked
+from .models import CREDIT_KINDS, Account, Entry, EntryKind, Hold, HoldAllocation, Lot
+
+# Spend order: the earliest expiry first (never-expiring last), then the oldest.
+SPEND_ORDER = (F("expires_at").asc(nulls_last=True), "created_at", "id")
+
+
+def _check_amount(amount) -> None:
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise InvalidAmount(amount=amount)
+
+
+def account_open(*, customer, program, actor: Actor) -> Account:
+    """The customer's account in the program, created on first use (race-safe)."""
+    if customer.merchant_id != program.merchant_id:
+        raise ValidationFailed(customer=customer.pk, program=program.pk)
+    account, _created = Account.objects.get_or_create(
+        customer=customer, program=program, defaults={"merchant_id": customer.merchant_id}
+    )
+    return account
+
+
+def credit(
+    *,
+    account: Account,
+    amount: int,
+    actor: Actor,
+    kind: str = EntryKind.ACCRUAL,
+    receipt=None,
+    reason: str = "",
+    now: datetime | None = None,
+    freeze_days: int = 0,
+    lifetime_days: int | None = None,
+    available_from: datetime | None = None,
+    expires_at: datetime | None = None,
+    transfer_id: uuid.UUID | None = None,
+) -> Entry:
+    """Open a new lot. The lifetime runs from when the points become available, so frozen
+    points can never expire before they could be used."""
+    require_locked(account)
+    _check_amount(amount)
+    if kind not in CREDIT_KINDS:
+        raise ValueError(f"{kind} is not a credit kind")
+    if kind == EntryKind.MANUAL_CREDIT and not reason.strip():
+        raise ReasonRequired()
+    now = now or timezone.now()
+    if available_from is None:
+        available_from = now + timedelta(days=freeze_days)
+    if expires_at is None and lifetime_days:
+        expires_at = available_from + timedelta(days=lifetime_days)
+    if expires_at is not None and expires_at <= available_from:
+        raise ValidationFailed(expires_at=expires_at.isoformat())
+    lot = Lot.objects.create(
+        merchant_id=account.merchant_id,
+        account=account,
+        kind=kind,
+        amount=amount,
+        remaining=amount,
+        available_from=available_from,
+        expires_at=expires_at,
+        created_at=now,
+    )
+    return Entry.objects.create(
+        merchant_id=account.merchant_id,
+        account=account,
+        lot=lot,
+        transfer_id=transfer_id or uuid.uuid4(),
+        kind=kind,
+        amount=amount,
+        receipt=receipt,
+        actor=str(actor),
+        reason=reason,
+        created_at=now,
+    )
+
+
+def _spendable_lots(account: Account, now: datetime) -> list[Lot]:
+    lots = list(
+        Lot.objects.filter(account=account, available_from__lte=now)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .filter(Q(remaining__gt=0) | Q(held__gt=0))
+        .order_by(*SPEND_ORDER)
+        .only("id", "remaining", "held", "expires_at")
+    )
+    if any(lot.held for lot in lots) and _release_expired_holds(account, now):
+        return _spendable_lots(account, now)
+    return [lot for lot in lots if lot.remaining]
+
+
+def _allocate(lots: list[Lot], amount: int) -> list[tuple[Lot, int]]:
+    """Take `amount` from the lots in their order; refuse if they hold less."""
+    available = sum(lot.remaining for lot in lots)
+    if available < amount:
+        raise InsufficientBalance(available=available, requested=amount)
+    takes, left = [], amount
+    for lot in lots:
+        take = min(lot.remaining, left)
+        takes.append((lot, take))
+        left -= take
+        if not left:
+            break
+    return takes
+
+
+def _debit(*, account, amount, actor, kind, receipt, reason, now, transfer_id) -> list[Entry]:
+    require_locked(account)
+    _check_amount(amount)
+    now = now or timezone.now()
+    takes = _allocate(_spendable_lots(account, now), amount)
+    for lot, take in takes:
+        lot.remaining -= take
+    Lot.objects.bulk_update([lot for lot, _ in takes], ["remaining"])
+    transfer_id = transfer_id or uuid.uuid4()
+    return Entry.objects.bulk_create(
+        Entry(
+            merchant_id=account.merchant_id,
+            account=account,
+            lot=lot,
+            transfer_id=transfer_id,
+            kind=kind,
+            amount=-take,
+            receipt=receipt,
+            actor=str(actor),
+            reason=reason,
+            created_at=now,
+        )
+        for lot, take in takes
+    )
+
+
+def spend(
+    *,
+    account: Account,
+    amount: int,
+    actor: Actor,
+    receipt=None,
+    reason: str = "",
+    now: datetime | None = None,
+    transfer_id: uuid.UUID | None = None,
+) -> list[Entry]:
+    """Pay with available points, earliest-expiring lots first. Raises InsufficientBalance."""
+    return _debit(
+        account=account,
+        amount=amount,
+        actor=actor,
+        kind=EntryKind.SPEND,
+        receipt=receipt,
+        reason=reason,
+        now=now,
+        transfer_id=transfer_id,
+    )
+
+
+def manual_adjust(
+    *, account: Account, amount: int, actor: Actor, reason: str, now: datetime | None = None
+) -> list[Entry]:
+    """A staff member adds (amount > 0) or takes away (amount < 0) points, with a reason."""
+    if not reason or not reason.strip():
+        raise ReasonRequired()
+    if isinstance(amount, int) and amount < 0:
+        entries = _debit(
+            account=account,
+            amount=-amount,
+            actor=actor,
+            kind=EntryKind.MANUAL_DEBIT,
+            receipt=None,
+            reason=reason,
+            now=now,
+            transfer_id=None,
+        )
+    else:
+        entries = [
+            credit(
+                account=account,
+                amount=amount,
+                actor=actor,
+                kind=EntryKind.MANUAL_CREDIT,
+                reason=reason,
+                now=now,
+            )
+        ]
+    audit_record(
+        merchant=account.merchant,
+        actor=actor,
+        action="ledger.manual_adjust",
+        obj=account,
+        reason=reason,
+        data={"amount": amount, "transfer_id": str(entries[0].transfer_id)},
+    )
+    return entries
+
+
+def hold(
+    *,
+    account: Account,
+    amount: int,
+    actor: Actor,
+    receipt=None,
+    now: datetime | None = None,
+    timeout: timedelta | None = None,
+) -> Hold:
+    """Reserve points for a receipt still being printed; capture or void it later."""
+    require_locked(account)
+    _check_amount(amount)
+    now = now or timezone.now()
+    timeout = timeout or timedelta(seconds=settings.KOPILKA_HOLD_TIMEOUT_SECONDS)
+    takes = _allocate(_spendable_lots(account, now), amount)
+    for lot, take in takes:
+        lot.remaining -= take
+        lot.held += take
+    Lot.objects.bulk_update([lot for lot, _ in takes], ["remaining", "held"])
+    new_hold = Hold.objects.create(
+        merchant_id=account.merchant_id,
+        account=account,
+        amount=amount,
+        receipt=receipt,
+        actor=str(actor),
+        created_at=now,
+        expires_at=now + timeout,
+    )
+    HoldAllocation.objects.bulk_create(
+        HoldAllocation(hold=new_hold, lot=lot, amount=take) for lot, take in takes
+    )
+    return new_hold
+
+
+def _active_hold(account: Account, hold_id: int, now: datetime) -> Hold:
+    found = Hold.objects.filter(account=account, pk=hold_id).first()
+    if found is None:
+        raise NotFound(hold=hold_id)
+    if found.status != Hold.Status.ACTIVE or found.expires_at <= now:
+        raise HoldNotActive(hold=hold_id, status=found.status)
+    return found
+
+
+def _close_hold(the_hold: Hold, *, status: str, captured: int, closed_at: datetime):
+    """Give back to the lots what the hold does not capture. Returns [(lot, amount captured)]."""
+    allocations = list(the_hold.allocations.select_related("lot").order_by("id"))
+    to_capture, captured_from = captured, []
+    for allocation in allocations:
+        lot = allocation.lot
+        take = min(allocation.amount, to_capture)
+        to_capture -= take
+        lot.held -= allocation.amount
+        lot.remaining += allocation.amount - take
+        if take:
+            captured_from.append((lot, take))
+    Lot.objects.bulk_update([a.lot for a in allocations], ["remaining", "held"])
+    the_hold.status = status
+    the_hold.captured_amount = captured
+    the_hold.closed_at = closed_at
+    the_hold.save(update_fields=["status", "captured_amount", "closed_at"])
+    return captured_from
+
+
+def capture(
+    *,
+    account: Account,
+    hold_id: int,
+    actor: Actor,
+    amount: int | None = None,
+    receipt=None,
+    now: datetime | None = None,
+) -> list[Entry]:
+    """Turn a hold into a spend of `amount` (default: all of it); the rest goes back."""
+    require_locked(account)
+    now = now or timezone.now()
+    the_hold = _active_hold(account, hold_id, now)
+    amount = the_hold.amount if amount is None else amount
+    _check_amount(amount)
+    if amount > the_hold.amount:
+        raise InvalidAmount(amount=amount, held=the_hold.amount)
+    captured_from = _close_hold(
+        the_hold, status=Hold.Status.CAPTURED, captured=amount, closed_at=now
+    )
+    transfer_id = uuid.uuid4()
+    return Entry.objects.bulk_create(
+        Entry(
+            merchant_id=account.merchant_id,
+            account=account,
+            lot=lot,
+            transfer_id=transfer_id,
+            kind=EntryKind.CAPTURE,
+            amount=-take,
+            receipt=receipt or the_hold.receipt,
+            hold=the_hold,
+            actor=str(actor),
+            created_at=now,
+        )
+        for lot, take in captured_from
+    )
+
+
+def void(*, account: Account, hold_id: int, actor: Actor, now: datetime | None = None) -> Hold:
+    """Release a hold: the points go back to the lots they came from."""
+    require_locked(account)
+    now = now or timezone.now()
+    the_hold = _active_hold(account, hold_id, now)
+    _close_hold(the_hold, status=Hold.Status.VOIDED, captured=0, closed_at=now)
+    return the_hold
+
+
+def _release_expired_holds(account: Account, now: datetime) -> int:
+    expired = list(
+        Hold.objects.filter(account=account, status=Hold.Status.ACTIVE, expires_at__lte=now)
+    )
+    for the_hold in expired:
+        # Closed as of the moment it stopped counting, so history reads the same as if a job
+        # had released it right on time.
+        _close_hold(the_hold, status=Hold.Status.EXPIRED, captured=0, closed_at=the_hold.expires_at)
+    return len(expired)
+
+
+def expire_holds(*, account: Account, now: datetime | None = None) -> int:
+    """Release the account's holds whose time ran out. Idempotent."""
+    require_locked(account)
+    return _release_expired_holds(account, now or timezone.now())
+
+
+def expire(*, account: Account, actor: Actor, now: datetime | None = None) -> list[Entry]:
+    """Write expiry entries for lots past their expiry. Idempotent: a second run finds nothing.
+
+    Balances never wait for this: selectors already leave expired lots out.
+    """
+    require_locked(account)
+    now = now or timezone.now()
+    lots = list(
+        Lot.objects.filter(account=account, remaining__gt=0, expires_at__lte=now).order_by("id")
+    )
+    entries = [
+        Entry(
+            merchant_id=account.merchant_id,
+            account=account,
+            lot=lot,
+            transfer_id=uuid.uuid4(),
+            kind=EntryKind.EXPIRY,
+            amount=-lot.remaining,
+            actor=str(actor),
+            created_at=lot.expires_at,
+        )
+        for lot in lots
+    ]
+    for lot in lots:
+        lot.remaining = 0
+    Lot.objects.bulk_update(lots, ["remaining"])
+    return Entry.objects.bulk_create(entries)
+
+
+def reverse(
+    *,
+    account: Account,
+    transfer_id: uuid.UUID,
+    actor: Actor,
+    reason: str,
+    now: datetime | None = None,
+) -> list[Entry]:
+    """Post the exact opposite of one operation, lot by lot. Possible once per operation."""
+    require_locked(account)
+    if not reason or not reason.strip():
+        raise ReasonRequired()
+    now = now or timezone.now()
+    originals = list(
+        Entry.objects.filter(account=account, transfer_id=transfer_id)
+        .select_related("lot")
+        .order_by("id")
+    )
+    if not originals:
+        raise NotFound(transfer_id=str(transfer_id))
+    if Entry.objects.filter(reverses__in=originals).exists():
+        raise AlreadyReversed(transfer_id=str(transfer_id))
+    if any(e.kind in (EntryKind.EXPIRY, EntryKind.CORRECTION) for e in originals):
+        raise ReversalNotPossible(transfer_id=str(transfer_id))
+    for original in originals:
+        original.lot.remaining -= original.amount
+        if original.lot.remaining < 0:
+            raise ReversalNotPossible(transfer_id=str(transfer_id))
+    Lot.objects.bulk_update([e.lot for e in originals], ["remaining"])
+    reversal_id = uuid.uuid4()
+    entries = Entry.objects.bulk_create(
+        Entry(
+            merchant_id=account.merchant_id,
+            account=account,
+            lot=original.lot,
+            transfer_id=reversal_id,
+            kind=EntryKind.CORRECTION,
+            amount=-original.amount,
+            receipt_id=original.receipt_id,
+            reverses=original,
+            actor=str(actor),
+            reason=reason,
+            created_at=now,
+        )
+        for original in originals
+    )
+    audit_record(
+        merchant=account.merchant,
+        actor=actor,
+        action="ledger.reverse",
+        obj=account,
+        reason=reason,
+        data={"transfer_id": str(transfer_id), "reversal_id": str(reversal_id)},
+    )
+    return entries
