@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.errors import Conflict, KopilkaError, ValidationFailed
+from kopilka.errors import Conflict, KopilkaError, NotFound, ValidationFailed
 
 
 class InsufficientBalance(KopilkaError):
@@ -43,3 +43,8 @@ class ReversalNotPossible(Conflict):
 
 class AccountNotLocked(RuntimeError):
     """A programming error: ledger writes must run on accounts from locks.lock_accounts()."""
+
+
+class AccountNotFound(NotFound):
+    code = "account_not_found"
+    default_message = _("Bonus account not found.")

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q, Sum
 
+from .exceptions import AccountNotFound
 from .models import Account, Entry, Hold, HoldAllocation, Lot
 
 
@@ -93,6 +94,16 @@ def lots_expiring(*, merchant, now: datetime, within_days: int, account: Account
 
 def account_entries(account: Account):
     return Entry.objects.filter(account=account).order_by("-created_at", "-id")
+
+
+def account_get(*, merchant, pk) -> Account:
+    """The merchant's account with this id; another merchant's id is simply not found."""
+    account = (
+        Account.objects.filter(merchant=merchant, pk=pk).first() if str(pk).isdigit() else None
+    )
+    if account is None:
+        raise AccountNotFound(account=pk)
+    return account
 
 
 def accounts_of_customer(customer):

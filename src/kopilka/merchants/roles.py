@@ -25,9 +25,7 @@ def permissions_for(role: str) -> list[Permission]:
         action = perm.codename.split("_", 1)[0]
         if role == Role.CASHIER:
             continue
-        if role == Role.AUDITOR:
-            allowed = action == "view"
-        elif model in READ_ONLY_MODELS:
+        if role == Role.AUDITOR or model in READ_ONLY_MODELS:
             allowed = action == "view"
         elif role == Role.OWNER:
             allowed = True

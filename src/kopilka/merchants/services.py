@@ -57,9 +57,12 @@ def _hash_key(key: str) -> str:
 
 
 @transaction.atomic
-def register_key_issue(*, register: Register, actor: Actor) -> str:
-    """Issue a new API key (replacing any old one) and return it: the only time it is visible."""
-    key = "kp_" + secrets.token_urlsafe(32)
+def register_key_issue(*, register: Register, actor: Actor, key: str | None = None) -> str:
+    """Issue a new API key (replacing any old one) and return it: the only time it is visible.
+
+    `key` lets the demo data use known keys; real keys are always generated.
+    """
+    key = key or "kp_" + secrets.token_urlsafe(32)
     register.key_prefix = key[:KEY_PREFIX_LENGTH]
     register.key_hash = _hash_key(key)
     register.key_issued_at = timezone.now()

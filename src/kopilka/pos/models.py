@@ -28,3 +28,6 @@ class Receipt(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["merchant", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return self.external_number

@@ -1,0 +1,27 @@
+"""The demo data builds once, is consistent, and a second run duplicates nothing."""
+
+from django.core.management import call_command
+
+from kopilka.customers.models import Customer
+from kopilka.ledger.models import Entry
+from kopilka.ledger.verify import verify_ledger
+from kopilka.merchants.models import Merchant, Register, StaffMember
+from kopilka.merchants.services import register_authenticate
+
+
+def test_demo_builds_once_and_its_printed_keys_work(db, capsys):
+    call_command("demo", "--if-absent", "--customers", "30", "--months", "3")
+    first = capsys.readouterr().out
+    counts = (Customer.objects.count(), Entry.objects.count(), Register.objects.count())
+    call_command("demo", "--if-absent", "--customers", "30", "--months", "3")
+    second = capsys.readouterr().out
+    assert (Customer.objects.count(), Entry.objects.count(), Register.objects.count()) == counts
+    assert Merchant.objects.filter(name="Демо-магазин").count() == 1
+    assert counts[0] == 30 and counts[1] > 30 and counts[2] == 3
+    assert StaffMember.objects.count() == 5
+    keys = [line.rsplit(" ", 1)[-1] for line in second.splitlines() if "kp_demo_" in line]
+    assert len(keys) == 3 and keys == [
+        line.rsplit(" ", 1)[-1] for line in first.splitlines() if "kp_demo_" in line
+    ]
+    assert all(register_authenticate(key) is not None for key in keys)
+    assert verify_ledger() == []
