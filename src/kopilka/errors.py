@@ -1,4 +1,4 @@
-"""Typed domain errors. Each carries a stable machine `code`; the API maps them to problem documents."""
+"""Typed domain errors with stable machine codes; the API maps them to problem documents."""
 
 from django.utils.translation import gettext_lazy as _
 

@@ -16,7 +16,12 @@ VAR_DIR = Path(os.environ.get("KOPILKA_VAR_DIR", BASE_DIR / "var"))
 
 
 def _flag(name: str, default: bool) -> bool:
-    return os.environ.get(name, "1" if default else "0").strip().lower() in {"1", "true", "yes", "on"}
+    return os.environ.get(name, "1" if default else "0").strip().lower() in {
+        "1",
+        "true",
+        "yes",
+        "on",
+    }
 
 
 DEBUG = _flag("KOPILKA_DEBUG", True)

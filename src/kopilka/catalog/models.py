@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kopilka.merchants.models import Merchant
 
-FLAGS = ("no_accrual", "no_discount", "no_bonus_payment")
+from .tree import FLAGS  # noqa: F401  (one definition, re-exported for model users)
 
 
 class FlagFields(models.Model):
@@ -35,6 +35,12 @@ class Category(FlagFields):
         constraints = [
             models.UniqueConstraint(
                 fields=["merchant", "parent", "name"], name="category_name_unique"
+            ),
+            # NULLs are distinct in a unique index, so top-level names need their own one.
+            models.UniqueConstraint(
+                fields=["merchant", "name"],
+                condition=models.Q(parent__isnull=True),
+                name="category_root_name_unique",
             ),
         ]
 

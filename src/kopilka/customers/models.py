@@ -47,6 +47,8 @@ class Customer(models.Model):
         _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
     )
     notes = models.TextField(_("notes"), blank=True)
+    # Case-folded "last first middle" (see normalize.name_search_key), kept by the services.
+    name_search = models.CharField(max_length=310, blank=True, editable=False)
     anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True)
     created_at = models.DateTimeField(_("registered at"), auto_now_add=True)
 

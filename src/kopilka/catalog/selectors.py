@@ -1,0 +1,98 @@
+"""Reads of the catalogue: lookups, effective item flags and segment membership."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Q
+
+from kopilka.merchants.models import Merchant
+
+from .exceptions import CategoryNotFound, ProductNotFound, SegmentNotFound
+from .models import Category, Product, Segment
+from .tree import FLAGS, CategoryTree, Flags, Node
+
+
+def category_tree(*, merchant: Merchant) -> CategoryTree:
+    """The merchant's whole category tree in one query (trees are hundreds of rows, not more)."""
+    rows = Category.objects.filter(merchant=merchant).values("id", "parent_id", *FLAGS)
+    return CategoryTree(
+        Node(row["id"], row["parent_id"], {f: row[f] for f in FLAGS}) for row in rows
+    )
+
+
+def category_get(*, merchant: Merchant, pk) -> Category:
+    try:
+        return Category.objects.get(merchant=merchant, pk=int(pk))
+    except (Category.DoesNotExist, TypeError, ValueError) as exc:
+        raise CategoryNotFound(category_id=str(pk)) from exc
+
+
+def product_get(*, merchant: Merchant, pk) -> Product:
+    try:
+        return Product.objects.get(merchant=merchant, pk=int(pk))
+    except (Product.DoesNotExist, TypeError, ValueError) as exc:
+        raise ProductNotFound(product_id=str(pk)) from exc
+
+
+def product_get_by_sku(*, merchant: Merchant, sku: str) -> Product:
+    try:
+        return Product.objects.get(merchant=merchant, sku=(sku or "").strip())
+    except Product.DoesNotExist as exc:
+        raise ProductNotFound(sku=sku) from exc
+
+
+def segment_get(*, merchant: Merchant, pk) -> Segment:
+    try:
+        return Segment.objects.get(merchant=merchant, pk=int(pk))
+    except (Segment.DoesNotExist, TypeError, ValueError) as exc:
+        raise SegmentNotFound(segment_id=str(pk)) from exc
+
+
+def effective_flags(
+    *, merchant: Merchant, products: Iterable[Product], tree: CategoryTree | None = None
+) -> dict[int, Flags]:
+    """Flags of each product after inheritance: the product's own explicit value, else the
+    nearest ancestor category's explicit value, else False.
+
+    One query for the tree (none if the caller passes one it already loaded), whatever the
+    number of products.
+    """
+    products = list(products)
+    foreign = [p.pk for p in products if p.merchant_id != merchant.pk]
+    if foreign:
+        raise ProductNotFound(product_ids=foreign)
+    if tree is None:
+        tree = category_tree(merchant=merchant)
+    return {
+        p.pk: tree.flags_for(p.category_id, {f: getattr(p, f) for f in FLAGS}) for p in products
+    }
+
+
+def segment_category_ids(*, segment: Segment, tree: CategoryTree | None = None) -> set[int]:
+    """Categories the segment covers: those it names and all their subcategories."""
+    if tree is None:
+        tree = category_tree(merchant=segment.merchant)
+    named = segment.categories.filter(merchant_id=segment.merchant_id).values_list("pk", flat=True)
+    return tree.subtree(named)
+
+
+def segment_product_ids(*, segment: Segment) -> set[int]:
+    """Known products in the segment: those it names and those anywhere under its categories."""
+    category_ids = segment_category_ids(segment=segment)
+    named = segment.products.filter(merchant_id=segment.merchant_id).values_list("pk", flat=True)
+    return set(
+        Product.objects.filter(merchant_id=segment.merchant_id)
+        .filter(Q(pk__in=named) | Q(category_id__in=category_ids))
+        .values_list("pk", flat=True)
+    )
+
+
+def segment_contains(*, segment: Segment, product: Product) -> bool:
+    if product.merchant_id != segment.merchant_id:
+        return False
+    if segment.products.filter(pk=product.pk).exists():
+        return True
+    return product.category_id is not None and product.category_id in segment_category_ids(
+        segment=segment
+    )

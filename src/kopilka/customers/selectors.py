@@ -1,0 +1,99 @@
+"""Reads of customers and cards, always within one merchant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kopilka.merchants.models import Merchant
+
+from .cards import normalize_card_number
+from .exceptions import CardNotFound, CustomerNotFound, InvalidEmail, InvalidPhone
+from .models import Card, Customer
+from .normalize import name_search_key, normalize_email, normalize_phone
+
+
+@dataclass(frozen=True)
+class CustomerMatch:
+    """One search hit and what it matched. For a card hit, `card.status` says whether the
+    card is active or blocked, which the cashier must see before accepting it."""
+
+    customer: Customer
+    matched_by: str  # "card" | "phone" | "email" | "name"
+    card: Card | None = None
+
+
+def customer_get(*, merchant: Merchant, pk) -> Customer:
+    # Another merchant's id is reported exactly like a missing one, so ids reveal nothing.
+    try:
+        return Customer.objects.get(merchant=merchant, pk=int(pk))
+    except (Customer.DoesNotExist, TypeError, ValueError) as exc:
+        raise CustomerNotFound(customer_id=str(pk)) from exc
+
+
+def card_get_by_number(*, merchant: Merchant, number: str) -> Card:
+    """The merchant's card with this number, in any status (the caller decides what a blocked
+    or lost card means for it)."""
+    number = normalize_card_number(number)
+    try:
+        return Card.objects.select_related("customer").get(merchant=merchant, number=number)
+    except Card.DoesNotExist as exc:
+        raise CardNotFound(number=number) from exc
+
+
+def customer_find(*, merchant: Merchant, query: str, limit: int = 20) -> list[CustomerMatch]:
+    """Customers matching what a cashier typed or scanned, strongest evidence first.
+
+    The query is tried as a card number (exact; active or blocked cards, not replaced ones),
+    a phone in any spelling, an e-mail, and words of the name (each word must appear in the
+    last, first or middle name, in any case).
+    """
+    query = (query or "").strip()
+    if not query:
+        return []
+    matches: list[CustomerMatch] = []
+    seen: set[int] = set()
+
+    def add(customer: Customer, matched_by: str, card: Card | None = None) -> None:
+        if customer.pk not in seen and len(matches) < limit:
+            seen.add(customer.pk)
+            matches.append(CustomerMatch(customer, matched_by, card))
+
+    customers = Customer.objects.filter(merchant=merchant)
+
+    number = normalize_card_number(query)
+    if number:
+        cards = Card.objects.select_related("customer").filter(
+            merchant=merchant,
+            number=number,
+            customer__isnull=False,
+            status__in=(Card.Status.ACTIVE, Card.Status.BLOCKED),
+        )
+        for card in cards:
+            add(card.customer, "card", card)
+
+    if any(ch.isdigit() for ch in query):
+        try:
+            phone = normalize_phone(query, merchant.phone_region)
+        except InvalidPhone:
+            pass
+        else:
+            for customer in customers.filter(phone=phone):
+                add(customer, "phone")
+
+    if "@" in query:
+        try:
+            email = normalize_email(query)
+        except InvalidEmail:
+            pass
+        else:
+            for customer in customers.filter(email=email):
+                add(customer, "email")
+
+    words = name_search_key(query).split()
+    if words and any(ch.isalpha() for ch in query) and "@" not in query:
+        by_name = customers.filter(anonymised_at__isnull=True)
+        for word in words:
+            by_name = by_name.filter(name_search__contains=word)
+        for customer in by_name.order_by("name_search", "pk")[:limit]:
+            add(customer, "name")
+    return matches
