@@ -1,0 +1,147 @@
+"""The engine's inputs and outputs: frozen dataclasses of plain values.
+
+Money is an int of minor units (kopecks); percents and shares are Fractions (5 % = 1/20);
+quantities are Fractions so that 0.345 kg is exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from fractions import Fraction
+
+PROGRAM_BONUS = "bonus"
+PROGRAM_ACCUMULATIVE_DISCOUNT = "accumulative_discount"
+PROGRAM_FIXED_DISCOUNT = "fixed_discount"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a number is what it is: a stable code, the source that produced it, and details."""
+
+    code: str
+    source: str = ""  # e.g. "program:3", "accrual_rule:7", "segment:2", "store"
+    value: str = ""  # e.g. "5%", "4900"
+
+
+@dataclass(frozen=True)
+class AccrualStep:
+    min_receipt_total: int  # the step applies from this receipt total (inclusive)
+    percent: Fraction
+
+
+@dataclass(frozen=True)
+class AccrualRule:
+    """Cashback by receipt-total steps over the whole receipt (no segments) or some segments."""
+
+    id: int
+    steps: tuple[AccrualStep, ...]
+    segment_ids: frozenset[int] = frozenset()
+
+    def covers(self, line: CartLine) -> bool:
+        return not self.segment_ids or bool(self.segment_ids & line.segment_ids)
+
+    def percent_for(self, receipt_total: int) -> AccrualStep | None:
+        chosen = None
+        for step in sorted(self.steps, key=lambda s: s.min_receipt_total):
+            if receipt_total >= step.min_receipt_total:
+                chosen = step
+        return chosen
+
+
+@dataclass(frozen=True)
+class DiscountStep:
+    """Accumulative discount: `percent` once earlier purchases reach `min_purchase_total`."""
+
+    min_purchase_total: int
+    percent: Fraction
+
+
+@dataclass(frozen=True)
+class ProgramConfig:
+    id: int
+    kind: str = PROGRAM_BONUS
+    enabled: bool = True
+    active_from: datetime | None = None
+    active_to: datetime | None = None
+    # Discounts (discount programs)
+    fixed_discount_percent: Fraction = Fraction(0)
+    discount_steps: tuple[DiscountStep, ...] = ()
+    # Bonus payment
+    max_share: Fraction = Fraction(1)  # share of a line payable by bonuses
+    segment_max_share: tuple[tuple[int, Fraction], ...] = ()
+    spend_unit: int = 1  # 100: bonuses are spent in whole units only
+    # Accrual
+    accrual_rules: tuple[AccrualRule, ...] = ()
+    accrue_on_discounted: bool = True
+    accrue_when_paid_with_bonuses: bool = True
+    # The receipt's accrual is rounded down to whole bonuses (100) or to kopecks (1).
+    accrual_unit: int = 100
+    freeze_days: int = 0
+    lifetime_days: int | None = None
+
+    def is_active(self, now: datetime) -> bool:
+        if not self.enabled:
+            return False
+        if self.active_from is not None and now < self.active_from:
+            return False
+        return not (self.active_to is not None and now >= self.active_to)
+
+
+@dataclass(frozen=True)
+class CustomerState:
+    """What the engine needs to know about the customer, read before the quote."""
+
+    available: int = 0  # spendable bonus balance now
+    purchase_total: int = 0  # earlier purchases (accumulative discounts)
+    can_spend: bool = True  # e.g. False for a customer awaiting confirmation
+
+
+@dataclass(frozen=True)
+class CartLine:
+    line_no: int
+    sku: str
+    qty: Fraction
+    unit_price: int
+    pos_discount: int = 0
+    no_accrual: bool = False
+    no_discount: bool = False
+    no_bonus_payment: bool = False
+    segment_ids: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Cart:
+    lines: tuple[CartLine, ...]
+    requested_spend: int | None = 0  # None: as much as allowed
+    store_accepts_bonus_payment: bool = True
+    spend_allowed: bool = True  # False for offline receipts: accrual only
+
+
+@dataclass(frozen=True)
+class LineOutcome:
+    line_no: int
+    amount: int  # qty x unit price - POS discount
+    discount: int  # program (and later campaign) discount
+    bonus_cap: int  # most that bonuses may pay on this line
+    bonus_spent: int
+    accrual: int
+    reasons: tuple[Reason, ...] = ()
+
+    @property
+    def to_pay(self) -> int:
+        return self.amount - self.discount - self.bonus_spent
+
+
+@dataclass(frozen=True)
+class Outcome:
+    lines: tuple[LineOutcome, ...]
+    subtotal: int  # sum of line amounts: the purchase sum, excluded items included
+    discount: int
+    max_spend: int  # most bonuses payable on this receipt for this customer
+    bonus_spent: int
+    to_pay: int
+    accrual: int
+    accrual_available_from: datetime | None
+    accrual_expires_at: datetime | None
+    reasons: tuple[Reason, ...] = field(default=())
