@@ -43,7 +43,7 @@ def theirs(other_merchant, actor):
         customer=customer,
         external_number="B-1",
         occurred_at=datetime(2026, 5, 1, tzinfo=UTC),
-        total=10000,
+        subtotal=10000,
     )
     return customer, account, receipt
 

@@ -254,7 +254,8 @@ def demo_build(*, customers_count: int = 1000, months: int = 4, now: datetime | 
                 customer=customer,
                 external_number=f"D-{receipt_no:06d}",
                 occurred_at=at,
-                total=total,
+                subtotal=total,
+                to_pay=total,
             )
             with transaction.atomic():
                 [locked] = locks.lock_accounts([account.pk])

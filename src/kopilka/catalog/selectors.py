@@ -96,3 +96,29 @@ def segment_contains(*, segment: Segment, product: Product) -> bool:
     return product.category_id is not None and product.category_id in segment_category_ids(
         segment=segment
     )
+
+
+def segment_ids_by_product(
+    *, merchant: Merchant, products: Iterable[Product], tree: CategoryTree | None = None
+) -> dict[int, frozenset[int]]:
+    """For each product, the ids of the merchant's segments it belongs to (3 queries)."""
+    products = list(products)
+    if tree is None:
+        tree = category_tree(merchant=merchant)
+    segments = Segment.objects.filter(merchant=merchant).prefetch_related("categories", "products")
+    covered = [
+        (
+            segment.pk,
+            tree.subtree(c.pk for c in segment.categories.all()),
+            {p.pk for p in segment.products.all()},
+        )
+        for segment in segments
+    ]
+    return {
+        product.pk: frozenset(
+            segment_id
+            for segment_id, categories, named in covered
+            if product.pk in named or product.category_id in categories
+        )
+        for product in products
+    }

@@ -429,3 +429,102 @@ def reverse(
         data={"transfer_id": str(transfer_id), "reversal_id": str(reversal_id)},
     )
     return entries
+
+
+def refund_return(
+    *,
+    account: Account,
+    parts: list[tuple[int, int]],
+    actor: Actor,
+    receipt=None,
+    now: datetime | None = None,
+) -> list[Entry]:
+    """Give spent points back to the lots they were spent from: parts are (lot id, amount).
+
+    A lot that has expired meanwhile takes them back expired: the customer gets back what the
+    points were worth when spent, not a fresh lifetime.
+    """
+    require_locked(account)
+    now = now or timezone.now()
+    parts = [(lot_id, amount) for lot_id, amount in parts if amount]
+    for _lot_id, amount in parts:
+        _check_amount(amount)
+    lots = {
+        lot.pk: lot for lot in Lot.objects.filter(account=account, pk__in=[p for p, _ in parts])
+    }
+    if len(lots) != len({p for p, _ in parts}):
+        raise NotFound(lots=[p for p, _ in parts if p not in lots])
+    for lot_id, amount in parts:
+        lots[lot_id].remaining += amount
+        if lots[lot_id].remaining + lots[lot_id].held > lots[lot_id].amount:
+            raise InvalidAmount(lot=lot_id, amount=amount)
+    Lot.objects.bulk_update(list(lots.values()), ["remaining"])
+    transfer_id = uuid.uuid4()
+    return Entry.objects.bulk_create(
+        Entry(
+            merchant_id=account.merchant_id,
+            account=account,
+            lot_id=lot_id,
+            transfer_id=transfer_id,
+            kind=EntryKind.REFUND_RETURN,
+            amount=amount,
+            receipt=receipt,
+            actor=str(actor),
+            created_at=now,
+        )
+        for lot_id, amount in parts
+    )
+
+
+def clawback(
+    *,
+    account: Account,
+    amount: int,
+    actor: Actor,
+    prefer_lot_ids: list[int] = (),
+    receipt=None,
+    now: datetime | None = None,
+) -> list[Entry]:
+    """Take back up to `amount` points accrued on a refunded purchase.
+
+    First from the lots that purchase created (even while still frozen), then from whatever
+    is spendable. Takes what there is: the caller records any shortfall, since a balance can
+    never go below zero.
+    """
+    require_locked(account)
+    _check_amount(amount)
+    now = now or timezone.now()
+    not_expired = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    preferred = list(
+        Lot.objects.filter(
+            not_expired, account=account, pk__in=list(prefer_lot_ids), remaining__gt=0
+        ).order_by("id")
+    )
+    others = [lot for lot in _spendable_lots(account, now) if lot.pk not in set(prefer_lot_ids)]
+    takes, left = [], amount
+    for lot in [*preferred, *others]:
+        take = min(lot.remaining, left)
+        if take:
+            lot.remaining -= take
+            takes.append((lot, take))
+            left -= take
+        if not left:
+            break
+    if not takes:
+        return []
+    Lot.objects.bulk_update([lot for lot, _ in takes], ["remaining"])
+    transfer_id = uuid.uuid4()
+    return Entry.objects.bulk_create(
+        Entry(
+            merchant_id=account.merchant_id,
+            account=account,
+            lot=lot,
+            transfer_id=transfer_id,
+            kind=EntryKind.REFUND_CLAWBACK,
+            amount=-take,
+            receipt=receipt,
+            actor=str(actor),
+            created_at=now,
+        )
+        for lot, take in takes
+    )

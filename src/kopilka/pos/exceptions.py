@@ -2,9 +2,85 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.errors import NotFound
+from kopilka.errors import Conflict, KopilkaError, NotFound, ValidationFailed
 
 
 class ReceiptNotFound(NotFound):
     code = "receipt_not_found"
     default_message = _("Receipt not found.")
+
+
+class IdempotencyKeyRequired(KopilkaError):
+    code = "idempotency_key_required"
+    status = 428
+    default_message = _("This request needs an Idempotency-Key header.")
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency_conflict"
+    default_message = _("This Idempotency-Key was already used with a different request.")
+
+
+class DuplicateReceiptNumber(Conflict):
+    code = "duplicate_receipt_number"
+    default_message = _("This register already booked a receipt with this number.")
+
+
+class SpendNotAllowed(Conflict):
+    code = "spend_not_allowed"
+    default_message = _("The customer cannot pay this much with bonuses on this receipt.")
+
+
+class OfflineSpendNotAllowed(ValidationFailed):
+    code = "offline_spend_not_allowed"
+    default_message = _("A receipt sent after the fact can accrue bonuses but not spend them.")
+
+
+class ReceiptTooOld(ValidationFailed):
+    code = "receipt_too_old"
+    default_message = _("The receipt is older than the offline window allows.")
+
+
+class OccurredInFuture(ValidationFailed):
+    code = "occurred_in_future"
+    default_message = _("The receipt's time is in the future.")
+
+
+class PaymentsMismatch(ValidationFailed):
+    code = "payments_mismatch"
+    default_message = _("The payments do not add up to the amount to pay.")
+
+
+class InvalidReceipt(ValidationFailed):
+    code = "invalid_receipt"
+    default_message = _("The receipt lines are not valid.")
+
+
+class CannotRefundRefund(Conflict):
+    code = "cannot_refund_a_refund"
+    default_message = _("A refund cannot be refunded.")
+
+
+class ReceiptNotConfirmed(Conflict):
+    code = "receipt_not_confirmed"
+    default_message = _("Only a confirmed receipt can be refunded.")
+
+
+class RefundExceedsSale(ValidationFailed):
+    code = "refund_exceeds_sale"
+    default_message = _("The refund is larger than what was sold and not yet refunded.")
+
+
+class UnknownLine(ValidationFailed):
+    code = "unknown_line"
+    default_message = _("The receipt has no such line.")
+
+
+class NothingToRefund(Conflict):
+    code = "nothing_to_refund"
+    default_message = _("Everything on this receipt has already been refunded.")
+
+
+class ReceiptNotHeld(Conflict):
+    code = "receipt_not_held"
+    default_message = _("The receipt has no bonuses on hold.")

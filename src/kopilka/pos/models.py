@@ -1,22 +1,67 @@
-"""Receipts booked through the POS API. (Lines, refunds and idempotency records join here later.)"""
+"""Receipts booked through the POS API (sales and refunds), their lines, and idempotency keys."""
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from kopilka.catalog.models import Product
 from kopilka.customers.models import Customer
 from kopilka.merchants.models import Merchant, Register, Store
+from kopilka.programs.models import Program
 
 
 class Receipt(models.Model):
+    """A confirmed sale or a refund of one. Money in kopecks; a refund's figures are what it
+    gave back (positive numbers)."""
+
+    class Kind(models.TextChoices):
+        SALE = "sale", _("sale")
+        REFUND = "refund", _("refund")
+
+    class Status(models.TextChoices):
+        CONFIRMED = "confirmed", _("confirmed")
+        HELD = "held", _("bonuses held, awaiting capture")
+        VOIDED = "voided", _("voided")
+
+    class Channel(models.TextChoices):
+        POS = "pos", _("till")
+        ONLINE = "online", _("online")
+
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="receipts")
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
     register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="+")
     customer = models.ForeignKey(
         Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="receipts"
     )
+    program = models.ForeignKey(
+        Program, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.SALE)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.CONFIRMED
+    )
+    channel = models.CharField(
+        _("channel"), max_length=8, choices=Channel.choices, default=Channel.POS
+    )
+    refund_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
+    )
     external_number = models.CharField(_("receipt number"), max_length=64)
     occurred_at = models.DateTimeField(_("occurred at"))
-    total = models.BigIntegerField(_("total, minor units"))
+    offline = models.BooleanField(_("sent after the fact (offline)"), default=False)
+    subtotal = models.BigIntegerField(_("purchase sum"), default=0)
+    discount = models.BigIntegerField(_("discount"), default=0)
+    bonus_spent = models.BigIntegerField(_("paid with bonuses"), default=0)
+    to_pay = models.BigIntegerField(_("paid with money"), default=0)
+    accrued = models.BigIntegerField(_("bonuses accrued"), default=0)
+    # When the accrual's lot opens and closes; kept so a held receipt credits it at capture.
+    accrual_available_from = models.DateTimeField(null=True, blank=True)
+    accrual_expires_at = models.DateTimeField(null=True, blank=True)
+    clawed_back = models.BigIntegerField(_("bonuses clawed back"), default=0)
+    clawback_shortfall = models.BigIntegerField(_("clawback not covered by balance"), default=0)
+    returned = models.BigIntegerField(_("spent bonuses returned"), default=0)
+    payments = models.JSONField(_("payments"), default=list, blank=True)
+    reasons = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -24,10 +69,122 @@ class Receipt(models.Model):
         verbose_name_plural = _("receipts")
         constraints = [
             models.UniqueConstraint(
-                fields=["register", "external_number"], name="receipt_number_unique"
+                fields=["register", "kind", "external_number"], name="receipt_number_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="sale", refund_of__isnull=True)
+                | Q(kind="refund", refund_of__isnull=False),
+                name="receipt_refund_has_origin",
             ),
         ]
-        indexes = [models.Index(fields=["merchant", "occurred_at"])]
+        indexes = [
+            models.Index(fields=["merchant", "occurred_at"]),
+            models.Index(fields=["customer", "occurred_at"]),
+        ]
 
     def __str__(self) -> str:
         return self.external_number
+
+
+class ReceiptLine(models.Model):
+    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="lines")
+    line_no = models.PositiveIntegerField(_("line"))
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    sku = models.CharField(_("SKU"), max_length=64)
+    name = models.CharField(_("name"), max_length=300, blank=True)
+    qty = models.DecimalField(_("quantity"), max_digits=14, decimal_places=3)
+    unit_price = models.BigIntegerField(_("unit price"))
+    pos_discount = models.BigIntegerField(_("till discount"), default=0)
+    amount = models.BigIntegerField(_("amount"))
+    discount = models.BigIntegerField(_("discount"), default=0)
+    bonus_spent = models.BigIntegerField(_("paid with bonuses"), default=0)
+    accrued = models.BigIntegerField(_("bonuses accrued"), default=0)
+    no_accrual = models.BooleanField(default=False)
+    no_discount = models.BooleanField(default=False)
+    no_bonus_payment = models.BooleanField(default=False)
+    reasons = models.JSONField(default=list, blank=True)
+    refunds_line = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="refund_lines"
+    )
+
+    class Meta:
+        verbose_name = _("receipt line")
+        verbose_name_plural = _("receipt lines")
+        constraints = [
+            models.UniqueConstraint(fields=["receipt", "line_no"], name="receipt_line_unique"),
+            models.CheckConstraint(condition=Q(qty__gt=0), name="receipt_line_qty_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_no}. {self.sku}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a key, replayed for every retry with the same request."""
+
+    register = models.ForeignKey(Register, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=128)
+    operation = models.CharField(max_length=32)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(default=0)
+    response_body = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["register", "key"], name="idempotency_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.key}"
+
+
+class OneTimeCode(models.Model):
+    """The one-time code that confirms a customer registered at a till. Only a keyed hash of
+    the code is kept; one live code per customer and purpose (a resend replaces it)."""
+
+    class Purpose(models.TextChoices):
+        CONFIRM = "confirm", _("confirm registration")
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    purpose = models.CharField(max_length=16, choices=Purpose.choices, default=Purpose.CONFIRM)
+    channel = models.CharField(max_length=16)
+    salt = models.CharField(max_length=32)
+    code_hash = models.CharField(max_length=64)
+    attempts_left = models.PositiveSmallIntegerField()
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "purpose"], name="one_time_code_per_customer"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} code of customer {self.customer_id}"
+
+
+class RateCounter(models.Model):
+    """Requests counted in one fixed time window for one bucket ("identify:register:7").
+
+    Kept in the database so that every worker process shares the same counts. Windows are
+    integer seconds since the epoch: the counter is bumped by one upsert statement.
+    """
+
+    key = models.CharField(max_length=150)
+    window_start = models.BigIntegerField()
+    window_end = models.BigIntegerField(db_index=True)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "window_start"], name="rate_counter_window")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}@{self.window_start}: {self.count}"

@@ -1,9 +1,20 @@
-"""Loyalty programs of a merchant. (Levels, accrual rules and campaigns join here later.)"""
+"""Loyalty programs of a merchant, their accrual rules, bonus-payment caps and discount steps."""
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from kopilka.catalog.models import Segment
 from kopilka.merchants.models import Merchant
+
+PERCENT = [MinValueValidator(0), MaxValueValidator(100)]
+
+
+def percent_field(verbose_name, default=0, **kwargs):
+    return models.DecimalField(
+        verbose_name, max_digits=6, decimal_places=3, default=default, validators=PERCENT, **kwargs
+    )
 
 
 class Program(models.Model):
@@ -12,14 +23,124 @@ class Program(models.Model):
         ACCUMULATIVE_DISCOUNT = "accumulative_discount", _("accumulative discount")
         FIXED_DISCOUNT = "fixed_discount", _("fixed discount")
 
+    class Rounding(models.TextChoices):
+        WHOLE = "whole", _("down to whole bonuses")
+        KOPECK = "kopeck", _("down to kopecks")
+
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="programs")
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices, default=Kind.BONUS)
     enabled = models.BooleanField(_("enabled"), default=True)
+    active_from = models.DateTimeField(_("active from"), null=True, blank=True)
+    active_to = models.DateTimeField(_("active until"), null=True, blank=True)
+    terms_url = models.URLField(_("terms and conditions"), blank=True)
+    accrue_on_discounted = models.BooleanField(_("accrue on discounted items"), default=True)
+    accrue_when_paid_with_bonuses = models.BooleanField(
+        _("accrue on the money part of receipts partly paid with bonuses"), default=True
+    )
+    return_spent_on_refund = models.BooleanField(_("return spent bonuses on refund"), default=True)
+    require_confirmation = models.BooleanField(
+        _("require confirmation of new customers"), default=False
+    )
+    auto_enrol_online = models.BooleanField(_("online buyers join automatically"), default=True)
+    welcome_bonus = models.BigIntegerField(_("welcome bonus, kopecks"), default=0)
+    welcome_lifetime_days = models.PositiveIntegerField(
+        _("welcome bonus lifetime, days"), null=True, blank=True
+    )
+    lifetime_days = models.PositiveIntegerField(_("bonus lifetime, days"), null=True, blank=True)
+    freeze_days = models.PositiveIntegerField(_("freeze, days"), default=0)
+    max_share_percent = percent_field(_("max share payable by bonuses, %"), default=100)
+    spend_whole_bonuses = models.BooleanField(_("spend whole bonuses only"), default=False)
+    accrual_rounding = models.CharField(
+        _("accrual rounding"), max_length=8, choices=Rounding.choices, default=Rounding.WHOLE
+    )
+    fixed_discount_percent = percent_field(_("fixed discount, %"))
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("program")
         verbose_name_plural = _("programs")
+        constraints = [
+            models.CheckConstraint(condition=Q(welcome_bonus__gte=0), name="welcome_bonus_gte_0"),
+            models.CheckConstraint(
+                condition=Q(active_to__isnull=True)
+                | Q(active_from__isnull=True)
+                | Q(active_to__gt=models.F("active_from")),
+                name="program_period_ordered",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class AccrualRule(models.Model):
+    """Cashback percent by receipt-total steps, over the whole receipt or some segments."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="accrual_rules")
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    segments = models.ManyToManyField(
+        Segment, blank=True, related_name="+", help_text=_("Empty: the whole receipt.")
+    )
+
+    class Meta:
+        verbose_name = _("accrual rule")
+        verbose_name_plural = _("accrual rules")
+
+    def __str__(self) -> str:
+        return self.name or f"#{self.pk}"
+
+
+class AccrualStep(models.Model):
+    rule = models.ForeignKey(AccrualRule, on_delete=models.CASCADE, related_name="steps")
+    min_receipt_total = models.BigIntegerField(_("from receipt total, kopecks"), default=0)
+    percent = percent_field(_("accrual, %"))
+
+    class Meta:
+        verbose_name = _("accrual step")
+        verbose_name_plural = _("accrual steps")
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "min_receipt_total"], name="step_unique"),
+            models.CheckConstraint(condition=Q(min_receipt_total__gte=0), name="step_min_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.percent}% from {self.min_receipt_total}"
+
+
+class SegmentCap(models.Model):
+    """A segment's own max share payable by bonuses (e.g. tickets 10 %)."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="segment_caps")
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="+")
+    max_share_percent = percent_field(_("max share payable by bonuses, %"))
+
+    class Meta:
+        verbose_name = _("segment cap")
+        verbose_name_plural = _("segment caps")
+        constraints = [
+            models.UniqueConstraint(fields=["program", "segment"], name="segment_cap_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.segment}: {self.max_share_percent}%"
+
+
+class DiscountStep(models.Model):
+    """Accumulative discount: `percent` once earlier purchases reach `min_purchase_total`."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="discount_steps")
+    min_purchase_total = models.BigIntegerField(_("from purchases total, kopecks"), default=0)
+    percent = percent_field(_("discount, %"))
+
+    class Meta:
+        verbose_name = _("discount step")
+        verbose_name_plural = _("discount steps")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "min_purchase_total"], name="discount_step_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.percent}% from {self.min_purchase_total}"

@@ -1,0 +1,64 @@
+"""Find the customer a till refers to: by id, card number, phone (any spelling) or e-mail."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from kopilka.customers.exceptions import CustomerNotFound, InvalidEmail, InvalidPhone
+from kopilka.customers.models import Card, Customer
+from kopilka.customers.normalize import normalize_email, normalize_phone
+from kopilka.customers.selectors import card_get_by_number, customer_get
+from kopilka.errors import Conflict, ValidationFailed
+
+
+class CardBlocked(Conflict):
+    code = "card_blocked"
+    default_message = _("The card is blocked.")
+
+
+class CustomerBlocked(Conflict):
+    code = "customer_blocked"
+    default_message = _("The customer is blocked.")
+
+
+class ReferenceRequired(ValidationFailed):
+    code = "customer_reference_required"
+    default_message = _("Give exactly one of: customer id, card number, phone, e-mail.")
+
+
+def customer_from_reference(
+    *, merchant, id=None, card=None, phone=None, email=None, allow_blocked=False
+) -> Customer:
+    """The merchant's customer named by exactly one reference; refuses blocked ones unless
+    asked (identify shows them, so a cashier can see why a card fails)."""
+    given = [
+        (k, v) for k, v in (("id", id), ("card", card), ("phone", phone), ("email", email)) if v
+    ]
+    if len(given) != 1:
+        raise ReferenceRequired()
+    kind, value = given[0]
+    if kind == "id":
+        customer = customer_get(merchant=merchant, pk=value)
+    elif kind == "card":
+        found = card_get_by_number(merchant=merchant, number=str(value))
+        if found.customer is None:
+            raise CustomerNotFound(card=found.number)
+        if found.status != Card.Status.ACTIVE and not allow_blocked:
+            raise CardBlocked(card=found.number)
+        customer = found.customer
+    elif kind == "phone":
+        customer = Customer.objects.filter(
+            merchant=merchant, phone=normalize_phone(str(value), merchant.phone_region)
+        ).first()
+    else:
+        customer = Customer.objects.filter(
+            merchant=merchant, email=normalize_email(str(value))
+        ).first()
+    if customer is None:
+        raise CustomerNotFound(**{kind: str(value)})
+    if customer.status == Customer.Status.BLOCKED and not allow_blocked:
+        raise CustomerBlocked(customer=customer.pk)
+    return customer
+
+
+__all__ = ["InvalidEmail", "InvalidPhone", "customer_from_reference"]

@@ -1,0 +1,155 @@
+"""Request and response shapes shared by the POS endpoints. Money: integers in kopecks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from ninja import Schema
+from pydantic import ConfigDict, Field, field_validator
+
+
+class Strict(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CustomerRef(Strict):
+    """Exactly one of these."""
+
+    id: int | None = Field(default=None, ge=1, le=2**62)
+    card: str | None = Field(default=None, min_length=1, max_length=32)
+    phone: str | None = Field(default=None, min_length=3, max_length=32)
+    email: str | None = Field(default=None, min_length=3, max_length=254)
+
+
+class Balance(Schema):
+    program_id: int
+    program: str
+    available: int
+    pending: int
+    held: int
+
+
+class LineFlags(Strict):
+    no_accrual: bool = False
+    no_discount: bool = False
+    no_bonus_payment: bool = False
+
+
+MAX_MONEY = 10**11  # a billion roubles in kopecks: more is a typo, not a purchase
+
+
+class LineIn(Strict):
+    line_no: int = Field(ge=1, le=100000)
+    sku: str = Field(min_length=1, max_length=64)
+    name: str = Field(default="", max_length=300)
+    category: str | None = Field(default=None, max_length=200)
+    qty: Decimal = Field(gt=0, le=1000000, max_digits=14, decimal_places=3)
+    unit_price: int = Field(ge=0, le=MAX_MONEY)
+    pos_discount: int = Field(default=0, ge=0, le=MAX_MONEY)
+    flags: LineFlags | None = None
+
+
+class QuoteIn(Strict):
+    customer: CustomerRef | None = None
+    lines: list[LineIn] = Field(min_length=1, max_length=1000)
+    spend: int | Literal["max"] = Field(
+        default=0, description='Bonuses to pay with, in kopecks, or "max".'
+    )
+    occurred_at: datetime | None = None
+    channel: Literal["pos", "online"] = "pos"
+
+    @field_validator("spend")
+    @classmethod
+    def spend_in_range(cls, value):
+        if value != "max" and not 0 <= value <= MAX_MONEY:
+            raise ValueError("spend must be between 0 and 10^11 kopecks, or 'max'")
+        return value
+
+
+class PaymentIn(Strict):
+    method: str = Field(min_length=1, max_length=32)
+    amount: int = Field(ge=0, le=MAX_MONEY)
+
+
+class ConfirmIn(QuoteIn):
+    external_number: str = Field(min_length=1, max_length=64)
+    payments: list[PaymentIn] = Field(default_factory=list, max_length=20)
+    hold: bool = Field(default=False, description="Hold the bonuses; capture or void later.")
+
+
+class RefundLineIn(Strict):
+    line_no: int = Field(ge=1, le=100000)
+    qty: Decimal = Field(gt=0, le=1000000, max_digits=14, decimal_places=3)
+
+
+class RefundIn(Strict):
+    external_number: str | None = Field(default=None, min_length=1, max_length=64)
+    lines: list[RefundLineIn] | None = Field(
+        default=None, max_length=1000, description="Omit to refund everything not yet refunded."
+    )
+
+
+class ReasonOut(Schema):
+    code: str
+    source: str
+    value: str
+
+
+class LineOut(Schema):
+    line_no: int
+    amount: int
+    discount: int
+    bonus_cap: int
+    bonus_spent: int
+    accrual: int
+    to_pay: int
+    reasons: list[ReasonOut]
+
+
+class TotalsOut(Schema):
+    subtotal: int
+    discount: int
+    max_spend: int
+    bonus_spent: int
+    to_pay: int
+    accrual: int
+    accrual_available_from: datetime | None
+    accrual_expires_at: datetime | None
+
+
+class QuoteOut(Schema):
+    customer_id: int | None
+    program_id: int | None
+    totals: TotalsOut
+    lines: list[LineOut]
+    reasons: list[ReasonOut]
+    balance: Balance | None
+
+
+class ReceiptOut(QuoteOut):
+    receipt_id: int
+    external_number: str
+    status: str
+    offline: bool
+
+
+class RefundLineOut(Schema):
+    line_no: int
+    qty: Decimal
+    amount: int
+    bonus_returned: int
+    accrual_clawed_back: int
+
+
+class RefundOut(Schema):
+    refund_id: int
+    receipt_id: int
+    external_number: str
+    amount: int
+    bonus_returned: int
+    accrual_clawed_back: int
+    clawback_shortfall: int
+    lines: list[RefundLineOut]
+    balance: Balance | None

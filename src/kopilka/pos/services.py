@@ -1,0 +1,664 @@
+"""Receipts: quote (writes nothing), confirm (atomic, idempotent), capture / void of a hold,
+and refunds. The engine says what a receipt is worth; the ledger books it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from kopilka import rules
+from kopilka.customers.exceptions import CustomerNotFound
+from kopilka.customers.models import Customer
+from kopilka.customers.services import customer_register
+from kopilka.ledger import locks
+from kopilka.ledger import services as ledger
+from kopilka.ledger.models import Account, Entry, EntryKind, Hold
+from kopilka.ledger.selectors import account_balance
+from kopilka.merchants.actors import Actor
+from kopilka.programs.models import Program
+from kopilka.programs.selectors import program_for_receipts, to_rules
+from kopilka.programs.services import customer_enrol
+from kopilka.rules.engine import InvalidCart
+
+from .cart import build_cart, products_for_lines
+from .exceptions import (
+    CannotRefundRefund,
+    DuplicateReceiptNumber,
+    IdempotencyConflict,
+    IdempotencyKeyRequired,
+    InvalidReceipt,
+    NothingToRefund,
+    OccurredInFuture,
+    OfflineSpendNotAllowed,
+    PaymentsMismatch,
+    ReceiptNotConfirmed,
+    ReceiptNotHeld,
+    ReceiptTooOld,
+    RefundExceedsSale,
+    SpendNotAllowed,
+    UnknownLine,
+)
+from .models import IdempotencyRecord, Receipt, ReceiptLine
+from .resolve import customer_from_reference
+from .selectors import receipt_get
+
+NO_PROGRAM = rules.ProgramConfig(id=0, enabled=False)
+# A till's clock may run a little behind ours; older than this, the receipt is "offline".
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _offline_window() -> timedelta:
+    return timedelta(hours=getattr(settings, "KOPILKA_OFFLINE_WINDOW_HOURS", 72))
+
+
+# ---- shared steps ---------------------------------------------------------------------------
+
+
+def _when(occurred_at: datetime | None, now: datetime) -> tuple[datetime, bool]:
+    """The receipt's moment and whether it was sent after the fact."""
+    if occurred_at is None:
+        return now, False
+    if timezone.is_naive(occurred_at):
+        occurred_at = timezone.make_aware(occurred_at, timezone.get_current_timezone())
+    if occurred_at > now + CLOCK_SKEW:
+        raise OccurredInFuture(occurred_at=occurred_at.isoformat())
+    if occurred_at < now - _offline_window():
+        raise ReceiptTooOld(occurred_at=occurred_at.isoformat())
+    return occurred_at, occurred_at < now - CLOCK_SKEW
+
+
+def _purchase_total(customer: Customer) -> int:
+    """Earlier purchases, refunds deducted (accumulative discounts step on it)."""
+    totals = Receipt.objects.filter(
+        merchant_id=customer.merchant_id, customer=customer, status=Receipt.Status.CONFIRMED
+    ).aggregate(
+        sales=Sum("subtotal", filter=Q(kind=Receipt.Kind.SALE), default=0),
+        refunds=Sum("subtotal", filter=Q(kind=Receipt.Kind.REFUND), default=0),
+    )
+    return totals["sales"] - totals["refunds"]
+
+
+def _customer_state(customer, account, program, now) -> rules.CustomerState | None:
+    if customer is None:
+        return None
+    available = account_balance(account, now=now).available if account else 0
+    purchase_total = (
+        _purchase_total(customer)
+        if program and program.kind == Program.Kind.ACCUMULATIVE_DISCOUNT
+        else 0
+    )
+    return rules.CustomerState(
+        available=available,
+        purchase_total=purchase_total,
+        can_spend=customer.status == Customer.Status.ACTIVE,
+    )
+
+
+def _quote(config, state, cart, occurred_at) -> rules.Outcome:
+    try:
+        return rules.quote(config, state, cart, now=occurred_at)
+    except InvalidCart as error:
+        raise InvalidReceipt(problem=str(error)) from error
+
+
+def _reason_list(reasons) -> list[dict]:
+    return [{"code": r.code, "source": r.source, "value": r.value} for r in reasons]
+
+
+def _balance_body(account: Account | None, program: Program | None, now) -> dict | None:
+    if account is None or program is None:
+        return None
+    balance = account_balance(account, now=now)
+    return {
+        "program_id": program.pk,
+        "program": program.name,
+        "available": balance.available,
+        "pending": balance.pending,
+        "held": balance.held,
+    }
+
+
+def _outcome_body(outcome: rules.Outcome, customer, program, balance) -> dict:
+    return {
+        "customer_id": customer.pk if customer else None,
+        "program_id": program.pk if program else None,
+        "totals": {
+            "subtotal": outcome.subtotal,
+            "discount": outcome.discount,
+            "max_spend": outcome.max_spend,
+            "bonus_spent": outcome.bonus_spent,
+            "to_pay": outcome.to_pay,
+            "accrual": outcome.accrual,
+            "accrual_available_from": _iso(outcome.accrual_available_from),
+            "accrual_expires_at": _iso(outcome.accrual_expires_at),
+        },
+        "lines": [
+            {
+                "line_no": o.line_no,
+                "amount": o.amount,
+                "discount": o.discount,
+                "bonus_cap": o.bonus_cap,
+                "bonus_spent": o.bonus_spent,
+                "accrual": o.accrual,
+                "to_pay": o.to_pay,
+                "reasons": _reason_list(o.reasons),
+            }
+            for o in outcome.lines
+        ],
+        "reasons": _reason_list(outcome.reasons),
+        "balance": balance,
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _requested_spend(data) -> int | None:
+    return None if data.spend == "max" else data.spend
+
+
+# ---- quote ----------------------------------------------------------------------------------
+
+
+def receipt_quote(*, register, data, now: datetime | None = None) -> dict:
+    """What the receipt would be worth. Writes nothing (unknown SKUs stay unknown)."""
+    now = now or timezone.now()
+    merchant = register.merchant
+    occurred_at, offline = _when(data.occurred_at, now)
+    program = program_for_receipts(merchant=merchant)
+    customer = account = None
+    if data.customer is not None:
+        try:
+            customer = customer_from_reference(merchant=merchant, **data.customer.model_dump())
+        except CustomerNotFound:
+            if not _auto_enrols(data, program):
+                raise
+            # An online buyer who would be enrolled by the order: quote as a new customer.
+        if customer is not None and program is not None:
+            account = Account.objects.filter(customer=customer, program=program).first()
+    state = _customer_state(customer, account, program, now)
+    if state is None and data.customer is not None:
+        state = rules.CustomerState()
+    cart = build_cart(
+        merchant,
+        data.lines,
+        products_for_lines(merchant, data.lines, create_missing=False),
+        requested_spend=_requested_spend(data),
+        store_accepts_bonus_payment=register.store.accepts_bonus_payment,
+        spend_allowed=not offline,
+    )
+    outcome = _quote(to_rules(program) if program else NO_PROGRAM, state, cart, occurred_at)
+    return _outcome_body(outcome, customer, program, _balance_body(account, program, now))
+
+
+def _auto_enrols(data, program: Program | None) -> bool:
+    ref = data.customer
+    return bool(
+        data.channel == Receipt.Channel.ONLINE
+        and program is not None
+        and program.auto_enrol_online
+        and ref is not None
+        and (ref.phone or ref.email)
+        and not (ref.id or ref.card)
+    )
+
+
+# ---- idempotency ----------------------------------------------------------------------------
+
+
+def _request_hash(operation: str, data, extra: dict | None = None) -> str:
+    payload = {"operation": operation, "body": data.model_dump(mode="json"), **(extra or {})}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _replay(register, key: str, request_hash: str) -> dict | None:
+    record = IdempotencyRecord.objects.filter(register=register, key=key).first()
+    if record is None:
+        return None
+    if record.request_hash != request_hash:
+        raise IdempotencyConflict(key=key)
+    return record.response_body
+
+
+def idempotent(
+    *, register, key: str | None, operation: str, request_hash: str, book: Callable[[], dict]
+) -> dict:
+    """Run `book` once per (register, key): a retry with the same request gets the first
+    response; the same key with another request is a conflict.
+
+    The key's row is inserted first, in the booking's own transaction, so a concurrent retry
+    waits on the unique index until the first one commits and then replays its response.
+    """
+    if not key or len(key) > 128:
+        raise IdempotencyKeyRequired()
+    replayed = _replay(register, key, request_hash)
+    if replayed is not None:
+        return replayed
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(
+                register=register, key=key, operation=operation, request_hash=request_hash
+            )
+            body = book()
+            record.response_status = 201
+            record.response_body = body
+            record.save(update_fields=["response_status", "response_body"])
+            return body
+    except IntegrityError:
+        replayed = _replay(register, key, request_hash)
+        if replayed is not None:
+            return replayed
+        raise
+
+
+# ---- confirm --------------------------------------------------------------------------------
+
+
+def receipt_confirm(*, register, key: str | None, data, now: datetime | None = None) -> dict:
+    """Book a sale exactly once: the receipt, its lines, the bonus spend (or hold) and the
+    accrual, in one transaction."""
+    try:
+        return idempotent(
+            register=register,
+            key=key,
+            operation="confirm",
+            request_hash=_request_hash("confirm", data),
+            book=lambda: _book_sale(register, data, now or timezone.now()),
+        )
+    except IntegrityError:
+        if Receipt.objects.filter(
+            register=register, kind=Receipt.Kind.SALE, external_number=data.external_number
+        ).exists():
+            raise DuplicateReceiptNumber(external_number=data.external_number) from None
+        raise
+
+
+def _customer_for_sale(merchant, data, program, actor, now) -> Customer | None:
+    if data.customer is None:
+        return None
+    try:
+        return customer_from_reference(merchant=merchant, **data.customer.model_dump())
+    except CustomerNotFound:
+        if not _auto_enrols(data, program):
+            raise
+    customer = customer_register(
+        merchant=merchant, actor=actor, phone=data.customer.phone, email=data.customer.email
+    )
+    customer_enrol(customer=customer, program=program, actor=actor, now=now)
+    return customer
+
+
+def _book_sale(register, data, now: datetime) -> dict:
+    merchant = register.merchant
+    actor = Actor.register(register)
+    occurred_at, offline = _when(data.occurred_at, now)
+    requested = _requested_spend(data)
+    if offline and requested != 0:
+        raise OfflineSpendNotAllowed()
+    if Receipt.objects.filter(
+        register=register, kind=Receipt.Kind.SALE, external_number=data.external_number
+    ).exists():
+        raise DuplicateReceiptNumber(external_number=data.external_number)
+    program = program_for_receipts(merchant=merchant)
+    customer = _customer_for_sale(merchant, data, program, actor, now)
+    account = None
+    if customer is not None and program is not None:
+        opened = ledger.account_open(customer=customer, program=program, actor=actor)
+        [account] = locks.lock_accounts([opened.pk])
+    state = _customer_state(customer, account, program, now)
+    products = products_for_lines(merchant, data.lines, create_missing=True)
+    cart = build_cart(
+        merchant,
+        data.lines,
+        products,
+        requested_spend=requested,
+        store_accepts_bonus_payment=register.store.accepts_bonus_payment,
+        spend_allowed=not offline,
+    )
+    outcome = _quote(to_rules(program) if program else NO_PROGRAM, state, cart, occurred_at)
+    if requested is not None and outcome.bonus_spent < requested:
+        raise SpendNotAllowed(requested=requested, max_spend=outcome.max_spend)
+    if data.payments and sum(p.amount for p in data.payments) != outcome.to_pay:
+        raise PaymentsMismatch(to_pay=outcome.to_pay, payments=sum(p.amount for p in data.payments))
+
+    held = data.hold and outcome.bonus_spent > 0
+    receipt = Receipt.objects.create(
+        merchant=merchant,
+        store_id=register.store_id,
+        register=register,
+        customer=customer,
+        program=program,
+        kind=Receipt.Kind.SALE,
+        status=Receipt.Status.HELD if held else Receipt.Status.CONFIRMED,
+        channel=data.channel,
+        external_number=data.external_number,
+        occurred_at=occurred_at,
+        offline=offline,
+        subtotal=outcome.subtotal,
+        discount=outcome.discount,
+        bonus_spent=outcome.bonus_spent,
+        to_pay=outcome.to_pay,
+        accrued=outcome.accrual,
+        accrual_available_from=outcome.accrual_available_from,
+        accrual_expires_at=outcome.accrual_expires_at,
+        payments=[p.model_dump() for p in data.payments],
+        reasons=_reason_list(outcome.reasons),
+    )
+    by_no = {o.line_no: o for o in outcome.lines}
+    flags = {line.line_no: line for line in cart.lines}
+    ReceiptLine.objects.bulk_create(
+        ReceiptLine(
+            receipt=receipt,
+            line_no=line.line_no,
+            product=products.get(line.sku),
+            sku=line.sku,
+            name=line.name,
+            qty=line.qty,
+            unit_price=line.unit_price,
+            pos_discount=line.pos_discount,
+            amount=by_no[line.line_no].amount,
+            discount=by_no[line.line_no].discount,
+            bonus_spent=by_no[line.line_no].bonus_spent,
+            accrued=by_no[line.line_no].accrual,
+            no_accrual=flags[line.line_no].no_accrual,
+            no_discount=flags[line.line_no].no_discount,
+            no_bonus_payment=flags[line.line_no].no_bonus_payment,
+            reasons=_reason_list(by_no[line.line_no].reasons),
+        )
+        for line in data.lines
+    )
+    if outcome.bonus_spent:
+        if held:
+            ledger.hold(
+                account=account, amount=outcome.bonus_spent, actor=actor, receipt=receipt, now=now
+            )
+        else:
+            ledger.spend(
+                account=account, amount=outcome.bonus_spent, actor=actor, receipt=receipt, now=now
+            )
+    if not held:
+        _credit_accrual(account, receipt, actor, now)
+    body = _outcome_body(outcome, customer, program, _balance_body(account, program, now))
+    return _receipt_body(receipt, body)
+
+
+def _credit_accrual(account, receipt: Receipt, actor, now) -> None:
+    if not receipt.accrued or account is None:
+        return
+    if receipt.accrual_expires_at is not None and receipt.accrual_expires_at <= now:
+        return  # an old offline receipt whose bonuses would already have burnt
+    ledger.credit(
+        account=account,
+        amount=receipt.accrued,
+        kind=EntryKind.ACCRUAL,
+        actor=actor,
+        receipt=receipt,
+        now=now,
+        available_from=receipt.accrual_available_from,
+        expires_at=receipt.accrual_expires_at,
+    )
+
+
+def _receipt_body(receipt: Receipt, body: dict) -> dict:
+    return {
+        "receipt_id": receipt.pk,
+        "external_number": receipt.external_number,
+        "status": receipt.status,
+        "offline": receipt.offline,
+        **body,
+    }
+
+
+# ---- two-phase: capture and void ------------------------------------------------------------
+
+
+def _held_receipt(register, receipt_id) -> tuple[Receipt, Account, Hold | None]:
+    receipt = receipt_get(merchant=register.merchant, pk=receipt_id)
+    receipt = Receipt.objects.select_for_update().get(pk=receipt.pk)
+    account = Account.objects.get(customer_id=receipt.customer_id, program_id=receipt.program_id)
+    [account] = locks.lock_accounts([account.pk])
+    the_hold = Hold.objects.filter(account=account, receipt=receipt).order_by("-id").first()
+    return receipt, account, the_hold
+
+
+def _state_body(receipt: Receipt, account: Account, now) -> dict:
+    return {
+        "receipt_id": receipt.pk,
+        "external_number": receipt.external_number,
+        "status": receipt.status,
+        "bonus_spent": receipt.bonus_spent if receipt.status == Receipt.Status.CONFIRMED else 0,
+        "accrued": receipt.accrued if receipt.status == Receipt.Status.CONFIRMED else 0,
+        "balance": _balance_body(account, receipt.program, now),
+    }
+
+
+@transaction.atomic
+def receipt_capture(*, register, receipt_id, now: datetime | None = None) -> dict:
+    """Spend the held bonuses and credit the accrual. Capturing twice changes nothing."""
+    now = now or timezone.now()
+    receipt, account, the_hold = _held_receipt(register, receipt_id)
+    if receipt.status == Receipt.Status.CONFIRMED:
+        return _state_body(receipt, account, now)
+    if receipt.status != Receipt.Status.HELD or the_hold is None:
+        raise ReceiptNotHeld(receipt=receipt.pk, status=receipt.status)
+    actor = Actor.register(register)
+    ledger.capture(account=account, hold_id=the_hold.pk, actor=actor, receipt=receipt, now=now)
+    receipt.status = Receipt.Status.CONFIRMED
+    receipt.save(update_fields=["status"])
+    _credit_accrual(account, receipt, actor, now)
+    return _state_body(receipt, account, now)
+
+
+@transaction.atomic
+def receipt_void(*, register, receipt_id, now: datetime | None = None) -> dict:
+    """Release the held bonuses; the sale earns nothing. Voiding twice changes nothing."""
+    now = now or timezone.now()
+    receipt, account, the_hold = _held_receipt(register, receipt_id)
+    if receipt.status == Receipt.Status.VOIDED:
+        return _state_body(receipt, account, now)
+    if receipt.status != Receipt.Status.HELD or the_hold is None:
+        raise ReceiptNotHeld(receipt=receipt.pk, status=receipt.status)
+    if the_hold.status == Hold.Status.ACTIVE and the_hold.expires_at > now:
+        ledger.void(account=account, hold_id=the_hold.pk, actor=Actor.register(register), now=now)
+    receipt.status = Receipt.Status.VOIDED
+    receipt.save(update_fields=["status"])
+    return _state_body(receipt, account, now)
+
+
+# ---- refunds --------------------------------------------------------------------------------
+
+
+def _part(value: int, done: Fraction, total: Fraction) -> int:
+    """The share of `value` belonging to `done` of `total` units, rounded down; taken
+    cumulatively, the parts of a fully refunded line add up to the value exactly."""
+    return int(value * done / total)
+
+
+def receipt_refund(*, register, receipt_id, key: str | None, data, now=None) -> dict:
+    return idempotent(
+        register=register,
+        key=key,
+        operation="refund",
+        request_hash=_request_hash("refund", data, {"receipt": str(receipt_id)}),
+        book=lambda: _book_refund(register, receipt_id, data, now or timezone.now()),
+    )
+
+
+def _book_refund(register, receipt_id, data, now: datetime) -> dict:
+    original = receipt_get(merchant=register.merchant, pk=receipt_id)
+    if original.kind == Receipt.Kind.REFUND:
+        raise CannotRefundRefund(receipt=original.pk)
+    # Refunds of one receipt queue up here, so two tills cannot both refund the last unit.
+    original = Receipt.objects.select_for_update().get(pk=original.pk)
+    if original.status != Receipt.Status.CONFIRMED:
+        raise ReceiptNotConfirmed(receipt=original.pk, status=original.status)
+    lines = {line.line_no: line for line in original.lines.all()}
+    refunded = {
+        row["refunds_line"]: row["qty"]
+        for row in ReceiptLine.objects.filter(refunds_line__receipt=original)
+        .values("refunds_line")
+        .annotate(qty=Sum("qty"))
+    }
+    if data.lines is None:
+        wanted = {
+            no: line.qty - refunded.get(line.pk, Decimal(0))
+            for no, line in lines.items()
+            if line.qty > refunded.get(line.pk, Decimal(0))
+        }
+        if not wanted:
+            raise NothingToRefund(receipt=original.pk)
+    else:
+        wanted = {}
+        for item in data.lines:
+            if item.line_no not in lines:
+                raise UnknownLine(line_no=item.line_no)
+            wanted[item.line_no] = wanted.get(item.line_no, Decimal(0)) + item.qty
+    parts = []
+    for no, qty in sorted(wanted.items()):
+        line = lines[no]
+        before = Fraction(refunded.get(line.pk, Decimal(0)))
+        after = before + Fraction(qty)
+        if after > Fraction(line.qty):
+            raise RefundExceedsSale(
+                line_no=no, sold=str(line.qty), already_refunded=str(before), asked=str(qty)
+            )
+        total = Fraction(line.qty)
+
+        def share(value, before=before, after=after, total=total):
+            return _part(value, after, total) - _part(value, before, total)
+
+        parts.append(
+            (
+                line,
+                qty,
+                share(line.amount),
+                share(line.discount),
+                share(line.bonus_spent),
+                share(line.accrued),
+            )
+        )
+
+    program = original.program
+    account = None
+    if original.customer_id and program is not None:
+        account = Account.objects.filter(customer_id=original.customer_id, program=program).first()
+        if account is not None:
+            [account] = locks.lock_accounts([account.pk])
+    return_spent = program is not None and program.return_spent_on_refund
+    number = data.external_number or f"{original.external_number}/R{original.refunds.count() + 1}"
+    refund = Receipt.objects.create(
+        merchant=original.merchant,
+        store_id=register.store_id,
+        register=register,
+        customer_id=original.customer_id,
+        program=program,
+        kind=Receipt.Kind.REFUND,
+        refund_of=original,
+        channel=original.channel,
+        external_number=number,
+        occurred_at=now,
+        subtotal=sum(p[2] for p in parts),
+        discount=sum(p[3] for p in parts),
+        bonus_spent=sum(p[4] for p in parts),
+        to_pay=sum(p[2] - p[3] - p[4] for p in parts),
+        accrued=sum(p[5] for p in parts),
+    )
+    ReceiptLine.objects.bulk_create(
+        ReceiptLine(
+            receipt=refund,
+            line_no=line.line_no,
+            product_id=line.product_id,
+            sku=line.sku,
+            name=line.name,
+            qty=qty,
+            unit_price=line.unit_price,
+            amount=amount,
+            discount=discount,
+            bonus_spent=spent,
+            accrued=accrued,
+            refunds_line=line,
+        )
+        for line, qty, amount, discount, spent, accrued in parts
+    )
+    actor = Actor.register(register)
+    returned = clawed = 0
+    if account is not None:
+        if return_spent and refund.bonus_spent:
+            returned = _return_spent(account, original, refund, actor, now)
+        if refund.accrued:
+            prefer = list(
+                Entry.objects.filter(
+                    account=account, receipt=original, kind=EntryKind.ACCRUAL
+                ).values_list("lot_id", flat=True)
+            )
+            taken = ledger.clawback(
+                account=account,
+                amount=refund.accrued,
+                actor=actor,
+                prefer_lot_ids=prefer,
+                receipt=refund,
+                now=now,
+            )
+            clawed = -sum(e.amount for e in taken)
+    refund.returned = returned
+    refund.clawed_back = clawed
+    refund.clawback_shortfall = refund.accrued - clawed
+    refund.save(update_fields=["returned", "clawed_back", "clawback_shortfall"])
+    return {
+        "refund_id": refund.pk,
+        "receipt_id": original.pk,
+        "external_number": refund.external_number,
+        "amount": refund.to_pay,
+        "bonus_returned": returned,
+        "accrual_clawed_back": clawed,
+        "clawback_shortfall": refund.clawback_shortfall,
+        "lines": [
+            {
+                "line_no": line.line_no,
+                "qty": str(qty),
+                "amount": amount - discount - spent,
+                "bonus_returned": spent if return_spent and account is not None else 0,
+                "accrual_clawed_back": accrued,
+            }
+            for line, qty, amount, discount, spent, accrued in parts
+        ],
+        "balance": _balance_body(account, program, now),
+    }
+
+
+def _return_spent(account, original: Receipt, refund: Receipt, actor, now) -> int:
+    """Give back the refund's share of the bonuses paid, to the lots they came from, in the
+    order they were taken, skipping what earlier refunds already gave back."""
+    spent_by_lot: dict[int, int] = {}
+    for entry in Entry.objects.filter(
+        account=account, receipt=original, kind__in=[EntryKind.SPEND, EntryKind.CAPTURE]
+    ).order_by("id"):
+        spent_by_lot[entry.lot_id] = spent_by_lot.get(entry.lot_id, 0) - entry.amount
+    for row in (
+        Entry.objects.filter(
+            account=account, receipt__refund_of=original, kind=EntryKind.REFUND_RETURN
+        )
+        .values("lot_id")
+        .annotate(total=Sum("amount"))
+    ):
+        spent_by_lot[row["lot_id"]] = spent_by_lot.get(row["lot_id"], 0) - row["total"]
+    left, parts = refund.bonus_spent, []
+    for lot_id, open_amount in spent_by_lot.items():
+        give = min(open_amount, left)
+        if give > 0:
+            parts.append((lot_id, give))
+            left -= give
+    if parts:
+        ledger.refund_return(account=account, parts=parts, actor=actor, receipt=refund, now=now)
+    return refund.bonus_spent - left

@@ -1,0 +1,154 @@
+"""Writes of programs: create and change programs and their rules; enrol customers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from kopilka.catalog.models import Segment
+from kopilka.ledger import locks
+from kopilka.ledger import services as ledger
+from kopilka.ledger.models import Account, EntryKind
+from kopilka.merchants.actors import Actor
+from kopilka.merchants.services import audit_record
+
+from .exceptions import InvalidProgram
+from .models import AccrualRule, AccrualStep, DiscountStep, Program, SegmentCap
+
+
+def _validated(obj):
+    try:
+        obj.full_clean()
+    except ValidationError as error:
+        raise InvalidProgram(fields=error.message_dict) from error
+    return obj
+
+
+def _segments(program: Program, segments: Iterable[Segment | int]) -> list[int]:
+    ids = {s.pk if isinstance(s, Segment) else int(s) for s in segments}
+    found = set(
+        Segment.objects.filter(merchant_id=program.merchant_id, pk__in=ids).values_list(
+            "pk", flat=True
+        )
+    )
+    if found != ids:
+        raise InvalidProgram(segments=sorted(ids - found))
+    return sorted(ids)
+
+
+@transaction.atomic
+def program_create(*, merchant, name: str, actor: Actor, **fields) -> Program:
+    program = _validated(Program(merchant=merchant, name=name, **fields))
+    program.save()
+    audit_record(merchant=merchant, actor=actor, action="program.create", obj=program)
+    return program
+
+
+@transaction.atomic
+def program_update(*, program: Program, actor: Actor, **fields) -> Program:
+    program = Program.objects.select_for_update().get(pk=program.pk)
+    for name, value in fields.items():
+        setattr(program, name, value)
+    _validated(program).save()
+    audit_record(
+        merchant=program.merchant,
+        actor=actor,
+        action="program.update",
+        obj=program,
+        data={"fields": sorted(fields)},
+    )
+    return program
+
+
+def _touch(program: Program) -> None:
+    # Rules live in child rows; bumping updated_at tells readers the configuration changed.
+    program.save(update_fields=["updated_at"])
+
+
+@transaction.atomic
+def accrual_rule_set(
+    *,
+    program: Program,
+    steps: Iterable[tuple[int, Decimal | str | int]],
+    actor: Actor,
+    segments: Iterable[Segment | int] = (),
+    name: str = "",
+    rule: AccrualRule | None = None,
+) -> AccrualRule:
+    """Create or replace a rule: steps are (from receipt total in kopecks, percent)."""
+    steps = sorted((int(m), Decimal(str(p))) for m, p in steps)
+    if not steps:
+        raise InvalidProgram(steps="at least one step")
+    if len({m for m, _ in steps}) != len(steps):
+        raise InvalidProgram(steps="duplicate thresholds")
+    if rule is None:
+        rule = AccrualRule.objects.create(program=program, name=name)
+    else:
+        rule = AccrualRule.objects.get(pk=rule.pk, program=program)
+        rule.steps.all().delete()
+    rule.segments.set(_segments(program, segments))
+    for minimum, percent in steps:
+        _validated(AccrualStep(rule=rule, min_receipt_total=minimum, percent=percent)).save()
+    _touch(program)
+    audit_record(
+        merchant=program.merchant,
+        actor=actor,
+        action="program.accrual_rule_set",
+        obj=program,
+        data={"rule": rule.pk, "steps": [[m, str(p)] for m, p in steps]},
+    )
+    return rule
+
+
+@transaction.atomic
+def segment_cap_set(
+    *, program: Program, segment: Segment, max_share_percent, actor: Actor
+) -> SegmentCap:
+    _segments(program, [segment])
+    cap, _ = SegmentCap.objects.update_or_create(
+        program=program,
+        segment=segment,
+        defaults={"max_share_percent": Decimal(str(max_share_percent))},
+    )
+    _validated(cap)
+    _touch(program)
+    audit_record(merchant=program.merchant, actor=actor, action="program.segment_cap", obj=cap)
+    return cap
+
+
+@transaction.atomic
+def discount_steps_set(
+    *, program: Program, steps: Iterable[tuple[int, Decimal | str | int]], actor: Actor
+) -> None:
+    program.discount_steps.all().delete()
+    for minimum, percent in sorted(steps):
+        _validated(
+            DiscountStep(
+                program=program, min_purchase_total=int(minimum), percent=Decimal(str(percent))
+            )
+        ).save()
+    _touch(program)
+    audit_record(
+        merchant=program.merchant, actor=actor, action="program.discount_steps", obj=program
+    )
+
+
+@transaction.atomic
+def customer_enrol(*, customer, program: Program, actor: Actor, now=None) -> Account:
+    """Open the customer's account in the program and give the welcome bonus once."""
+    account = ledger.account_open(customer=customer, program=program, actor=actor)
+    if program.welcome_bonus:
+        [locked] = locks.lock_accounts([account.pk])
+        if not locked.entries.filter(kind=EntryKind.WELCOME).exists():
+            ledger.credit(
+                account=locked,
+                amount=program.welcome_bonus,
+                kind=EntryKind.WELCOME,
+                actor=actor,
+                now=now,
+                lifetime_days=program.welcome_lifetime_days,
+            )
+    return account
