@@ -19,15 +19,20 @@ logger = logging.getLogger(__name__)
 CONTENT_TYPE = "application/problem+json"
 
 
-def problem(status: int, code: str, detail: str, **extra) -> JsonResponse:
-    body = {
-        "type": f"https://kopilka.dev/problems/{code}",
-        "title": code.replace("_", " "),
-        "status": status,
-        "code": code,
-        "detail": str(detail),
-        **extra,
-    }
+RESERVED = {"type", "title", "status", "code", "detail", "instance"}
+
+
+def problem(status: int, code: str, detail, extra: dict | None = None) -> JsonResponse:
+    """A problem document; `extra` adds members (details of the error) but never replaces
+    the standard ones."""
+    body = {k: v for k, v in (extra or {}).items() if k not in RESERVED}
+    body.update(
+        type=f"https://kopilka.dev/problems/{code}",
+        title=code.replace("_", " "),
+        status=status,
+        code=code,
+        detail=str(detail),
+    )
     return JsonResponse(body, status=status, content_type=CONTENT_TYPE)
 
 
@@ -44,7 +49,7 @@ def _jsonable(value):
 def install(api) -> None:
     @api.exception_handler(KopilkaError)
     def domain_error(request: HttpRequest, error: KopilkaError):
-        return problem(error.status, error.code, error.message, **_jsonable(error.details))
+        return problem(error.status, error.code, error.message, _jsonable(error.details))
 
     @api.exception_handler(NinjaValidationError)
     def validation_error(request: HttpRequest, error: NinjaValidationError):
@@ -53,7 +58,7 @@ def install(api) -> None:
             for e in error.errors
         ]
         return problem(
-            422, "validation_error", _("The request is not valid."), errors=_jsonable(errors)
+            422, "validation_error", _("The request is not valid."), {"errors": _jsonable(errors)}
         )
 
     @api.exception_handler(AuthenticationError)

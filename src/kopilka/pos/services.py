@@ -22,6 +22,7 @@ from kopilka.customers.models import Customer
 from kopilka.customers.services import customer_register
 from kopilka.ledger import locks
 from kopilka.ledger import services as ledger
+from kopilka.ledger.exceptions import InsufficientBalance
 from kopilka.ledger.models import Account, Entry, EntryKind, Hold
 from kopilka.ledger.selectors import account_balance
 from kopilka.merchants.actors import Actor
@@ -328,6 +329,8 @@ def _book_sale(register, data, now: datetime) -> dict:
     )
     outcome = _quote(to_rules(program) if program else NO_PROGRAM, state, cart, occurred_at)
     if requested is not None and outcome.bonus_spent < requested:
+        if state is not None and requested > state.available:
+            raise InsufficientBalance(available=state.available, requested=requested)
         raise SpendNotAllowed(requested=requested, max_spend=outcome.max_spend)
     if data.payments and sum(p.amount for p in data.payments) != outcome.to_pay:
         raise PaymentsMismatch(to_pay=outcome.to_pay, payments=sum(p.amount for p in data.payments))
