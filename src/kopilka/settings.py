@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "kopilka.pos.middleware.ApiProblemsMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -118,8 +119,10 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 LOGIN_URL = "admin:login"
 
-# Offline receipts older than this are refused (DESIGN 6); holds expire after this many seconds.
+# Two-phase holds expire after this many seconds; receipts sent after the fact (offline) are
+# accepted for this many hours back.
 KOPILKA_HOLD_TIMEOUT_SECONDS = int(os.environ.get("KOPILKA_HOLD_TIMEOUT_SECONDS", "900"))
+KOPILKA_OFFLINE_WINDOW_HOURS = int(os.environ.get("KOPILKA_OFFLINE_WINDOW_HOURS", "72"))
 
 LOGGING = {
     "version": 1,

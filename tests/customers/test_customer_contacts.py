@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 
 from kopilka.customers.exceptions import DuplicateCustomer, InvalidEmail, InvalidPhone
 from kopilka.customers.normalize import name_search_key, normalize_email, normalize_phone
@@ -49,7 +50,10 @@ def test_three_spellings_of_one_phone_are_one_person(merchant, actor):
         assert err.value.code == "duplicate_customer"
         assert err.value.details["field"] == "phone"
         assert err.value.details["customer_id"] == first.pk
-        assert "phone" in str(err.value.message)
+        with translation.override("en"):
+            assert "phone" in str(err.value.message)
+        with translation.override("ru"):
+            assert "телефон" in str(err.value.message)
 
     for spelling in SPELLINGS:
         assert [m.customer for m in customer_find(merchant=merchant, query=spelling)] == [first]

@@ -98,27 +98,34 @@ def segment_contains(*, segment: Segment, product: Product) -> bool:
     )
 
 
+class SegmentIndex:
+    """Which of the merchant's segments a product belongs to, for saved products and for ones
+    a till names for the first time (known only by their category)."""
+
+    def __init__(self, merchant: Merchant, tree: CategoryTree):
+        segments = Segment.objects.filter(merchant=merchant).prefetch_related(
+            "categories", "products"
+        )
+        self._covered = [
+            (
+                segment.pk,
+                tree.subtree(c.pk for c in segment.categories.all()),
+                {p.pk for p in segment.products.all()},
+            )
+            for segment in segments
+        ]
+
+    def of(self, product: Product) -> frozenset[int]:
+        return frozenset(
+            segment_id
+            for segment_id, categories, named in self._covered
+            if (product.pk is not None and product.pk in named) or product.category_id in categories
+        )
+
+
 def segment_ids_by_product(
     *, merchant: Merchant, products: Iterable[Product], tree: CategoryTree | None = None
 ) -> dict[int, frozenset[int]]:
     """For each product, the ids of the merchant's segments it belongs to (3 queries)."""
-    products = list(products)
-    if tree is None:
-        tree = category_tree(merchant=merchant)
-    segments = Segment.objects.filter(merchant=merchant).prefetch_related("categories", "products")
-    covered = [
-        (
-            segment.pk,
-            tree.subtree(c.pk for c in segment.categories.all()),
-            {p.pk for p in segment.products.all()},
-        )
-        for segment in segments
-    ]
-    return {
-        product.pk: frozenset(
-            segment_id
-            for segment_id, categories, named in covered
-            if product.pk in named or product.category_id in categories
-        )
-        for product in products
-    }
+    index = SegmentIndex(merchant, tree or category_tree(merchant=merchant))
+    return {product.pk: index.of(product) for product in products}

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from django.db import connection
 
+from . import sql
 from .exceptions import AccountNotLocked
 from .models import Account
 
@@ -18,7 +19,12 @@ def lock_accounts(ids: Iterable[int]) -> list[Account]:
     if not connection.in_atomic_block:
         raise AccountNotLocked("lock_accounts() must run inside transaction.atomic()")
     wanted = sorted(set(ids))
-    accounts = list(Account.objects.select_for_update().filter(pk__in=wanted).order_by("pk"))
+    if not wanted:
+        return []
+    accounts = [
+        Account.from_db(connection.alias, ["id", "merchant_id", "customer_id", "program_id"], row)
+        for row in sql.lock_account_rows(wanted)
+    ]
     for account in accounts:
         account._kopilka_locked = True
     return accounts

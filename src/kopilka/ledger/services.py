@@ -18,6 +18,7 @@ from kopilka.errors import NotFound, ValidationFailed
 from kopilka.merchants.actors import Actor
 from kopilka.merchants.services import audit_record
 
+from . import sql
 from .exceptions import (
     AlreadyReversed,
     HoldNotActive,
@@ -78,40 +79,47 @@ def credit(
         expires_at = available_from + timedelta(days=lifetime_days)
     if expires_at is not None and expires_at <= available_from:
         raise ValidationFailed(expires_at=expires_at.isoformat())
-    lot = Lot.objects.create(
+    lot_id = sql.insert_lot(
         merchant_id=account.merchant_id,
-        account=account,
+        account_id=account.pk,
         kind=kind,
         amount=amount,
-        remaining=amount,
         available_from=available_from,
         expires_at=expires_at,
         created_at=now,
     )
-    return Entry.objects.create(
-        merchant_id=account.merchant_id,
-        account=account,
-        lot=lot,
-        transfer_id=transfer_id or uuid.uuid4(),
-        kind=kind,
-        amount=amount,
-        receipt=receipt,
-        actor=str(actor),
-        reason=reason,
-        created_at=now,
+    [entry] = sql.insert_entries(
+        [
+            Entry(
+                merchant_id=account.merchant_id,
+                account=account,
+                lot_id=lot_id,
+                transfer_id=transfer_id,
+                kind=kind,
+                amount=amount,
+                receipt=receipt,
+                actor=str(actor),
+                reason=reason,
+                created_at=now,
+            )
+        ]
     )
+    return entry
 
 
-def _spendable_lots(account: Account, now: datetime) -> list[Lot]:
-    lots = list(
-        Lot.objects.filter(account=account, available_from__lte=now)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .filter(Q(remaining__gt=0) | Q(held__gt=0))
-        .order_by(*SPEND_ORDER)
-        .only("id", "remaining", "held", "expires_at")
-    )
+# Most spends are covered by the first few lots; reading all of an old account's lots on
+# every spend would make a spend slower with every purchase.
+FIRST_LOTS = 16
+
+
+def _spendable_lots(account: Account, now: datetime, amount: int | None = None) -> list[Lot]:
+    """The account's spendable lots in spend order: enough of them to cover `amount` (all of
+    them when it is None or when they cannot cover it). Lots carry id, remaining and held."""
+    lots = sql.spendable_lots(account.pk, now, FIRST_LOTS if amount is not None else None)
+    if amount is not None and len(lots) == FIRST_LOTS and sum(x.remaining for x in lots) < amount:
+        lots = sql.spendable_lots(account.pk, now, None)
     if any(lot.held for lot in lots) and _release_expired_holds(account, now):
-        return _spendable_lots(account, now)
+        return _spendable_lots(account, now, amount)
     return [lot for lot in lots if lot.remaining]
 
 
@@ -134,25 +142,25 @@ def _debit(*, account, amount, actor, kind, receipt, reason, now, transfer_id) -
     require_locked(account)
     _check_amount(amount)
     now = now or timezone.now()
-    takes = _allocate(_spendable_lots(account, now), amount)
-    for lot, take in takes:
-        lot.remaining -= take
-    Lot.objects.bulk_update([lot for lot, _ in takes], ["remaining"])
+    takes = _allocate(_spendable_lots(account, now, amount), amount)
+    sql.take_from_lots([(lot.pk, take) for lot, take in takes])
     transfer_id = transfer_id or uuid.uuid4()
-    return Entry.objects.bulk_create(
-        Entry(
-            merchant_id=account.merchant_id,
-            account=account,
-            lot=lot,
-            transfer_id=transfer_id,
-            kind=kind,
-            amount=-take,
-            receipt=receipt,
-            actor=str(actor),
-            reason=reason,
-            created_at=now,
-        )
-        for lot, take in takes
+    return sql.insert_entries(
+        [
+            Entry(
+                merchant_id=account.merchant_id,
+                account=account,
+                lot_id=lot.pk,
+                transfer_id=transfer_id,
+                kind=kind,
+                amount=-take,
+                receipt=receipt,
+                actor=str(actor),
+                reason=reason,
+                created_at=now,
+            )
+            for lot, take in takes
+        ]
     )
 
 
@@ -232,7 +240,7 @@ def hold(
     _check_amount(amount)
     now = now or timezone.now()
     timeout = timeout or timedelta(seconds=settings.KOPILKA_HOLD_TIMEOUT_SECONDS)
-    takes = _allocate(_spendable_lots(account, now), amount)
+    takes = _allocate(_spendable_lots(account, now, amount), amount)
     for lot, take in takes:
         lot.remaining -= take
         lot.held += take
@@ -257,7 +265,7 @@ def _active_hold(account: Account, hold_id: int, now: datetime) -> Hold:
     if found is None:
         raise NotFound(hold=hold_id)
     if found.status != Hold.Status.ACTIVE or found.expires_at <= now:
-        raise HoldNotActive(hold=hold_id, status=found.status)
+        raise HoldNotActive(hold=hold_id, hold_status=found.status)
     return found
 
 
@@ -352,6 +360,7 @@ def expire(*, account: Account, actor: Actor, now: datetime | None = None) -> li
     """
     require_locked(account)
     now = now or timezone.now()
+    _release_expired_holds(account, now)  # points a timed-out hold kept can burn too
     lots = list(
         Lot.objects.filter(account=account, remaining__gt=0, expires_at__lte=now).order_by("id")
     )
@@ -387,6 +396,7 @@ def reverse(
     if not reason or not reason.strip():
         raise ReasonRequired()
     now = now or timezone.now()
+    _release_expired_holds(account, now)
     originals = list(
         Entry.objects.filter(account=account, transfer_id=transfer_id)
         .select_related("lot")
@@ -494,6 +504,7 @@ def clawback(
     require_locked(account)
     _check_amount(amount)
     now = now or timezone.now()
+    _release_expired_holds(account, now)
     not_expired = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
     preferred = list(
         Lot.objects.filter(

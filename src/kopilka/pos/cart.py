@@ -7,8 +7,9 @@ from fractions import Fraction
 
 from kopilka import rules
 from kopilka.catalog.models import Category, Product
-from kopilka.catalog.selectors import category_tree, effective_flags, segment_ids_by_product
+from kopilka.catalog.selectors import SegmentIndex, category_tree
 from kopilka.catalog.services import product_get_or_create_by_sku
+from kopilka.catalog.tree import FLAGS
 
 
 def _category_for(merchant, name: str | None, cache: dict) -> Category | None:
@@ -27,16 +28,19 @@ def products_for_lines(merchant, lines, *, create_missing: bool) -> dict[str, Pr
     are created on first sight; a quote writes nothing and leaves them unknown."""
     skus = {line.sku for line in lines}
     found = {p.sku: p for p in Product.objects.filter(merchant=merchant, sku__in=skus)}
-    if create_missing:
-        categories: dict = {}
-        for line in lines:
-            if line.sku not in found:
-                found[line.sku], _ = product_get_or_create_by_sku(
-                    merchant=merchant,
-                    sku=line.sku,
-                    name=line.name or "",
-                    category=_category_for(merchant, line.category, categories),
-                )
+    categories: dict = {}
+    for line in lines:
+        if line.sku in found:
+            continue
+        category = _category_for(merchant, line.category, categories)
+        if create_missing:
+            found[line.sku], _ = product_get_or_create_by_sku(
+                merchant=merchant, sku=line.sku, name=line.name or "", category=category
+            )
+        elif category is not None:
+            # Not saved: the quote only needs the category's flags and segments, exactly as
+            # the product confirm will create.
+            found[line.sku] = Product(merchant=merchant, sku=line.sku, category=category)
     return found
 
 
@@ -49,14 +53,16 @@ def build_cart(
     store_accepts_bonus_payment: bool,
     spend_allowed: bool,
 ) -> rules.Cart:
-    known = list(products.values())
     tree = category_tree(merchant=merchant)
-    flags = effective_flags(merchant=merchant, products=known, tree=tree)
-    segments = segment_ids_by_product(merchant=merchant, products=known, tree=tree)
+    segments = SegmentIndex(merchant, tree)
     cart_lines = []
     for line in lines:
         product = products.get(line.sku)
-        base = flags.get(product.pk) if product else None
+        base = (
+            tree.flags_for(product.category_id, {f: getattr(product, f) for f in FLAGS})
+            if product
+            else None
+        )
         asked = line.flags
         cart_lines.append(
             rules.CartLine(
@@ -71,7 +77,7 @@ def build_cart(
                 no_bonus_payment=bool(
                     (base and base.no_bonus_payment) or (asked and asked.no_bonus_payment)
                 ),
-                segment_ids=segments.get(product.pk, frozenset()) if product else frozenset(),
+                segment_ids=segments.of(product) if product else frozenset(),
             )
         )
     return rules.Cart(

@@ -26,9 +26,11 @@ from kopilka.ledger.exceptions import InsufficientBalance
 from kopilka.ledger.models import Account, Entry, EntryKind, Hold
 from kopilka.ledger.selectors import account_balance
 from kopilka.merchants.actors import Actor
+from kopilka.programs.exceptions import ProgramInactive
 from kopilka.programs.models import Program
 from kopilka.programs.selectors import program_for_receipts, to_rules
 from kopilka.programs.services import customer_enrol
+from kopilka.rules.allocation import largest_remainder
 from kopilka.rules.engine import InvalidCart
 
 from .cart import build_cart, products_for_lines
@@ -59,7 +61,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 
 def _offline_window() -> timedelta:
-    return timedelta(hours=getattr(settings, "KOPILKA_OFFLINE_WINDOW_HOURS", 72))
+    return timedelta(hours=settings.KOPILKA_OFFLINE_WINDOW_HOURS)
 
 
 # ---- shared steps ---------------------------------------------------------------------------
@@ -327,7 +329,10 @@ def _book_sale(register, data, now: datetime) -> dict:
         store_accepts_bonus_payment=register.store.accepts_bonus_payment,
         spend_allowed=not offline,
     )
-    outcome = _quote(to_rules(program) if program else NO_PROGRAM, state, cart, occurred_at)
+    config = to_rules(program) if program else NO_PROGRAM
+    if requested and not config.is_active(occurred_at):
+        raise ProgramInactive(program=config.id)
+    outcome = _quote(config, state, cart, occurred_at)
     if requested is not None and outcome.bonus_spent < requested:
         if state is not None and requested > state.available:
             raise InsufficientBalance(available=state.available, requested=requested)
@@ -426,12 +431,21 @@ def _receipt_body(receipt: Receipt, body: dict) -> dict:
 # ---- two-phase: capture and void ------------------------------------------------------------
 
 
-def _held_receipt(register, receipt_id) -> tuple[Receipt, Account, Hold | None]:
+def _held_receipt(register, receipt_id) -> tuple[Receipt, Account, Hold]:
+    """The receipt, its locked account and its hold; refuses a receipt that never held."""
     receipt = receipt_get(merchant=register.merchant, pk=receipt_id)
     receipt = Receipt.objects.select_for_update().get(pk=receipt.pk)
-    account = Account.objects.get(customer_id=receipt.customer_id, program_id=receipt.program_id)
+    account = Account.objects.filter(
+        customer_id=receipt.customer_id, program_id=receipt.program_id
+    ).first()
+    the_hold = (
+        Hold.objects.filter(account=account, receipt=receipt).order_by("-id").first()
+        if account is not None and receipt.kind == Receipt.Kind.SALE
+        else None
+    )
+    if the_hold is None:
+        raise ReceiptNotHeld(receipt=receipt.pk, receipt_status=receipt.status)
     [account] = locks.lock_accounts([account.pk])
-    the_hold = Hold.objects.filter(account=account, receipt=receipt).order_by("-id").first()
     return receipt, account, the_hold
 
 
@@ -453,8 +467,8 @@ def receipt_capture(*, register, receipt_id, now: datetime | None = None) -> dic
     receipt, account, the_hold = _held_receipt(register, receipt_id)
     if receipt.status == Receipt.Status.CONFIRMED:
         return _state_body(receipt, account, now)
-    if receipt.status != Receipt.Status.HELD or the_hold is None:
-        raise ReceiptNotHeld(receipt=receipt.pk, status=receipt.status)
+    if receipt.status != Receipt.Status.HELD:
+        raise ReceiptNotHeld(receipt=receipt.pk, receipt_status=receipt.status)
     actor = Actor.register(register)
     ledger.capture(account=account, hold_id=the_hold.pk, actor=actor, receipt=receipt, now=now)
     receipt.status = Receipt.Status.CONFIRMED
@@ -470,8 +484,8 @@ def receipt_void(*, register, receipt_id, now: datetime | None = None) -> dict:
     receipt, account, the_hold = _held_receipt(register, receipt_id)
     if receipt.status == Receipt.Status.VOIDED:
         return _state_body(receipt, account, now)
-    if receipt.status != Receipt.Status.HELD or the_hold is None:
-        raise ReceiptNotHeld(receipt=receipt.pk, status=receipt.status)
+    if receipt.status != Receipt.Status.HELD:
+        raise ReceiptNotHeld(receipt=receipt.pk, receipt_status=receipt.status)
     if the_hold.status == Hold.Status.ACTIVE and the_hold.expires_at > now:
         ledger.void(account=account, hold_id=the_hold.pk, actor=Actor.register(register), now=now)
     receipt.status = Receipt.Status.VOIDED
@@ -505,7 +519,7 @@ def _book_refund(register, receipt_id, data, now: datetime) -> dict:
     # Refunds of one receipt queue up here, so two tills cannot both refund the last unit.
     original = Receipt.objects.select_for_update().get(pk=original.pk)
     if original.status != Receipt.Status.CONFIRMED:
-        raise ReceiptNotConfirmed(receipt=original.pk, status=original.status)
+        raise ReceiptNotConfirmed(receipt=original.pk, receipt_status=original.status)
     lines = {line.line_no: line for line in original.lines.all()}
     refunded = {
         row["refunds_line"]: row["qty"]
@@ -614,6 +628,9 @@ def _book_refund(register, receipt_id, data, now: datetime) -> dict:
                 now=now,
             )
             clawed = -sum(e.amount for e in taken)
+    # Lines show what was really booked: the ledger may have covered less than planned.
+    returned_by_line = _split(returned, [p[4] for p in parts])
+    clawed_by_line = _split(clawed, [p[5] for p in parts])
     refund.returned = returned
     refund.clawed_back = clawed
     refund.clawback_shortfall = refund.accrued - clawed
@@ -629,15 +646,19 @@ def _book_refund(register, receipt_id, data, now: datetime) -> dict:
         "lines": [
             {
                 "line_no": line.line_no,
-                "qty": str(qty),
+                "qty": f"{Decimal(qty).normalize():f}",
                 "amount": amount - discount - spent,
-                "bonus_returned": spent if return_spent and account is not None else 0,
-                "accrual_clawed_back": accrued,
+                "bonus_returned": returned_by_line[i],
+                "accrual_clawed_back": clawed_by_line[i],
             }
-            for line, qty, amount, discount, spent, accrued in parts
+            for i, (line, qty, amount, discount, spent, _accrued) in enumerate(parts)
         ],
         "balance": _balance_body(account, program, now),
     }
+
+
+def _split(total: int, weights: list[int]) -> list[int]:
+    return largest_remainder(total, weights) if total else [0] * len(weights)
 
 
 def _return_spent(account, original: Receipt, refund: Receipt, actor, now) -> int:

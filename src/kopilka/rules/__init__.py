@@ -1,6 +1,6 @@
 """The pure rules engine: what a receipt is worth. No Django, no I/O, no clock.
 
-    outcome = rules.quote(config, customer, cart, now=now)
+outcome = rules.quote(config, customer, cart, now=now)
 """
 
 from .engine import quote

@@ -1,0 +1,122 @@
+"""Fixed-window rate limits of the POS API, counted in the database.
+
+Counters live in RateCounter rows, one per (bucket key, window), bumped by a single upsert
+statement, so several worker processes (gunicorn) share one count and two concurrent
+requests can never both read "59" and both pass. Limits are (requests, window seconds) by
+scope, overridable with the setting KOPILKA_RATE_LIMITS; a limit of None switches a scope
+off. Exceeding a limit raises RateLimited (429); `retry_after_header` turns it into a problem
+document carrying a Retry-After header.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+import secrets
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kopilka.errors import KopilkaError
+
+from . import problems
+from .models import RateCounter
+
+DEFAULT_LIMITS: dict[str, tuple[int, int] | None] = {
+    # per register
+    "identify": (60, 60),
+    "register": (20, 60),
+    "code": (10, 60),  # code checks and resends together
+    # per customer
+    "code_send": (5, 3600),
+    "code_attempt": (10, 3600),
+}
+# When a new window starts, sweep windows that ended, with this probability (1 in N).
+SWEEP_ONE_IN = 100
+
+
+class RateLimited(KopilkaError):
+    code = "rate_limited"
+    status = 429
+    default_message = _("Too many requests. Try again later.")
+
+    def __init__(self, *, scope: str, retry_after: int):
+        super().__init__(scope=scope, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+def limit_of(scope: str) -> tuple[int, int] | None:
+    configured = getattr(settings, "KOPILKA_RATE_LIMITS", None) or {}
+    if scope in configured:
+        return configured[scope]
+    return DEFAULT_LIMITS[scope]
+
+
+def _bump(key: str, window_start: int, window_end: int) -> int:
+    """Add one to the window's counter, creating it, and return the new count (one statement:
+    INSERT ... ON CONFLICT DO UPDATE ... RETURNING, on PostgreSQL and SQLite >= 3.35)."""
+    q = connection.ops.quote_name
+    table, key_, start, end, count = (
+        q(name)
+        for name in (RateCounter._meta.db_table, "key", "window_start", "window_end", "count")
+    )
+    sql = (
+        f"INSERT INTO {table} ({key_}, {start}, {end}, {count}) VALUES (%s, %s, %s, 1) "
+        f"ON CONFLICT ({key_}, {start}) DO UPDATE SET {count} = {table}.{count} + 1 "
+        f"RETURNING {count}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key, window_start, window_end])
+        return cursor.fetchone()[0]
+
+
+def hit(scope: str, subject: str, *, now: datetime | None = None) -> int:
+    """Count one request of `subject` (e.g. "register:7") in `scope`; raise RateLimited when
+    this request is over the limit. Returns the count in the current window."""
+    limit = limit_of(scope)
+    if limit is None:
+        return 0
+    allowed, period = limit
+    now = now or timezone.now()
+    seconds = int(now.timestamp())
+    window_start = seconds - seconds % period
+    window_end = window_start + period
+    count = _bump(f"{scope}:{subject}", window_start, window_end)
+    if count == 1 and secrets.randbelow(SWEEP_ONE_IN) == 0:
+        sweep(now=now)
+    if count > allowed:
+        retry_after = max(1, math.ceil(window_end - now.timestamp()))
+        raise RateLimited(scope=scope, retry_after=retry_after)
+    return count
+
+
+def sweep(*, now: datetime | None = None) -> int:
+    """Delete the counters of windows that have ended; returns how many."""
+    now = now or timezone.now()
+    deleted, _ = RateCounter.objects.filter(window_end__lte=int(now.timestamp())).delete()
+    return deleted
+
+
+def retry_after_header(view):
+    """Let an endpoint answer RateLimited with a 429 problem document and a Retry-After header
+    (the API-wide error mapping cannot set headers)."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except RateLimited as error:
+            response = problems.problem(
+                error.status, error.code, error.message, extra=dict(error.details)
+            )
+            response["Retry-After"] = str(error.retry_after)
+            return response
+
+    # ninja reads the endpoint's parameters from the signature; resolve string annotations
+    # here, against the view's own module, since the wrapper lives in this one.
+    wrapper.__signature__ = inspect.signature(view, eval_str=True)
+    return wrapper
