@@ -65,6 +65,9 @@ def recreate_database(url: str, dbname: str) -> None:
 
 def setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kopilka.settings")
+    # Measure production settings: DEBUG would record every query in memory.
+    os.environ.setdefault("KOPILKA_DEBUG", "0")
+    os.environ.setdefault("KOPILKA_SECRET_KEY", "benchmark-only")
     import django
 
     django.setup()

@@ -24,7 +24,7 @@ from kopilka.merchants import services as merchants
 from kopilka.merchants.actors import Actor
 from kopilka.merchants.models import Merchant, Register, Role
 from kopilka.pos.models import Receipt
-from kopilka.programs.models import Program
+from kopilka.programs import services as programs
 
 DEMO_NAME = "Демо-магазин"
 DEMO_PASSWORD = "kopilka-demo"
@@ -206,14 +206,28 @@ def demo_build(*, customers_count: int = 1000, months: int = 4, now: datetime | 
                 actor=ACTOR,
             )
             products.append((product, price))
-    catalog.segment_create(
+    drinks = catalog.segment_create(
         merchant=merchant, name="Напитки", actor=ACTOR, categories=[categories["Напитки"]]
     )
     groups = [
         customers.group_create(merchant=merchant, name=n, actor=ACTOR)
         for n in ("VIP", "Сотрудники")
     ]
-    program = Program.objects.create(merchant=merchant, name="Бонусная программа")
+    program = programs.program_create(
+        merchant=merchant,
+        name="Бонусная программа",
+        actor=ACTOR,
+        terms_url="https://example.com/bonus-terms",
+        lifetime_days=180,
+        max_share_percent=30,
+        welcome_bonus=10000,
+        welcome_lifetime_days=30,
+    )
+    # 3 % below 5,000 roubles, 5 % from 5,000 (seed 004); drinks may be paid 10 % by bonuses.
+    programs.accrual_rule_set(
+        program=program, steps=[(0, 3), (500000, 5)], actor=ACTOR, name="Кешбэк"
+    )
+    programs.segment_cap_set(program=program, segment=drinks, max_share_percent=10, actor=ACTOR)
 
     start = now - timedelta(days=30 * months)
     receipt_no = 0
@@ -237,7 +251,9 @@ def demo_build(*, customers_count: int = 1000, months: int = 4, now: datetime | 
             card_number=f"{2000000000000 + n}" if plastic else None,
             virtual_card=not plastic,
         )
-        account = ledger.account_open(customer=customer, program=program, actor=ACTOR)
+        account = programs.customer_enrol(
+            customer=customer, program=program, actor=ACTOR, now=registered
+        )
         at = registered
         for _visit in range(rng.randrange(0, 10)):
             at += timedelta(days=rng.uniform(1, 20), minutes=rng.randrange(600))
@@ -277,7 +293,7 @@ def demo_build(*, customers_count: int = 1000, months: int = 4, now: datetime | 
                         receipt=receipt,
                         now=at,
                         freeze_days=rng.choice([0, 0, 14]),
-                        lifetime_days=90,
+                        lifetime_days=180,
                     )
     return _describe(merchant, created=True)
 

@@ -25,3 +25,31 @@ def test_demo_builds_once_and_its_printed_keys_work(db, capsys):
     ]
     assert all(register_authenticate(key) is not None for key in keys)
     assert verify_ledger() == []
+
+
+def test_the_demo_till_can_quote_a_receipt_for_a_demo_customer(db, capsys):
+    import json
+
+    from django.test import Client
+
+    call_command("demo", "--if-absent", "--customers", "5", "--months", "1")
+    key = next(
+        line.rsplit(" ", 1)[-1]
+        for line in capsys.readouterr().out.splitlines()
+        if "kp_demo_" in line
+    )
+    customer = Customer.objects.order_by("id").first()
+    response = Client().post(
+        "/api/v1/receipts/quote",
+        data=json.dumps(
+            {
+                "customer": {"phone": customer.phone},
+                "lines": [{"line_no": 1, "sku": "GR-002", "qty": "2", "unit_price": 52000}],
+                "spend": "max",
+            }
+        ),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["totals"]["accrual"] > 0

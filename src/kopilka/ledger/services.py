@@ -79,32 +79,21 @@ def credit(
         expires_at = available_from + timedelta(days=lifetime_days)
     if expires_at is not None and expires_at <= available_from:
         raise ValidationFailed(expires_at=expires_at.isoformat())
-    lot_id = sql.insert_lot(
-        merchant_id=account.merchant_id,
-        account_id=account.pk,
-        kind=kind,
-        amount=amount,
+    return sql.credit(
+        Entry(
+            merchant_id=account.merchant_id,
+            account=account,
+            transfer_id=transfer_id,
+            kind=kind,
+            amount=amount,
+            receipt=receipt,
+            actor=str(actor),
+            reason=reason,
+            created_at=now,
+        ),
         available_from=available_from,
         expires_at=expires_at,
-        created_at=now,
     )
-    [entry] = sql.insert_entries(
-        [
-            Entry(
-                merchant_id=account.merchant_id,
-                account=account,
-                lot_id=lot_id,
-                transfer_id=transfer_id,
-                kind=kind,
-                amount=amount,
-                receipt=receipt,
-                actor=str(actor),
-                reason=reason,
-                created_at=now,
-            )
-        ]
-    )
-    return entry
 
 
 # Most spends are covered by the first few lots; reading all of an old account's lots on
@@ -112,7 +101,7 @@ def credit(
 FIRST_LOTS = 16
 
 
-def _spendable_lots(account: Account, now: datetime, amount: int | None = None) -> list[Lot]:
+def _spendable_lots(account: Account, now: datetime, amount: int | None = None) -> list[sql.LotRow]:
     """The account's spendable lots in spend order: enough of them to cover `amount` (all of
     them when it is None or when they cannot cover it). Lots carry id, remaining and held."""
     lots = sql.spendable_lots(account.pk, now, FIRST_LOTS if amount is not None else None)
@@ -143,9 +132,9 @@ def _debit(*, account, amount, actor, kind, receipt, reason, now, transfer_id) -
     _check_amount(amount)
     now = now or timezone.now()
     takes = _allocate(_spendable_lots(account, now, amount), amount)
-    sql.take_from_lots([(lot.pk, take) for lot, take in takes])
     transfer_id = transfer_id or uuid.uuid4()
-    return sql.insert_entries(
+    return sql.debit(
+        [(lot.pk, take) for lot, take in takes],
         [
             Entry(
                 merchant_id=account.merchant_id,
@@ -160,7 +149,7 @@ def _debit(*, account, amount, actor, kind, receipt, reason, now, transfer_id) -
                 created_at=now,
             )
             for lot, take in takes
-        ]
+        ],
     )
 
 
@@ -244,7 +233,7 @@ def hold(
     for lot, take in takes:
         lot.remaining -= take
         lot.held += take
-    Lot.objects.bulk_update([lot for lot, _ in takes], ["remaining", "held"])
+    Lot.objects.bulk_update([lot.as_lot() for lot, _ in takes], ["remaining", "held"])
     new_hold = Hold.objects.create(
         merchant_id=account.merchant_id,
         account=account,
@@ -255,7 +244,7 @@ def hold(
         expires_at=now + timeout,
     )
     HoldAllocation.objects.bulk_create(
-        HoldAllocation(hold=new_hold, lot=lot, amount=take) for lot, take in takes
+        HoldAllocation(hold=new_hold, lot_id=lot.pk, amount=take) for lot, take in takes
     )
     return new_hold
 
@@ -523,13 +512,15 @@ def clawback(
             break
     if not takes:
         return []
-    Lot.objects.bulk_update([lot for lot, _ in takes], ["remaining"])
+    Lot.objects.bulk_update(
+        [lot if isinstance(lot, Lot) else lot.as_lot() for lot, _ in takes], ["remaining"]
+    )
     transfer_id = uuid.uuid4()
     return Entry.objects.bulk_create(
         Entry(
             merchant_id=account.merchant_id,
             account=account,
-            lot=lot,
+            lot_id=lot.pk,
             transfer_id=transfer_id,
             kind=EntryKind.REFUND_CLAWBACK,
             amount=-take,

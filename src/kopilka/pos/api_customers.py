@@ -124,7 +124,7 @@ class CodeSentOut(Schema):
     expires_at: datetime.datetime
 
 
-class ReceiptOut(Schema):
+class HistoryReceiptOut(Schema):
     id: int
     kind: str
     status: str
@@ -150,7 +150,7 @@ class HistoryOut(Schema):
     offset: int
     receipts_total: int
     entries_total: int
-    receipts: list[ReceiptOut]
+    receipts: list[HistoryReceiptOut]
     entries: list[EntryOut]
 
 

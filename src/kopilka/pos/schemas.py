@@ -11,7 +11,17 @@ from pydantic import ConfigDict, Field, field_validator
 
 
 class Strict(Schema):
+    """Request bodies: unknown fields are an error, and so is a NUL character, which
+    PostgreSQL cannot store in text."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def no_nul_characters(cls, value):
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("text must not contain the NUL character")
+        return value
 
 
 class CustomerRef(Strict):

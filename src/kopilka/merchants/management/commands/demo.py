@@ -24,6 +24,7 @@ class Command(BaseCommand):
             info = demo.demo_describe(existing)
         self.stdout.write(self.style.SUCCESS(f"Demo merchant: {info.merchant.name}"))
         self.stdout.write("  Back office:  http://127.0.0.1:8000/admin/")
+        self.stdout.write("  POS API:      http://127.0.0.1:8000/api/v1/docs")
         self.stdout.write("  Logins (username / password):")
         for role, username, password in info.logins:
             self.stdout.write(f"    {role:9} {username} / {password}")
