@@ -204,13 +204,17 @@ def test_a_voided_hold_gives_the_bonuses_back_and_earns_nothing(till, customer):
     assert (late.status_code, late.json()["code"]) == (409, "receipt_not_held")
 
 
-def test_an_expired_hold_cannot_be_captured(till, customer, settings):
+def test_a_hold_past_its_timeout_voids_the_receipt_by_itself(till, customer):
     held = till.confirm(sale(customer, "H-3", spend=5000, hold=True)).json()
     from kopilka.ledger.models import Hold
 
     Hold.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    balance = till.post("/customers/identify", {"id": customer.pk}).json()["balances"][0]
+    assert balance["available"] == 20000  # released before anyone looked at the receipt
     late = till.post(f"/receipts/{held['receipt_id']}/capture")
-    assert (late.status_code, late.json()["code"]) == (409, "hold_not_active")
+    assert (late.status_code, late.json()["code"]) == (409, "hold_expired")
+    assert Receipt.objects.get(pk=held["receipt_id"]).status == "voided"
+    assert verify_ledger() == []
 
 
 # ---- offline --------------------------------------------------------------------------------

@@ -84,3 +84,10 @@ class NothingToRefund(Conflict):
 class ReceiptNotHeld(Conflict):
     code = "receipt_not_held"
     default_message = _("The receipt has no bonuses on hold.")
+
+
+class HoldExpired(Conflict):
+    code = "hold_expired"
+    default_message = _(
+        "The bonuses were held too long and have been released; the receipt is voided."
+    )

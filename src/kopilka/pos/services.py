@@ -37,6 +37,7 @@ from .cart import build_cart, products_for_lines
 from .exceptions import (
     CannotRefundRefund,
     DuplicateReceiptNumber,
+    HoldExpired,
     IdempotencyConflict,
     IdempotencyKeyRequired,
     InvalidReceipt,
@@ -460,20 +461,34 @@ def _state_body(receipt: Receipt, account: Account, now) -> dict:
     }
 
 
-@transaction.atomic
 def receipt_capture(*, register, receipt_id, now: datetime | None = None) -> dict:
-    """Spend the held bonuses and credit the accrual. Capturing twice changes nothing."""
+    """Spend the held bonuses and credit the accrual. Capturing twice changes nothing.
+
+    A hold past its timeout has already given its bonuses back: the receipt is voided (and
+    stays so), and the till is told the hold expired.
+    """
     now = now or timezone.now()
-    receipt, account, the_hold = _held_receipt(register, receipt_id)
-    if receipt.status == Receipt.Status.CONFIRMED:
-        return _state_body(receipt, account, now)
-    if receipt.status != Receipt.Status.HELD:
-        raise ReceiptNotHeld(receipt=receipt.pk, receipt_status=receipt.status)
-    actor = Actor.register(register)
-    ledger.capture(account=account, hold_id=the_hold.pk, actor=actor, receipt=receipt, now=now)
-    receipt.status = Receipt.Status.CONFIRMED
-    receipt.save(update_fields=["status"])
-    _credit_accrual(account, receipt, actor, now)
+    with transaction.atomic():
+        receipt, account, the_hold = _held_receipt(register, receipt_id)
+        if receipt.status == Receipt.Status.CONFIRMED:
+            return _state_body(receipt, account, now)
+        if receipt.status != Receipt.Status.HELD:
+            raise ReceiptNotHeld(receipt=receipt.pk, receipt_status=receipt.status)
+        expired = the_hold.expires_at <= now
+        if expired:
+            ledger.expire_holds(account=account, now=now)
+            receipt.status = Receipt.Status.VOIDED
+            receipt.save(update_fields=["status"])
+        else:
+            actor = Actor.register(register)
+            ledger.capture(
+                account=account, hold_id=the_hold.pk, actor=actor, receipt=receipt, now=now
+            )
+            receipt.status = Receipt.Status.CONFIRMED
+            receipt.save(update_fields=["status"])
+            _credit_accrual(account, receipt, actor, now)
+    if expired:
+        raise HoldExpired(receipt=receipt.pk, expired_at=the_hold.expires_at.isoformat())
     return _state_body(receipt, account, now)
 
 
