@@ -39,6 +39,38 @@ def _check_amount(amount) -> None:
         raise InvalidAmount(amount=amount)
 
 
+def _entries(
+    account: Account,
+    kind: str,
+    parts,
+    *,
+    actor: Actor,
+    now: datetime,
+    receipt=None,
+    reason: str = "",
+    hold: Hold | None = None,
+    transfer_id: uuid.UUID | None = None,
+) -> list[Entry]:
+    """One operation's entries, one per (lot id, signed amount), sharing a transfer id."""
+    transfer_id = transfer_id or uuid.uuid4()
+    return [
+        Entry(
+            merchant_id=account.merchant_id,
+            account=account,
+            lot_id=lot_id,
+            transfer_id=transfer_id,
+            kind=kind,
+            amount=amount,
+            receipt=receipt,
+            hold=hold,
+            actor=str(actor),
+            reason=reason,
+            created_at=now,
+        )
+        for lot_id, amount in parts
+    ]
+
+
 def account_open(*, customer, program, actor: Actor) -> Account:
     """The customer's account in the program, created on first use (race-safe)."""
     if customer.merchant_id != program.merchant_id:
@@ -132,24 +164,18 @@ def _debit(*, account, amount, actor, kind, receipt, reason, now, transfer_id) -
     _check_amount(amount)
     now = now or timezone.now()
     takes = _allocate(_spendable_lots(account, now, amount), amount)
-    transfer_id = transfer_id or uuid.uuid4()
     return sql.debit(
         [(lot.pk, take) for lot, take in takes],
-        [
-            Entry(
-                merchant_id=account.merchant_id,
-                account=account,
-                lot_id=lot.pk,
-                transfer_id=transfer_id,
-                kind=kind,
-                amount=-take,
-                receipt=receipt,
-                actor=str(actor),
-                reason=reason,
-                created_at=now,
-            )
-            for lot, take in takes
-        ],
+        _entries(
+            account,
+            kind,
+            [(lot.pk, -take) for lot, take in takes],
+            actor=actor,
+            now=now,
+            receipt=receipt,
+            reason=reason,
+            transfer_id=transfer_id,
+        ),
     )
 
 
@@ -298,21 +324,16 @@ def capture(
     captured_from = _close_hold(
         the_hold, status=Hold.Status.CAPTURED, captured=amount, closed_at=now
     )
-    transfer_id = uuid.uuid4()
     return Entry.objects.bulk_create(
-        Entry(
-            merchant_id=account.merchant_id,
-            account=account,
-            lot=lot,
-            transfer_id=transfer_id,
-            kind=EntryKind.CAPTURE,
-            amount=-take,
+        _entries(
+            account,
+            EntryKind.CAPTURE,
+            [(lot.pk, -take) for lot, take in captured_from],
+            actor=actor,
+            now=now,
             receipt=receipt or the_hold.receipt,
             hold=the_hold,
-            actor=str(actor),
-            created_at=now,
         )
-        for lot, take in captured_from
     )
 
 
@@ -458,20 +479,8 @@ def refund_return(
         if lots[lot_id].remaining + lots[lot_id].held > lots[lot_id].amount:
             raise InvalidAmount(lot=lot_id, amount=amount)
     Lot.objects.bulk_update(list(lots.values()), ["remaining"])
-    transfer_id = uuid.uuid4()
     return Entry.objects.bulk_create(
-        Entry(
-            merchant_id=account.merchant_id,
-            account=account,
-            lot_id=lot_id,
-            transfer_id=transfer_id,
-            kind=EntryKind.REFUND_RETURN,
-            amount=amount,
-            receipt=receipt,
-            actor=str(actor),
-            created_at=now,
-        )
-        for lot_id, amount in parts
+        _entries(account, EntryKind.REFUND_RETURN, parts, actor=actor, now=now, receipt=receipt)
     )
 
 
@@ -515,18 +524,13 @@ def clawback(
     Lot.objects.bulk_update(
         [lot if isinstance(lot, Lot) else lot.as_lot() for lot, _ in takes], ["remaining"]
     )
-    transfer_id = uuid.uuid4()
     return Entry.objects.bulk_create(
-        Entry(
-            merchant_id=account.merchant_id,
-            account=account,
-            lot_id=lot.pk,
-            transfer_id=transfer_id,
-            kind=EntryKind.REFUND_CLAWBACK,
-            amount=-take,
+        _entries(
+            account,
+            EntryKind.REFUND_CLAWBACK,
+            [(lot.pk, -take) for lot, take in takes],
+            actor=actor,
+            now=now,
             receipt=receipt,
-            actor=str(actor),
-            created_at=now,
         )
-        for lot, take in takes
     )
