@@ -4,6 +4,7 @@ outcome = rules.quote(config, customer, cart, now=now)
 """
 
 from .engine import quote
+from .levels import Activity, LevelConfig, NextLevel
 from .model import (
     AccrualRule,
     AccrualStep,
@@ -20,11 +21,14 @@ from .model import (
 __all__ = [
     "AccrualRule",
     "AccrualStep",
+    "Activity",
     "Cart",
     "CartLine",
     "CustomerState",
     "DiscountStep",
+    "LevelConfig",
     "LineOutcome",
+    "NextLevel",
     "Outcome",
     "ProgramConfig",
     "Reason",

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 
 from .allocation import largest_remainder
+from .levels import Activity, LevelConfig, LevelStanding, standing
 from .model import (
     PROGRAM_ACCUMULATIVE_DISCOUNT,
     PROGRAM_BONUS,
@@ -62,11 +63,14 @@ def quote(
             if getattr(line, flag):
                 notes[i].append(Reason(f"excluded_{flag}", "catalog"))
 
+    before = _standing(config, customer)
+    level = before.level if active else None
+
     # 2. Campaign discounts would apply here, before the program discount.
     # 3. Program discount.
     discounts = [0] * len(lines)
     if active and config.kind in (PROGRAM_FIXED_DISCOUNT, PROGRAM_ACCUMULATIVE_DISCOUNT):
-        share = _discount_share(config, customer)
+        share, discount_source = _discount_share(config, customer, level)
         if share:
             eligible = [0 if line.no_discount else amounts[i] for i, line in enumerate(lines)]
             total = int(sum(eligible) * share)
@@ -74,7 +78,7 @@ def quote(
                 discounts = largest_remainder(total, eligible)
                 for i, d in enumerate(discounts):
                     if d:
-                        notes[i].append(Reason("program_discount", source, percent(share)))
+                        notes[i].append(Reason("program_discount", discount_source, percent(share)))
     after_discount = [a - d for a, d in zip(amounts, discounts, strict=True)]
 
     # 4. Bonus spend.
@@ -82,7 +86,7 @@ def quote(
     spent = [0] * len(lines)
     max_spend = 0
     if active and config.kind == PROGRAM_BONUS and customer is not None:
-        caps = _caps(config, lines, after_discount, notes)
+        caps = _caps(config, level, lines, after_discount, notes)
         refusal = _spend_refusal(cart, customer)
         if refusal is not None:
             receipt_notes.append(refusal)
@@ -103,11 +107,18 @@ def quote(
         if sum(spent) and not config.accrue_when_paid_with_bonuses:
             receipt_notes.append(Reason("no_accrual_when_paid_with_bonuses", source))
         else:
-            accruals = _accrual(config, lines, amounts, discounts, after_discount, spent, notes)
+            accruals = _accrual(
+                config, level, lines, amounts, discounts, after_discount, spent, notes
+            )
         if sum(accruals):
-            available_from = now + timedelta(days=config.freeze_days)
-            if config.lifetime_days:
-                expires_at = available_from + timedelta(days=config.lifetime_days)
+            freeze = config.freeze_days
+            lifetime = config.lifetime_days
+            if level is not None:
+                freeze = level.freeze_days if level.freeze_days is not None else freeze
+                lifetime = level.lifetime_days if level.lifetime_days is not None else lifetime
+            available_from = now + timedelta(days=freeze)
+            if lifetime:
+                expires_at = available_from + timedelta(days=lifetime)
 
     outcomes = tuple(
         LineOutcome(
@@ -121,6 +132,7 @@ def quote(
         )
         for i, line in enumerate(lines)
     )
+    after = _standing(config, customer, this_receipt=(lines, after_discount))
     return Outcome(
         lines=outcomes,
         subtotal=sum(amounts),
@@ -132,7 +144,29 @@ def quote(
         accrual_available_from=available_from,
         accrual_expires_at=expires_at,
         reasons=tuple(receipt_notes),
+        level_before=before.level,
+        level_after=after.level,
+        next_level=after.next,
     )
+
+
+def _standing(config: ProgramConfig, customer: CustomerState | None, this_receipt=None):
+    """The customer's level, before or (given this receipt's lines) after the receipt."""
+    if customer is None or not config.levels:
+        return LevelStanding(level=None)
+    activities = dict(customer.activity)
+    if this_receipt is not None:
+        lines, after_discount = this_receipt
+        by_segment: dict[int, int] = defaultdict(int)
+        for line, amount in zip(lines, after_discount, strict=True):
+            for segment_id in line.segment_ids:
+                by_segment[segment_id] += amount
+        windows = {level.window_days for level in config.levels}
+        activities = {
+            window: activities.get(window, Activity()).plus(sum(after_discount), by_segment)
+            for window in windows
+        }
+    return standing(config.levels, activities, customer.group_ids, customer.manual_level_id)
 
 
 def _check(cart: Cart) -> None:
@@ -148,15 +182,19 @@ def _check(cart: Cart) -> None:
         raise InvalidCart("requested spend must not be negative")
 
 
-def _discount_share(config: ProgramConfig, customer: CustomerState | None) -> Fraction:
+def _discount_share(
+    config: ProgramConfig, customer: CustomerState | None, level: LevelConfig | None
+) -> tuple[Fraction, str]:
     if config.kind == PROGRAM_FIXED_DISCOUNT:
-        return config.fixed_discount_percent
+        return config.fixed_discount_percent, f"program:{config.id}"
+    if level is not None and level.discount is not None:
+        return level.discount, f"level:{level.id}"
     total = customer.purchase_total if customer is not None else 0
     share = Fraction(0)
     for step in sorted(config.discount_steps, key=lambda s: s.min_purchase_total):
         if total >= step.min_purchase_total:
             share = step.percent
-    return share
+    return share, f"program:{config.id}"
 
 
 def _spend_refusal(cart: Cart, customer: CustomerState) -> Reason | None:
@@ -169,15 +207,21 @@ def _spend_refusal(cart: Cart, customer: CustomerState) -> Reason | None:
     return None
 
 
-def _caps(config, lines, after_discount, notes) -> list[int]:
-    """The most bonuses may pay per line: the line's share, the tightest segment cap winning."""
+def _caps(config, level, lines, after_discount, notes) -> list[int]:
+    """The most bonuses may pay per line: the line's share, the tightest segment cap winning.
+    A level's own shares replace the program's."""
     segment_caps = dict(config.segment_max_share)
+    default_share, default_source = config.max_share, f"program:{config.id}"
+    if level is not None:
+        segment_caps.update(dict(level.max_share_by_segment))
+        if level.max_share is not None:
+            default_share, default_source = level.max_share, f"level:{level.id}"
     caps = []
     for i, line in enumerate(lines):
         if line.no_bonus_payment:
             caps.append(0)
             continue
-        share, source = config.max_share, f"program:{config.id}"
+        share, source = default_share, default_source
         for segment_id in sorted(line.segment_ids & segment_caps.keys()):
             if segment_caps[segment_id] < share:
                 share, source = segment_caps[segment_id], f"segment:{segment_id}"
@@ -196,7 +240,14 @@ def _rule_for(rules: tuple[AccrualRule, ...], line: CartLine) -> AccrualRule | N
     return ordered[0] if ordered else None
 
 
-def _accrual(config, lines, amounts, discounts, after_discount, spent, notes) -> list[int]:
+def _level_percent(level: LevelConfig, line: CartLine) -> Fraction:
+    """The level's cashback for this line: its segment's rate if it has one, else the level's."""
+    rates = dict(level.cashback_by_segment)
+    matching = sorted(line.segment_ids & rates.keys())
+    return rates[matching[0]] if matching else (level.cashback or Fraction(0))
+
+
+def _accrual(config, level, lines, amounts, discounts, after_discount, spent, notes) -> list[int]:
     # Steps are chosen by the receipt total after discounts (the document sum), as in the
     # seeds: 4900 earns 2 %, and 100 more makes the whole receipt earn 5 %.
     receipt_total = sum(after_discount)
@@ -210,13 +261,18 @@ def _accrual(config, lines, amounts, discounts, after_discount, spent, notes) ->
             notes[i].append(Reason("discounted_line_earns_nothing", f"program:{config.id}"))
             exact.append(Fraction(0))
             continue
-        rule = _rule_for(config.accrual_rules, line)
-        step = rule.percent_for(receipt_total) if rule else None
-        if step is None or not step.percent:
+        if level is not None and (level.cashback is not None or level.cashback_by_segment):
+            rate, source = _level_percent(level, line), f"level:{level.id}"
+        else:
+            rule = _rule_for(config.accrual_rules, line)
+            step = rule.percent_for(receipt_total) if rule else None
+            rate = step.percent if step else Fraction(0)
+            source = f"accrual_rule:{rule.id}" if rule else ""
+        if not rate:
             exact.append(Fraction(0))
             continue
-        notes[i].append(Reason("accrual_percent", f"accrual_rule:{rule.id}", percent(step.percent)))
-        exact.append((after_discount[i] - spent[i]) * step.percent)
+        notes[i].append(Reason("accrual_percent", source, percent(rate)))
+        exact.append((after_discount[i] - spent[i]) * rate)
     unit = max(config.accrual_unit, 1)
     total = int(sum(exact) / unit) * unit
     return largest_remainder(total, exact) if total else [0] * len(lines)

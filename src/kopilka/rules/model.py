@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
 
+from .levels import Activity, LevelConfig, NextLevel
+
 PROGRAM_BONUS = "bonus"
 PROGRAM_ACCUMULATIVE_DISCOUNT = "accumulative_discount"
 PROGRAM_FIXED_DISCOUNT = "fixed_discount"
@@ -79,6 +81,7 @@ class ProgramConfig:
     accrual_unit: int = 100
     freeze_days: int = 0
     lifetime_days: int | None = None
+    levels: tuple[LevelConfig, ...] = ()
 
     def is_active(self, now: datetime) -> bool:
         if not self.enabled:
@@ -95,6 +98,10 @@ class CustomerState:
     available: int = 0  # spendable bonus balance now
     purchase_total: int = 0  # earlier purchases (accumulative discounts)
     can_spend: bool = True  # e.g. False for a customer awaiting confirmation
+    group_ids: frozenset[int] = frozenset()
+    # Purchases within each window the program's levels use: (window days, activity).
+    activity: tuple[tuple[int, Activity], ...] = ()
+    manual_level_id: int | None = None  # an assignment still in force
 
 
 @dataclass(frozen=True)
@@ -145,3 +152,6 @@ class Outcome:
     accrual_available_from: datetime | None
     accrual_expires_at: datetime | None
     reasons: tuple[Reason, ...] = field(default=())
+    level_before: LevelConfig | None = None
+    level_after: LevelConfig | None = None
+    next_level: NextLevel | None = None  # counted after this receipt
