@@ -129,6 +129,30 @@ class TotalsOut(Schema):
     accrual_expires_at: datetime | None
 
 
+class LevelRef(Schema):
+    id: int
+    name: str
+
+
+class SegmentAmount(Schema):
+    segment_id: int
+    amount: int
+
+
+class NextLevelOut(Schema):
+    id: int
+    name: str
+    spend: int | None = Field(description="Spend still needed (None: the level has no spend path).")
+    spend_by_segment: list[SegmentAmount]
+    visits: int | None = Field(description="Visits still needed (None: no visit path).")
+
+
+class LevelOut(Schema):
+    before: LevelRef | None
+    after: LevelRef | None
+    next: NextLevelOut | None
+
+
 class QuoteOut(Schema):
     customer_id: int | None
     program_id: int | None
@@ -136,6 +160,7 @@ class QuoteOut(Schema):
     lines: list[LineOut]
     reasons: list[ReasonOut]
     balance: Balance | None
+    level: LevelOut | None = None
 
 
 class ReceiptOut(QuoteOut):

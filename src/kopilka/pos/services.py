@@ -28,7 +28,7 @@ from kopilka.ledger.selectors import account_balance
 from kopilka.merchants.actors import Actor
 from kopilka.programs.exceptions import ProgramInactive
 from kopilka.programs.models import Program
-from kopilka.programs.selectors import program_for_receipts, to_rules
+from kopilka.programs.selectors import manual_level_id, program_for_receipts, to_rules
 from kopilka.programs.services import customer_enrol
 from kopilka.rules.allocation import largest_remainder
 from kopilka.rules.engine import InvalidCart
@@ -54,7 +54,7 @@ from .exceptions import (
 )
 from .models import IdempotencyRecord, Receipt, ReceiptLine
 from .resolve import customer_from_reference
-from .selectors import receipt_get
+from .selectors import customer_activity, receipt_get
 
 NO_PROGRAM = rules.ProgramConfig(id=0, enabled=False)
 # A till's clock may run a little behind ours; older than this, the receipt is "offline".
@@ -92,10 +92,12 @@ def _purchase_total(customer: Customer) -> int:
     return totals["sales"] - totals["refunds"]
 
 
-def _customer_state(customer, account, program, now) -> rules.CustomerState | None:
+def _customer_state(customer, account, program, config, now) -> rules.CustomerState | None:
     if customer is None:
         return None
     available = account_balance(account, now=now).available if account else 0
+    windows = {level.window_days for level in config.levels}
+    leveled = program is not None and bool(windows)
     purchase_total = (
         _purchase_total(customer)
         if program and program.kind == Program.Kind.ACCUMULATIVE_DISCOUNT
@@ -105,6 +107,13 @@ def _customer_state(customer, account, program, now) -> rules.CustomerState | No
         available=available,
         purchase_total=purchase_total,
         can_spend=customer.status == Customer.Status.ACTIVE,
+        group_ids=frozenset(customer.groups.values_list("pk", flat=True))
+        if leveled
+        else frozenset(),
+        activity=customer_activity(customer=customer, windows=windows, now=now) if leveled else (),
+        manual_level_id=manual_level_id(customer=customer, program=program, now=now)
+        if leveled
+        else None,
     )
 
 
@@ -161,6 +170,33 @@ def _outcome_body(outcome: rules.Outcome, customer, program, balance) -> dict:
         ],
         "reasons": _reason_list(outcome.reasons),
         "balance": balance,
+        "level": _level_body(outcome),
+    }
+
+
+def _level_ref(level) -> dict | None:
+    return {"id": level.id, "name": level.name} if level is not None else None
+
+
+def _level_body(outcome: rules.Outcome) -> dict | None:
+    if outcome.level_before is None and outcome.level_after is None:
+        return None
+    following = outcome.next_level
+    return {
+        "before": _level_ref(outcome.level_before),
+        "after": _level_ref(outcome.level_after),
+        "next": {
+            "id": following.level_id,
+            "name": following.name,
+            "spend": following.spend,
+            "spend_by_segment": [
+                {"segment_id": segment_id, "amount": amount}
+                for segment_id, amount in following.spend_by_segment
+            ],
+            "visits": following.visits,
+        }
+        if following is not None
+        else None,
     }
 
 
@@ -191,7 +227,8 @@ def receipt_quote(*, register, data, now: datetime | None = None) -> dict:
             # An online buyer who would be enrolled by the order: quote as a new customer.
         if customer is not None and program is not None:
             account = Account.objects.filter(customer=customer, program=program).first()
-    state = _customer_state(customer, account, program, now)
+    config = to_rules(program) if program else NO_PROGRAM
+    state = _customer_state(customer, account, program, config, now)
     if state is None and data.customer is not None:
         state = rules.CustomerState()
     cart = build_cart(
@@ -202,7 +239,7 @@ def receipt_quote(*, register, data, now: datetime | None = None) -> dict:
         store_accepts_bonus_payment=register.store.accepts_bonus_payment,
         spend_allowed=not offline,
     )
-    outcome = _quote(to_rules(program) if program else NO_PROGRAM, state, cart, occurred_at)
+    outcome = _quote(config, state, cart, occurred_at)
     return _outcome_body(outcome, customer, program, _balance_body(account, program, now))
 
 
@@ -320,7 +357,8 @@ def _book_sale(register, data, now: datetime) -> dict:
     if customer is not None and program is not None:
         opened = ledger.account_open(customer=customer, program=program, actor=actor)
         [account] = locks.lock_accounts([opened.pk])
-    state = _customer_state(customer, account, program, now)
+    config = to_rules(program) if program else NO_PROGRAM
+    state = _customer_state(customer, account, program, config, now)
     products = products_for_lines(merchant, data.lines, create_missing=True)
     cart = build_cart(
         merchant,
@@ -330,7 +368,6 @@ def _book_sale(register, data, now: datetime) -> dict:
         store_accepts_bonus_payment=register.store.accepts_bonus_payment,
         spend_allowed=not offline,
     )
-    config = to_rules(program) if program else NO_PROGRAM
     if requested and not config.is_active(occurred_at):
         raise ProgramInactive(program=config.id)
     outcome = _quote(config, state, cart, occurred_at)

@@ -144,3 +144,112 @@ class DiscountStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.percent}% from {self.min_purchase_total}"
+
+
+class Level(models.Model):
+    """A tier of a program: reached by spend (total and per segment) or by visits within a
+    window; it changes cashback, discount, caps, lifetime and freeze while held."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="levels")
+    name = models.CharField(_("name"), max_length=100)
+    priority = models.PositiveSmallIntegerField(_("priority"), help_text=_("1 is the lowest."))
+    groups = models.ManyToManyField(
+        "customers.Group", blank=True, related_name="+", help_text=_("Empty: every customer.")
+    )
+    window_days = models.PositiveIntegerField(
+        _("qualification window, days"), default=0, help_text=_("0: all purchases ever.")
+    )
+    min_spend = models.BigIntegerField(_("spend threshold, kopecks"), default=0)
+    min_visits = models.PositiveIntegerField(_("visits threshold"), default=0)
+    cashback_percent = models.DecimalField(
+        _("cashback, %"),
+        max_digits=6,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=PERCENT,
+    )
+    discount_percent = models.DecimalField(
+        _("discount, %"),
+        max_digits=6,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=PERCENT,
+    )
+    max_share_percent = models.DecimalField(
+        _("max share payable by bonuses, %"),
+        max_digits=6,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=PERCENT,
+    )
+    lifetime_days = models.PositiveIntegerField(_("bonus lifetime, days"), null=True, blank=True)
+    freeze_days = models.PositiveIntegerField(_("freeze, days"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("level")
+        verbose_name_plural = _("levels")
+        constraints = [
+            models.UniqueConstraint(fields=["program", "priority"], name="level_priority_unique"),
+            models.CheckConstraint(condition=Q(min_spend__gte=0), name="level_min_spend_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LevelSegment(models.Model):
+    """A level's figures for one segment: spend threshold, cashback, max share."""
+
+    level = models.ForeignKey(Level, on_delete=models.CASCADE, related_name="segments")
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="+")
+    min_spend = models.BigIntegerField(_("spend threshold, kopecks"), default=0)
+    cashback_percent = models.DecimalField(
+        _("cashback, %"),
+        max_digits=6,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=PERCENT,
+    )
+    max_share_percent = models.DecimalField(
+        _("max share payable by bonuses, %"),
+        max_digits=6,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=PERCENT,
+    )
+
+    class Meta:
+        verbose_name = _("level segment")
+        verbose_name_plural = _("level segments")
+        constraints = [
+            models.UniqueConstraint(fields=["level", "segment"], name="level_segment_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.level} / {self.segment}"
+
+
+class LevelAssignment(models.Model):
+    """A level given by hand, in force until `until` (None: until revoked)."""
+
+    level = models.ForeignKey(Level, on_delete=models.CASCADE, related_name="assignments")
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="level_assignments"
+    )
+    until = models.DateTimeField(_("until"), null=True, blank=True)
+    reason = models.TextField(_("reason"))
+    actor = models.CharField(_("actor"), max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("manual level")
+        verbose_name_plural = _("manual levels")
+        indexes = [models.Index(fields=["customer", "until"])]
+
+    def __str__(self) -> str:
+        return f"{self.customer} → {self.level}"

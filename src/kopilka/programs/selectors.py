@@ -5,10 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
+from django.db.models import Q
+
 from kopilka import rules
 
 from .exceptions import ProgramNotFound
-from .models import Program
+from .models import Level, LevelAssignment, Program
 
 
 def share(percent: Decimal) -> Fraction:
@@ -65,4 +67,53 @@ def to_rules(program: Program) -> rules.ProgramConfig:
         accrual_unit=100 if program.accrual_rounding == Program.Rounding.WHOLE else 1,
         freeze_days=program.freeze_days,
         lifetime_days=program.lifetime_days,
+        levels=tuple(_level(level) for level in levels_of(program)),
     )
+
+
+def levels_of(program: Program):
+    return program.levels.prefetch_related("segments", "groups").order_by("priority")
+
+
+def _maybe_share(percent: Decimal | None) -> Fraction | None:
+    return None if percent is None else share(percent)
+
+
+def _level(level: Level) -> rules.LevelConfig:
+    segments = list(level.segments.all())
+    return rules.LevelConfig(
+        id=level.pk,
+        name=level.name,
+        priority=level.priority,
+        group_ids=frozenset(group.pk for group in level.groups.all()),
+        window_days=level.window_days,
+        min_spend=level.min_spend,
+        min_spend_by_segment=tuple((s.segment_id, s.min_spend) for s in segments if s.min_spend),
+        min_visits=level.min_visits,
+        cashback=_maybe_share(level.cashback_percent),
+        cashback_by_segment=tuple(
+            (s.segment_id, share(s.cashback_percent))
+            for s in segments
+            if s.cashback_percent is not None
+        ),
+        discount=_maybe_share(level.discount_percent),
+        max_share=_maybe_share(level.max_share_percent),
+        max_share_by_segment=tuple(
+            (s.segment_id, share(s.max_share_percent))
+            for s in segments
+            if s.max_share_percent is not None
+        ),
+        lifetime_days=level.lifetime_days,
+        freeze_days=level.freeze_days,
+    )
+
+
+def manual_level_id(*, customer, program: Program, now) -> int | None:
+    """The level assigned by hand that is still in force, if any (the latest wins)."""
+    assignment = (
+        LevelAssignment.objects.filter(customer=customer, level__program=program)
+        .filter(Q(until__isnull=True) | Q(until__gt=now))
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    return assignment.level_id if assignment else None

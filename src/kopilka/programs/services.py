@@ -16,7 +16,16 @@ from kopilka.merchants.actors import Actor
 from kopilka.merchants.services import audit_record
 
 from .exceptions import InvalidProgram
-from .models import AccrualRule, AccrualStep, DiscountStep, Program, SegmentCap
+from .models import (
+    AccrualRule,
+    AccrualStep,
+    DiscountStep,
+    Level,
+    LevelAssignment,
+    LevelSegment,
+    Program,
+    SegmentCap,
+)
 
 
 def _validated(obj):
@@ -152,3 +161,55 @@ def customer_enrol(*, customer, program: Program, actor: Actor, now=None) -> Acc
                 lifetime_days=program.welcome_lifetime_days,
             )
     return account
+
+
+@transaction.atomic
+def level_create(
+    *,
+    program: Program,
+    name: str,
+    priority: int,
+    actor: Actor,
+    segments: dict | None = None,
+    groups: Iterable = (),
+    **fields,
+) -> Level:
+    """A level with its per-segment figures: segments maps a segment to a dict of
+    min_spend, cashback_percent, max_share_percent."""
+    segments = segments or {}
+    segment_spend = sum(int(figures.get("min_spend", 0)) for figures in segments.values())
+    if fields.get("min_spend") and segment_spend > fields["min_spend"]:
+        # Seed 003: bar and ticket thresholds "must not add up to more than the total".
+        raise InvalidProgram(min_spend="segment thresholds exceed the total threshold")
+    level = _validated(Level(program=program, name=name, priority=priority, **fields))
+    level.save()
+    level.groups.set(groups)
+    _segments(program, segments.keys())
+    for segment, figures in segments.items():
+        _validated(LevelSegment(level=level, segment=segment, **figures)).save()
+    _touch(program)
+    audit_record(merchant=program.merchant, actor=actor, action="level.create", obj=level)
+    return level
+
+
+@transaction.atomic
+def level_assign(
+    *, customer, level: Level, actor: Actor, reason: str, until=None
+) -> LevelAssignment:
+    """Give a customer a level by hand until `until` (audited; a reason is required)."""
+    if not reason or not reason.strip():
+        raise InvalidProgram(reason="required")
+    if customer.merchant_id != level.program.merchant_id:
+        raise InvalidProgram(level=level.pk)
+    assignment = LevelAssignment.objects.create(
+        level=level, customer=customer, until=until, reason=reason, actor=str(actor)
+    )
+    audit_record(
+        merchant=level.program.merchant,
+        actor=actor,
+        action="level.assign",
+        obj=customer,
+        reason=reason,
+        data={"level": level.pk, "until": until.isoformat() if until else None},
+    )
+    return assignment
