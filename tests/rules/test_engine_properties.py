@@ -20,6 +20,8 @@ from kopilka.rules import (
 )
 from kopilka.rules.allocation import largest_remainder
 
+from .test_campaign_properties import campaign_lists
+
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 SEGMENTS = st.frozensets(st.integers(1, 4), max_size=2)
 PERCENT = st.fractions(min_value=0, max_value=1, max_denominator=1000)
@@ -74,6 +76,7 @@ def configs(draw):
         accrue_on_discounted=draw(st.booleans()),
         accrue_when_paid_with_bonuses=draw(st.booleans()),
         accrual_unit=draw(st.sampled_from([1, 100])),
+        campaigns=tuple(draw(campaign_lists())),
     )
 
 

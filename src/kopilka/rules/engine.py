@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 
 from .allocation import largest_remainder
+from .campaigns import apply_campaigns
 from .levels import Activity, LevelConfig, LevelStanding, standing
 from .model import (
     PROGRAM_ACCUMULATIVE_DISCOUNT,
@@ -66,18 +67,32 @@ def quote(
     before = _standing(config, customer)
     level = before.level if active else None
 
-    # 2. Campaign discounts would apply here, before the program discount.
-    # 3. Program discount.
-    discounts = [0] * len(lines)
+    # 2. Campaigns: discounts now, accrual factors and fixed bonuses for step 5. Standalone
+    # campaigns work without a program and for anonymous receipts.
+    effects = apply_campaigns(
+        config.campaigns,
+        lines,
+        amounts,
+        now=now,
+        store_id=cart.store_id,
+        customer_group_ids=customer.group_ids if customer is not None else None,
+    )
+    for index, reason in effects.reasons:
+        (notes[index] if index >= 0 else receipt_notes).append(reason)
+    discounts = list(effects.line_discounts)
+
+    # 3. Program discount, on what the campaigns left.
     if active and config.kind in (PROGRAM_FIXED_DISCOUNT, PROGRAM_ACCUMULATIVE_DISCOUNT):
         share, discount_source = _discount_share(config, customer, level)
         if share:
-            eligible = [0 if line.no_discount else amounts[i] for i, line in enumerate(lines)]
+            eligible = [
+                0 if line.no_discount else amounts[i] - discounts[i] for i, line in enumerate(lines)
+            ]
             total = int(sum(eligible) * share)
             if total:
-                discounts = largest_remainder(total, eligible)
-                for i, d in enumerate(discounts):
+                for i, d in enumerate(largest_remainder(total, eligible)):
                     if d:
+                        discounts[i] += d
                         notes[i].append(Reason("program_discount", discount_source, percent(share)))
     after_discount = [a - d for a, d in zip(amounts, discounts, strict=True)]
 
@@ -108,7 +123,7 @@ def quote(
             receipt_notes.append(Reason("no_accrual_when_paid_with_bonuses", source))
         else:
             accruals = _accrual(
-                config, level, lines, amounts, discounts, after_discount, spent, notes
+                config, level, effects, lines, discounts, after_discount, spent, notes
             )
         if sum(accruals):
             freeze = config.freeze_days
@@ -144,6 +159,8 @@ def quote(
         accrual_available_from=available_from,
         accrual_expires_at=expires_at,
         reasons=tuple(receipt_notes),
+        campaigns_applied=effects.applied,
+        campaign_bonus=effects.fixed_bonus if customer is not None else 0,
         level_before=before.level,
         level_after=after.level,
         next_level=after.next,
@@ -247,7 +264,7 @@ def _level_percent(level: LevelConfig, line: CartLine) -> Fraction:
     return rates[matching[0]] if matching else (level.cashback or Fraction(0))
 
 
-def _accrual(config, level, lines, amounts, discounts, after_discount, spent, notes) -> list[int]:
+def _accrual(config, level, effects, lines, discounts, after_discount, spent, notes) -> list[int]:
     # Steps are chosen by the receipt total after discounts (the document sum), as in the
     # seeds: 4900 earns 2 %, and 100 more makes the whole receipt earn 5 %.
     receipt_total = sum(after_discount)
@@ -268,6 +285,7 @@ def _accrual(config, level, lines, amounts, discounts, after_discount, spent, no
             step = rule.percent_for(receipt_total) if rule else None
             rate = step.percent if step else Fraction(0)
             source = f"accrual_rule:{rule.id}" if rule else ""
+        rate = (rate + effects.accrual_extra_percent[i]) * effects.accrual_multiplier[i]
         if not rate:
             exact.append(Fraction(0))
             continue

@@ -9,8 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from .levels import Activity, LevelConfig, NextLevel
+
+if TYPE_CHECKING:
+    from .campaigns import Campaign
 
 PROGRAM_BONUS = "bonus"
 PROGRAM_ACCUMULATIVE_DISCOUNT = "accumulative_discount"
@@ -82,6 +86,9 @@ class ProgramConfig:
     freeze_days: int = 0
     lifetime_days: int | None = None
     levels: tuple[LevelConfig, ...] = ()
+    # Campaigns of this program and the merchant's standalone ones, already filtered to the
+    # customer's remaining uses; the engine picks those running at the receipt's moment.
+    campaigns: tuple[Campaign, ...] = ()
 
     def is_active(self, now: datetime) -> bool:
         if not self.enabled:
@@ -123,6 +130,7 @@ class Cart:
     requested_spend: int | None = 0  # None: as much as allowed
     store_accepts_bonus_payment: bool = True
     spend_allowed: bool = True  # False for offline receipts: accrual only
+    store_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +160,8 @@ class Outcome:
     accrual_available_from: datetime | None
     accrual_expires_at: datetime | None
     reasons: tuple[Reason, ...] = field(default=())
+    campaigns_applied: tuple[int, ...] = ()
+    campaign_bonus: int = 0  # fixed bonuses of campaigns, credited besides the accrual
     level_before: LevelConfig | None = None
     level_after: LevelConfig | None = None
     next_level: NextLevel | None = None  # counted after this receipt
