@@ -52,6 +52,7 @@ def build_cart(
     requested_spend: int | None,
     store_accepts_bonus_payment: bool,
     spend_allowed: bool,
+    store_id: int | None = None,
 ) -> rules.Cart:
     tree = category_tree(merchant=merchant)
     segments = SegmentIndex(merchant, tree)
@@ -85,4 +86,5 @@ def build_cart(
         requested_spend=requested_spend,
         store_accepts_bonus_payment=store_accepts_bonus_payment,
         spend_allowed=spend_allowed,
+        store_id=store_id,
     )

@@ -54,6 +54,7 @@ class Receipt(models.Model):
     bonus_spent = models.BigIntegerField(_("paid with bonuses"), default=0)
     to_pay = models.BigIntegerField(_("paid with money"), default=0)
     accrued = models.BigIntegerField(_("bonuses accrued"), default=0)
+    campaign_bonus = models.BigIntegerField(_("campaign bonus"), default=0)
     # When the accrual's lot opens and closes; kept so a held receipt credits it at capture.
     accrual_available_from = models.DateTimeField(null=True, blank=True)
     accrual_expires_at = models.DateTimeField(null=True, blank=True)

@@ -125,6 +125,7 @@ class TotalsOut(Schema):
     bonus_spent: int
     to_pay: int
     accrual: int
+    campaign_bonus: int = 0
     accrual_available_from: datetime | None
     accrual_expires_at: datetime | None
 
@@ -159,6 +160,7 @@ class QuoteOut(Schema):
     totals: TotalsOut
     lines: list[LineOut]
     reasons: list[ReasonOut]
+    campaigns: list[int] = Field(default_factory=list, description="Campaigns that applied.")
     balance: Balance | None
     level: LevelOut | None = None
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -27,8 +28,13 @@ from kopilka.ledger.models import Account, Entry, EntryKind, Hold
 from kopilka.ledger.selectors import account_balance
 from kopilka.merchants.actors import Actor
 from kopilka.programs.exceptions import ProgramInactive
-from kopilka.programs.models import Program
-from kopilka.programs.selectors import manual_level_id, program_for_receipts, to_rules
+from kopilka.programs.models import CampaignUse, Program
+from kopilka.programs.selectors import (
+    campaigns_for,
+    manual_level_id,
+    program_for_receipts,
+    to_rules,
+)
 from kopilka.programs.services import customer_enrol
 from kopilka.rules.allocation import largest_remainder
 from kopilka.rules.engine import InvalidCart
@@ -92,6 +98,13 @@ def _purchase_total(customer: Customer) -> int:
     return totals["sales"] - totals["refunds"]
 
 
+def _config(merchant, program, customer) -> rules.ProgramConfig:
+    """The program as engine input, with the campaigns running for this customer."""
+    config = to_rules(program) if program else NO_PROGRAM
+    campaigns = campaigns_for(merchant=merchant, program=program, customer=customer)
+    return replace(config, campaigns=campaigns) if campaigns else config
+
+
 def _customer_state(customer, account, program, config, now) -> rules.CustomerState | None:
     if customer is None:
         return None
@@ -152,6 +165,7 @@ def _outcome_body(outcome: rules.Outcome, customer, program, balance) -> dict:
             "bonus_spent": outcome.bonus_spent,
             "to_pay": outcome.to_pay,
             "accrual": outcome.accrual,
+            "campaign_bonus": outcome.campaign_bonus,
             "accrual_available_from": _iso(outcome.accrual_available_from),
             "accrual_expires_at": _iso(outcome.accrual_expires_at),
         },
@@ -169,6 +183,7 @@ def _outcome_body(outcome: rules.Outcome, customer, program, balance) -> dict:
             for o in outcome.lines
         ],
         "reasons": _reason_list(outcome.reasons),
+        "campaigns": list(outcome.campaigns_applied),
         "balance": balance,
         "level": _level_body(outcome),
     }
@@ -227,7 +242,7 @@ def receipt_quote(*, register, data, now: datetime | None = None) -> dict:
             # An online buyer who would be enrolled by the order: quote as a new customer.
         if customer is not None and program is not None:
             account = Account.objects.filter(customer=customer, program=program).first()
-    config = to_rules(program) if program else NO_PROGRAM
+    config = _config(merchant, program, customer)
     state = _customer_state(customer, account, program, config, now)
     if state is None and data.customer is not None:
         state = rules.CustomerState()
@@ -238,6 +253,7 @@ def receipt_quote(*, register, data, now: datetime | None = None) -> dict:
         requested_spend=_requested_spend(data),
         store_accepts_bonus_payment=register.store.accepts_bonus_payment,
         spend_allowed=not offline,
+        store_id=register.store_id,
     )
     outcome = _quote(config, state, cart, occurred_at)
     return _outcome_body(outcome, customer, program, _balance_body(account, program, now))
@@ -357,7 +373,7 @@ def _book_sale(register, data, now: datetime) -> dict:
     if customer is not None and program is not None:
         opened = ledger.account_open(customer=customer, program=program, actor=actor)
         [account] = locks.lock_accounts([opened.pk])
-    config = to_rules(program) if program else NO_PROGRAM
+    config = _config(merchant, program, customer)
     state = _customer_state(customer, account, program, config, now)
     products = products_for_lines(merchant, data.lines, create_missing=True)
     cart = build_cart(
@@ -367,6 +383,7 @@ def _book_sale(register, data, now: datetime) -> dict:
         requested_spend=requested,
         store_accepts_bonus_payment=register.store.accepts_bonus_payment,
         spend_allowed=not offline,
+        store_id=register.store_id,
     )
     if requested and not config.is_active(occurred_at):
         raise ProgramInactive(program=config.id)
@@ -396,6 +413,7 @@ def _book_sale(register, data, now: datetime) -> dict:
         bonus_spent=outcome.bonus_spent,
         to_pay=outcome.to_pay,
         accrued=outcome.accrual,
+        campaign_bonus=outcome.campaign_bonus if account is not None else 0,
         accrual_available_from=outcome.accrual_available_from,
         accrual_expires_at=outcome.accrual_expires_at,
         payments=[p.model_dump() for p in data.payments],
@@ -435,12 +453,30 @@ def _book_sale(register, data, now: datetime) -> dict:
             )
     if not held:
         _credit_accrual(account, receipt, actor, now)
+    if customer is not None and outcome.campaigns_applied:
+        CampaignUse.objects.bulk_create(
+            CampaignUse(campaign_id=campaign_id, customer=customer, receipt=receipt)
+            for campaign_id in outcome.campaigns_applied
+        )
     body = _outcome_body(outcome, customer, program, _balance_body(account, program, now))
     return _receipt_body(receipt, body)
 
 
 def _credit_accrual(account, receipt: Receipt, actor, now) -> None:
-    if not receipt.accrued or account is None:
+    if account is None:
+        return
+    if receipt.campaign_bonus:
+        ledger.credit(
+            account=account,
+            amount=receipt.campaign_bonus,
+            kind=EntryKind.CAMPAIGN,
+            actor=actor,
+            receipt=receipt,
+            now=now,
+            available_from=receipt.accrual_available_from or now,
+            expires_at=receipt.accrual_expires_at,
+        )
+    if not receipt.accrued:
         return
     if receipt.accrual_expires_at is not None and receipt.accrual_expires_at <= now:
         return  # an old offline receipt whose bonuses would already have burnt

@@ -253,3 +253,96 @@ class LevelAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer} → {self.level}"
+
+
+class Campaign(models.Model):
+    """A promotion that applies by itself at the till: inside a program or standalone."""
+
+    class Kind(models.TextChoices):
+        NTH_FREE = "nth_free", _("N-th item free")
+        GIFT = "gift", _("gift for buying a set")
+        MULTIPLIER = "multiplier", _("bonus multiplier")
+        EXTRA_PERCENT = "extra_percent", _("extra cashback percent")
+        FIXED_BONUS = "fixed_bonus", _("fixed bonus for buying something")
+        BIRTHDAY = "birthday", _("birthday bonus")
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="campaigns")
+    program = models.ForeignKey(
+        Program,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="campaigns",
+        help_text=_("Empty: a standalone campaign (works for anonymous receipts too)."),
+    )
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    priority = models.IntegerField(_("priority"), default=0, help_text=_("Higher wins."))
+    exclusive = models.BooleanField(_("exclusive (never combined with others)"), default=False)
+    starts_at = models.DateTimeField(_("starts at"), null=True, blank=True)
+    ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
+    stores = models.ManyToManyField(
+        "merchants.Store", blank=True, related_name="+", help_text=_("Empty: every store.")
+    )
+    segment = models.ForeignKey(
+        Segment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    groups = models.ManyToManyField(
+        "customers.Group", blank=True, related_name="+", help_text=_("Empty: everyone.")
+    )
+    usage_limit = models.PositiveIntegerField(
+        _("uses per customer"), null=True, blank=True, help_text=_("Empty: unlimited.")
+    )
+    n = models.PositiveSmallIntegerField(_("every N-th item"), default=0)
+    set_items = models.JSONField(
+        _("set to buy"), default=list, blank=True, help_text=_('[{"sku": "A", "qty": 2}, …]')
+    )
+    gift_sku = models.CharField(_("gift SKU"), max_length=64, blank=True)
+    multiplier = models.DecimalField(_("multiplier"), max_digits=6, decimal_places=3, default=1)
+    extra_percent = percent_field(_("extra cashback, %"))
+    bonus = models.BigIntegerField(_("bonus, kopecks"), default=0)
+    min_amount = models.BigIntegerField(_("minimum purchase, kopecks"), default=0)
+    bonus_lifetime_days = models.PositiveIntegerField(
+        _("bonus lifetime, days"), null=True, blank=True
+    )
+    days_around = models.PositiveSmallIntegerField(_("days around the birthday"), default=0)
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        constraints = [
+            models.CheckConstraint(condition=Q(bonus__gte=0), name="campaign_bonus_gte_0"),
+            models.CheckConstraint(condition=Q(multiplier__gte=0), name="campaign_mult_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CampaignUse(models.Model):
+    """One use of a campaign by a customer (usage limits count these)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="uses")
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="campaign_uses"
+    )
+    receipt = models.ForeignKey(
+        "pos.Receipt", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    # Birthday bonuses: the year granted, so a birthday is celebrated once a year.
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "customer", "year"],
+                condition=Q(year__isnull=False),
+                name="campaign_use_once_a_year",
+            )
+        ]
+        indexes = [models.Index(fields=["campaign", "customer"])]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} / {self.customer}"

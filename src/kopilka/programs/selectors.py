@@ -5,12 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from kopilka import rules
 
 from .exceptions import ProgramNotFound
-from .models import Level, LevelAssignment, Program
+from .models import Campaign, CampaignUse, Level, LevelAssignment, Program
 
 
 def share(percent: Decimal) -> Fraction:
@@ -117,3 +117,50 @@ def manual_level_id(*, customer, program: Program, now) -> int | None:
         .first()
     )
     return assignment.level_id if assignment else None
+
+
+def campaigns_for(*, merchant, program: Program | None, customer=None) -> tuple:
+    """The merchant's enabled till campaigns for this program (and the standalone ones), as
+    the engine's configuration, with the customer's remaining uses (2-4 queries)."""
+    from kopilka.rules.campaigns import Campaign as RuleCampaign
+
+    campaigns = list(
+        Campaign.objects.filter(merchant=merchant, enabled=True)
+        .filter(Q(program__isnull=True) | Q(program=program))
+        .exclude(kind=Campaign.Kind.BIRTHDAY)
+        .prefetch_related("stores", "groups")
+        .order_by("id")
+    )
+    if not campaigns:
+        return ()
+    used: dict[int, int] = {}
+    limited = [c.pk for c in campaigns if c.usage_limit is not None]
+    if customer is not None and limited:
+        used = dict(
+            CampaignUse.objects.filter(customer=customer, campaign_id__in=limited)
+            .values("campaign_id")
+            .annotate(n=Count("id"))
+            .values_list("campaign_id", "n")
+        )
+    return tuple(
+        RuleCampaign(
+            id=c.pk,
+            kind=c.kind,
+            priority=c.priority,
+            exclusive=c.exclusive,
+            starts_at=c.starts_at,
+            ends_at=c.ends_at,
+            store_ids=frozenset(s.pk for s in c.stores.all()),
+            segment_ids=frozenset({c.segment_id}) if c.segment_id else frozenset(),
+            group_ids=frozenset(g.pk for g in c.groups.all()),
+            uses_left=None if c.usage_limit is None else max(0, c.usage_limit - used.get(c.pk, 0)),
+            n=c.n,
+            set_skus=tuple((str(i.get("sku", "")), int(i.get("qty", 0))) for i in c.set_items),
+            gift_sku=c.gift_sku,
+            multiplier=Fraction(c.multiplier),
+            extra_percent=share(c.extra_percent),
+            fixed_bonus=c.bonus,
+            min_qualifying_amount=c.min_amount,
+        )
+        for c in campaigns
+    )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from kopilka.catalog.models import Segment
 from kopilka.ledger import locks
@@ -19,6 +22,7 @@ from .exceptions import InvalidProgram
 from .models import (
     AccrualRule,
     AccrualStep,
+    Campaign,
     DiscountStep,
     Level,
     LevelAssignment,
@@ -213,3 +217,47 @@ def level_assign(
         data={"level": level.pk, "until": until.isoformat() if until else None},
     )
     return assignment
+
+
+def next_local_midnight(merchant, moment) -> datetime:
+    """The start of the day after `moment` in the merchant's time zone."""
+    zone = ZoneInfo(merchant.time_zone)
+    local = moment.astimezone(zone)
+    return datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=zone)
+
+
+@transaction.atomic
+def campaign_create(
+    *,
+    merchant,
+    name: str,
+    kind: str,
+    actor: Actor,
+    program: Program | None = None,
+    stores: Iterable = (),
+    groups: Iterable = (),
+    segment: Segment | None = None,
+    starts_next_day: bool = False,
+    now=None,
+    **fields,
+) -> Campaign:
+    """A campaign; `starts_next_day` makes it start at the next midnight in the merchant's
+    time zone (seed 004: "the campaign starts the next day")."""
+    if program is not None and program.merchant_id != merchant.pk:
+        raise InvalidProgram(program=program.pk)
+    if segment is not None and segment.merchant_id != merchant.pk:
+        raise InvalidProgram(segment=segment.pk)
+    if starts_next_day:
+        tomorrow = next_local_midnight(merchant, now or timezone.now())
+        if fields.get("starts_at") is None or fields["starts_at"] < tomorrow:
+            fields["starts_at"] = tomorrow
+    campaign = _validated(
+        Campaign(
+            merchant=merchant, program=program, name=name, kind=kind, segment=segment, **fields
+        )
+    )
+    campaign.save()
+    campaign.stores.set([s for s in stores if s.merchant_id == merchant.pk])
+    campaign.groups.set([g for g in groups if g.merchant_id == merchant.pk])
+    audit_record(merchant=merchant, actor=actor, action="campaign.create", obj=campaign)
+    return campaign

@@ -125,7 +125,7 @@ def quote(
             accruals = _accrual(
                 config, level, effects, lines, discounts, after_discount, spent, notes
             )
-        if sum(accruals):
+        if sum(accruals) or effects.fixed_bonus:
             freeze = config.freeze_days
             lifetime = config.lifetime_days
             if level is not None:
