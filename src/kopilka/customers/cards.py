@@ -33,15 +33,28 @@ def normalize_card_number(raw: str) -> str:
     return "".join(ch for ch in (raw or "") if not ch.isspace() and ch != "-")
 
 
-def random_virtual_number() -> str:
-    body = VIRTUAL_PREFIX + "".join(
-        str(secrets.randbelow(10)) for _ in range(12 - len(VIRTUAL_PREFIX))
+# A card type may give its virtual cards a longer prefix ("2901" for gold, say); it must
+# start with VIRTUAL_PREFIX and leave enough random digits for numbers not to be guessed.
+VIRTUAL_PREFIX_MAX = 6
+
+
+def is_valid_virtual_prefix(prefix: str) -> bool:
+    return (
+        prefix.isascii()
+        and prefix.isdigit()
+        and prefix.startswith(VIRTUAL_PREFIX)
+        and len(prefix) <= VIRTUAL_PREFIX_MAX
     )
+
+
+def random_virtual_number(prefix: str = VIRTUAL_PREFIX) -> str:
+    body = prefix + "".join(str(secrets.randbelow(10)) for _ in range(12 - len(prefix)))
     return body + str(ean13_check_digit(body))
 
 
-def generate_virtual_number(merchant) -> str:
-    """A valid EAN-13 in the in-store range that no card of `merchant` has yet.
+def generate_virtual_number(merchant, prefix: str = VIRTUAL_PREFIX) -> str:
+    """A valid EAN-13 in the in-store range (starting with `prefix`) that no card of
+    `merchant` has yet.
 
     Random rather than sequential so that numbers cannot be guessed from one another.
     The caller still relies on the unique constraint: another transaction may take the same
@@ -49,7 +62,7 @@ def generate_virtual_number(merchant) -> str:
     """
     taken = Card.objects.filter(merchant=merchant)
     for _attempt in range(VIRTUAL_ATTEMPTS):
-        number = random_virtual_number()
+        number = random_virtual_number(prefix or VIRTUAL_PREFIX)
         if not taken.filter(number=number).exists():
             return number
     # 10**10 numbers per merchant: reaching this means something else is badly wrong.

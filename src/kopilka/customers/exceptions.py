@@ -94,3 +94,13 @@ class GroupNotFound(NotFound):
 class DuplicateGroup(Conflict):
     code = "duplicate_group"
     default_message = _("A customer group with this name already exists.")
+
+
+class CardTypeNotFound(NotFound):
+    code = "card_type_not_found"
+    default_message = _("Card type not found.")
+
+
+class DuplicateCardType(Conflict):
+    code = "duplicate_card_type"
+    default_message = _("A card type with this name already exists.")

@@ -97,6 +97,16 @@ class Card(models.Model):
         _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
     )
     secret_hash = models.CharField(max_length=128, blank=True, editable=False)
+    # The card's series, which decides the customer's program (see CardType). A string
+    # reference: CardType is defined below.
+    card_type = models.ForeignKey(
+        "CardType",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cards",
+        verbose_name=_("card type"),
+    )
     replaced_by = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -111,3 +121,36 @@ class Card(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class CardType(models.Model):
+    """A series of cards (say, "Silver" and "Gold" plastic) bound to a program.
+
+    A customer whose active card has a type is in that type's program: it decides how the
+    customer earns and spends (programs.selectors.program_of_customer). Cards move between
+    types, balances included, with customers.card_types.cards_move_to_type.
+    """
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="card_types")
+    name = models.CharField(_("name"), max_length=100)
+    # A string reference: programs depend on customers (levels, campaigns), not the reverse.
+    program = models.ForeignKey(
+        "programs.Program",
+        on_delete=models.PROTECT,
+        related_name="card_types",
+        verbose_name=_("program"),
+    )
+    # Virtual cards of this type get numbers starting with these digits (in-store EAN-13
+    # range, "29..."); empty: the merchant's default prefix.
+    number_prefix = models.CharField(_("virtual card number prefix"), max_length=6, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("card type")
+        verbose_name_plural = _("card types")
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "name"], name="card_type_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -35,7 +35,9 @@ def card_get_by_number(*, merchant: Merchant, number: str) -> Card:
     or lost card means for it)."""
     number = normalize_card_number(number)
     try:
-        return Card.objects.select_related("customer").get(merchant=merchant, number=number)
+        return Card.objects.select_related("customer", "card_type__program").get(
+            merchant=merchant, number=number
+        )
     except Card.DoesNotExist as exc:
         raise CardNotFound(number=number) from exc
 

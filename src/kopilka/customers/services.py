@@ -14,9 +14,17 @@ from kopilka.merchants.actors import Actor
 from kopilka.merchants.models import Merchant
 from kopilka.merchants.services import audit_record
 
-from .cards import generate_secret, generate_virtual_number, hash_secret, normalize_card_number
+from . import card_types
+from .cards import (
+    VIRTUAL_PREFIX,
+    generate_secret,
+    generate_virtual_number,
+    hash_secret,
+    normalize_card_number,
+)
 from .exceptions import (
     CardStatusConflict,
+    CardTypeNotFound,
     ContactRequired,
     CustomerAnonymised,
     CustomerStatusConflict,
@@ -28,7 +36,7 @@ from .exceptions import (
     InvalidCustomerData,
     PlanLimitReached,
 )
-from .models import Card, Customer, Group
+from .models import Card, CardType, Customer, Group
 from .normalize import name_search_key, normalize_email, normalize_phone
 
 _TEXT_FIELDS = ("first_name", "last_name", "middle_name", "code_word", "notes")
@@ -243,23 +251,35 @@ def card_issue(
     number: str | None = None,
     secret: str | None = None,
     actor: Actor,
+    card_type: CardType | None = None,
 ) -> tuple[Card, str | None]:
     """Attach a card to the customer: a plastic one by its number, or a virtual one.
 
     Virtual cards get a generated EAN-13 number unless one is given (cards moved from
-    another system). Returns the card and the secret code if one was generated here (the
-    only time it is visible); None when the caller supplied it.
+    another system), starting with the card type's prefix if it has one. Returns the card
+    and the secret code if one was generated here (the only time it is visible); None when
+    the caller supplied it.
+
+    A card of a type bound to another program than the customer's moves the customer there,
+    balance included (card_types.follow_program), as moving cards to a type does.
     """
     customer = _lock_customer(customer)
     _ensure_not_anonymised(customer)
-    return _issue_card(
+    before = card_types.program_id_of(customer) if card_type is not None else None
+    card, plain = _issue_card(
         merchant=customer.merchant,
         customer=customer,
         kind=kind,
         number=number,
         secret=secret,
         actor=actor,
+        card_type=card_type,
     )
+    if card_type is not None:
+        card_types.follow_program(
+            customer=customer, before=before, actor=actor, reason=f"card.issue {card.number}"
+        )
+    return card, plain
 
 
 @transaction.atomic
@@ -301,16 +321,20 @@ def card_reissue(
     """Replace a lost or damaged card: the old one becomes "lost", a new one takes its place.
 
     The new card is plastic when `new_number` is given and virtual otherwise, unless `kind`
-    says. Returns the new card and its generated secret code, as card_issue() does.
-    Points are not moved here because they never were on the card: the balance belongs to
-    the customer's ledger Account per program, so the new card reaches the same balance by
-    construction.
+    says; it is of the old card's type. Returns the new card and its generated secret code,
+    as card_issue() does. Points are not moved here because they never were on the card:
+    the balance belongs to the customer's ledger Account per program, so the new card
+    reaches the same balance by construction. (Only a customer holding typed cards of
+    different programs can change program here, the new card being the newest: then the
+    balance follows, as in card_issue.)
     """
     card = _lock_card(card)
     _ensure_not_lost(card)
+    before = None
     if card.customer is not None:
         card.customer = _lock_customer(card.customer)
         _ensure_not_anonymised(card.customer)
+        before = card_types.program_id_of(card.customer)
     if kind is None:
         kind = Card.Kind.PLASTIC if new_number else Card.Kind.VIRTUAL
     new_card, plain = _issue_card(
@@ -320,10 +344,18 @@ def card_reissue(
         number=new_number,
         secret=None,
         actor=actor,
+        card_type=card.card_type,
     )
     card.status = Card.Status.LOST
     card.replaced_by = new_card
     card.save(update_fields=["status", "replaced_by"])
+    if card.customer is not None:
+        card_types.follow_program(
+            customer=card.customer,
+            before=before,
+            actor=actor,
+            reason=f"card.reissue {card.number} -> {new_card.number}",
+        )
     audit_record(
         merchant=card.merchant,
         actor=actor,
@@ -519,9 +551,13 @@ def _issue_card(
     number: str | None,
     secret: str | None,
     actor: Actor,
+    card_type: CardType | None = None,
 ) -> tuple[Card, str | None]:
     if kind not in Card.Kind.values:
         raise InvalidCustomerData(_("Unknown card kind."), field="kind")
+    if card_type is not None and card_type.merchant_id != merchant.pk:
+        # Another merchant's type is reported exactly like a missing one.
+        raise CardTypeNotFound(card_type=str(card_type.pk))
     if number is not None:
         number = normalize_card_number(number)
         if not number or len(number) > _CARD_NUMBER_MAX:
@@ -542,6 +578,7 @@ def _issue_card(
         merchant=merchant,
         customer=customer,
         kind=kind,
+        card_type=card_type,
         secret_hash=hash_secret(secret),
     )
 
@@ -557,7 +594,9 @@ def _issue_card(
     else:
         # A generated number can still be taken between the check and the insert; draw again.
         for attempt in range(3):
-            card.number = generate_virtual_number(merchant)
+            card.number = generate_virtual_number(
+                merchant, card_type.number_prefix if card_type is not None else VIRTUAL_PREFIX
+            )
             try:
                 with transaction.atomic():
                     card.save()
@@ -572,6 +611,11 @@ def _issue_card(
         actor=actor,
         action="card.issue",
         obj=card,
-        data={"kind": kind, "number": card.number, "customer_id": card.customer_id},
+        data={
+            "kind": kind,
+            "number": card.number,
+            "customer_id": card.customer_id,
+            "card_type_id": card.card_type_id,
+        },
     )
     return card, plain

@@ -50,6 +50,10 @@ class EntryKind(models.TextChoices):
     REFUND_CLAWBACK = "refund_clawback", _("clawed back on refund")
     CAPTURE = "capture", _("spent (captured hold)")
     CORRECTION = "correction", _("correction (reversal)")
+    # A balance moved to another account of the same customer (a card changed its type):
+    # out of each lot of the old account, into a lot of the new one with the same dates.
+    TRANSFER_OUT = "transfer_out", _("moved to another program")
+    TRANSFER_IN = "transfer_in", _("moved from another program")
 
 
 # Kinds that open a new lot, and kinds that take points out of lots.
@@ -59,6 +63,7 @@ CREDIT_KINDS = (
     EntryKind.BIRTHDAY,
     EntryKind.CAMPAIGN,
     EntryKind.MANUAL_CREDIT,
+    EntryKind.TRANSFER_IN,
 )
 DEBIT_KINDS = (
     EntryKind.SPEND,
@@ -66,6 +71,7 @@ DEBIT_KINDS = (
     EntryKind.EXPIRY,
     EntryKind.REFUND_CLAWBACK,
     EntryKind.CAPTURE,
+    EntryKind.TRANSFER_OUT,
 )
 
 
@@ -87,6 +93,10 @@ class Lot(models.Model):
     available_from = models.DateTimeField(_("available from"))
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # For a transfer_in lot: the lot of the other account its points came from.
+    moved_from = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
 
     class Meta:
         verbose_name = _("lot")

@@ -100,8 +100,8 @@ def credit(
     points can never expire before they could be used."""
     require_locked(account)
     _check_amount(amount)
-    if kind not in CREDIT_KINDS:
-        raise ValueError(f"{kind} is not a credit kind")
+    if kind not in CREDIT_KINDS or kind == EntryKind.TRANSFER_IN:
+        raise ValueError(f"{kind} is not a credit kind (transfer_in lots come from transfer())")
     if kind == EntryKind.MANUAL_CREDIT and not reason.strip():
         raise ReasonRequired()
     now = now or timezone.now()
@@ -416,7 +416,14 @@ def reverse(
         raise NotFound(transfer_id=str(transfer_id))
     if Entry.objects.filter(reverses__in=originals).exists():
         raise AlreadyReversed(transfer_id=str(transfer_id))
-    if any(e.kind in (EntryKind.EXPIRY, EntryKind.CORRECTION) for e in originals):
+    # A transfer spans two accounts: undoing one side would create or destroy points.
+    not_reversible = (
+        EntryKind.EXPIRY,
+        EntryKind.CORRECTION,
+        EntryKind.TRANSFER_OUT,
+        EntryKind.TRANSFER_IN,
+    )
+    if any(e.kind in not_reversible for e in originals):
         raise ReversalNotPossible(transfer_id=str(transfer_id))
     for original in originals:
         original.lot.remaining -= original.amount
@@ -449,6 +456,85 @@ def reverse(
         data={"transfer_id": str(transfer_id), "reversal_id": str(reversal_id)},
     )
     return entries
+
+
+def transfer(
+    *, source: Account, target: Account, actor: Actor, reason: str, now: datetime | None = None
+) -> int:
+    """Move the balance of `source` to `target`, another account of the same customer (the
+    customer's card changed to a type of another program). Returns the amount moved.
+
+    Lot by lot: each lot of the source with points left that has not expired gets a
+    `transfer_out` entry for all its remaining points, and the target gets a lot of that
+    amount with the same `available_from` (pending points stay pending until the same moment),
+    `expires_at` and creation time (so the spend order is kept), opened by a `transfer_in`
+    entry; `moved_from` links it to the source lot. One transfer id covers the whole move.
+    A second call finds nothing left and returns 0.
+
+    What stays behind: expired lots (the expiry job writes them off where they are) and
+    points held by active holds (the hold is captured or voided against the source account;
+    a void gives them back there, to be moved by another transfer). Holds past their timeout
+    are released first, so their points move. Reversal is refused for transfers (it would
+    undo one account's side only). Both accounts must be locked (`locks.lock_accounts`).
+    """
+    require_locked(source)
+    require_locked(target)
+    if (
+        source.pk == target.pk
+        or source.customer_id != target.customer_id
+        or source.merchant_id != target.merchant_id
+    ):
+        raise ValidationFailed(source=source.pk, target=target.pk)
+    if not reason or not reason.strip():
+        raise ReasonRequired()
+    now = now or timezone.now()
+    _release_expired_holds(source, now)
+    lots = list(
+        Lot.objects.filter(account=source, remaining__gt=0)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .order_by("id")
+    )
+    if not lots:
+        return 0
+    moved = Lot.objects.bulk_create(
+        Lot(
+            merchant_id=target.merchant_id,
+            account=target,
+            kind=EntryKind.TRANSFER_IN,
+            amount=lot.remaining,
+            remaining=lot.remaining,
+            available_from=lot.available_from,
+            expires_at=lot.expires_at,
+            created_at=lot.created_at,
+            moved_from=lot,
+        )
+        for lot in lots
+    )
+    transfer_id = uuid.uuid4()
+    out = _entries(
+        source,
+        EntryKind.TRANSFER_OUT,
+        [(lot.pk, -lot.remaining) for lot in lots],
+        actor=actor,
+        now=now,
+        reason=reason,
+        transfer_id=transfer_id,
+    )
+    into = _entries(
+        target,
+        EntryKind.TRANSFER_IN,
+        [(lot.pk, lot.amount) for lot in moved],
+        actor=actor,
+        now=now,
+        reason=reason,
+        transfer_id=transfer_id,
+    )
+    total = sum(lot.remaining for lot in lots)
+    for lot in lots:
+        lot.remaining = 0
+    Lot.objects.bulk_update(lots, ["remaining"])
+    Entry.objects.bulk_create([*out, *into])
+    return total
 
 
 def refund_return(

@@ -106,4 +106,17 @@ def verify_ledger(*, merchant=None, account=None) -> list[Breach]:
         .exclude(posted=-F("captured_amount")),
         lambda h: f"capture entries {h.posted} for captured {h.captured_amount}",
     )
+    if account is None:
+        # Both sides of a transfer together: what left one account arrived in the other.
+        # (Filtered to one account, only one side is in view, so the check is skipped.)
+        unbalanced = (
+            entries.filter(kind__in=[EntryKind.TRANSFER_OUT, EntryKind.TRANSFER_IN])
+            .values("transfer_id")
+            .annotate(total=Sum("amount"))
+            .exclude(total=0)
+        )
+        breaches.extend(
+            Breach("transfer_balanced", f"transfer {row['transfer_id']}", f"sum {row['total']}")
+            for row in unbalanced
+        )
     return breaches

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -111,3 +112,26 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type}#{self.object_id} by {self.actor}"
+
+
+class OutboxEvent(models.Model):
+    """A notification waiting to be sent (by a sender outside the transaction that wrote it).
+
+    Written in the same transaction as what it reports; `dedupe_key` makes a job that runs
+    twice write the event once. A sender picks rows with `sent_at` empty and sets it.
+    """
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("kind"), max_length=64)
+    customer_id = models.BigIntegerField(_("customer"), null=True, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        # Plumbing for senders, not a back-office screen: no translated names of its own.
+        indexes = [models.Index(fields=["merchant", "sent_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.dedupe_key}"

@@ -31,6 +31,17 @@ def customer_from_reference(
 ) -> Customer:
     """The merchant's customer named by exactly one reference; refuses blocked ones unless
     asked (identify shows them, so a cashier can see why a card fails)."""
+    return customer_and_card_from_reference(
+        merchant=merchant, id=id, card=card, phone=phone, email=email, allow_blocked=allow_blocked
+    )[0]
+
+
+def customer_and_card_from_reference(
+    *, merchant, id=None, card=None, phone=None, email=None, allow_blocked=False
+) -> tuple[Customer, Card | None]:
+    """As customer_from_reference, with the card when the reference was a card number (its
+    type decides the program: programs.selectors.program_of_customer)."""
+    found = None
     given = [
         (k, v) for k, v in (("id", id), ("card", card), ("phone", phone), ("email", email)) if v
     ]
@@ -58,7 +69,12 @@ def customer_from_reference(
         raise CustomerNotFound(**{kind: str(value)})
     if customer.status == Customer.Status.BLOCKED and not allow_blocked:
         raise CustomerBlocked(customer=customer.pk)
-    return customer
+    return customer, found
 
 
-__all__ = ["InvalidEmail", "InvalidPhone", "customer_from_reference"]
+__all__ = [
+    "InvalidEmail",
+    "InvalidPhone",
+    "customer_and_card_from_reference",
+    "customer_from_reference",
+]

@@ -33,6 +33,7 @@ from kopilka.programs.selectors import (
     campaigns_for,
     manual_level_id,
     program_for_receipts,
+    program_of_customer,
     to_rules,
 )
 from kopilka.programs.services import customer_enrol
@@ -59,7 +60,7 @@ from .exceptions import (
     UnknownLine,
 )
 from .models import IdempotencyRecord, Receipt, ReceiptLine
-from .resolve import customer_from_reference
+from .resolve import customer_and_card_from_reference
 from .selectors import customer_activity, receipt_get
 
 NO_PROGRAM = rules.ProgramConfig(id=0, enabled=False)
@@ -231,17 +232,10 @@ def receipt_quote(*, register, data, now: datetime | None = None) -> dict:
     now = now or timezone.now()
     merchant = register.merchant
     occurred_at, offline = _when(data.occurred_at, now)
-    program = program_for_receipts(merchant=merchant)
-    customer = account = None
-    if data.customer is not None:
-        try:
-            customer = customer_from_reference(merchant=merchant, **data.customer.model_dump())
-        except CustomerNotFound:
-            if not _auto_enrols(data, program):
-                raise
-            # An online buyer who would be enrolled by the order: quote as a new customer.
-        if customer is not None and program is not None:
-            account = Account.objects.filter(customer=customer, program=program).first()
+    customer, program = _customer_and_program(merchant, data)
+    account = None
+    if customer is not None and program is not None:
+        account = Account.objects.filter(customer=customer, program=program).first()
     config = _config(merchant, program, customer)
     state = _customer_state(customer, account, program, config, now)
     if state is None and data.customer is not None:
@@ -257,6 +251,28 @@ def receipt_quote(*, register, data, now: datetime | None = None) -> dict:
     )
     outcome = _quote(config, state, cart, occurred_at)
     return _outcome_body(outcome, customer, program, _balance_body(account, program, now))
+
+
+def _customer_and_program(merchant, data) -> tuple[Customer | None, Program | None]:
+    """The receipt's customer and the program the receipt is booked in.
+
+    A known customer is in the program of their card type (the type of the very card
+    scanned, when the till sent a card number): `program_of_customer`. An anonymous receipt,
+    or an online buyer not registered yet (customer None; enrolled by confirm), is in the
+    merchant's default program.
+    """
+    if data.customer is not None:
+        try:
+            customer, card = customer_and_card_from_reference(
+                merchant=merchant, **data.customer.model_dump()
+            )
+        except CustomerNotFound:
+            program = program_for_receipts(merchant=merchant)
+            if not _auto_enrols(data, program):
+                raise
+            return None, program
+        return customer, program_of_customer(customer=customer, merchant=merchant, card=card)
+    return None, program_for_receipts(merchant=merchant)
 
 
 def _auto_enrols(data, program: Program | None) -> bool:
@@ -341,19 +357,15 @@ def receipt_confirm(*, register, key: str | None, data, now: datetime | None = N
         raise
 
 
-def _customer_for_sale(merchant, data, program, actor, now) -> Customer | None:
-    if data.customer is None:
-        return None
-    try:
-        return customer_from_reference(merchant=merchant, **data.customer.model_dump())
-    except CustomerNotFound:
-        if not _auto_enrols(data, program):
-            raise
-    customer = customer_register(
-        merchant=merchant, actor=actor, phone=data.customer.phone, email=data.customer.email
-    )
-    customer_enrol(customer=customer, program=program, actor=actor, now=now)
-    return customer
+def _customer_for_sale(merchant, data, actor, now) -> tuple[Customer | None, Program | None]:
+    customer, program = _customer_and_program(merchant, data)
+    if customer is None and data.customer is not None:
+        # An online buyer the program enrols on the spot (_customer_and_program checked).
+        customer = customer_register(
+            merchant=merchant, actor=actor, phone=data.customer.phone, email=data.customer.email
+        )
+        customer_enrol(customer=customer, program=program, actor=actor, now=now)
+    return customer, program
 
 
 def _book_sale(register, data, now: datetime) -> dict:
@@ -367,8 +379,7 @@ def _book_sale(register, data, now: datetime) -> dict:
         register=register, kind=Receipt.Kind.SALE, external_number=data.external_number
     ).exists():
         raise DuplicateReceiptNumber(external_number=data.external_number)
-    program = program_for_receipts(merchant=merchant)
-    customer = _customer_for_sale(merchant, data, program, actor, now)
+    customer, program = _customer_for_sale(merchant, data, actor, now)
     account = None
     if customer is not None and program is not None:
         opened = ledger.account_open(customer=customer, program=program, actor=actor)
