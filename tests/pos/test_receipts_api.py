@@ -353,3 +353,16 @@ def test_a_body_that_is_not_json_is_a_problem_document(till):
 def test_a_wrong_key_gets_401(till):
     response = till.post("/receipts/quote", {"lines": [line(1, "A", 100)]}, key="kp_wrong_key")
     assert (response.status_code, response.json()["code"]) == (401, "invalid_api_key")
+
+
+def test_a_capture_after_the_job_released_the_hold_still_says_it_expired(till, customer):
+    from django.core.management import call_command
+
+    from kopilka.ledger.models import Hold
+
+    held = till.confirm(sale(customer, "H-4", spend=5000, hold=True)).json()
+    Hold.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    call_command("tick")
+    assert Receipt.objects.get(pk=held["receipt_id"]).status == "voided"
+    late = till.post(f"/receipts/{held['receipt_id']}/capture")
+    assert (late.status_code, late.json()["code"]) == (409, "hold_expired")

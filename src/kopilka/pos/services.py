@@ -548,22 +548,25 @@ def _state_body(receipt: Receipt, account: Account, now) -> dict:
 def receipt_capture(*, register, receipt_id, now: datetime | None = None) -> dict:
     """Spend the held bonuses and credit the accrual. Capturing twice changes nothing.
 
-    A hold past its timeout has already given its bonuses back: the receipt is voided (and
-    stays so), and the till is told the hold expired.
+    A hold past its timeout has already given its bonuses back: the receipt is voided (if
+    `kopilka tick` has not done so already) and the till is told the hold expired.
     """
     now = now or timezone.now()
     with transaction.atomic():
         receipt, account, the_hold = _held_receipt(register, receipt_id)
         if receipt.status == Receipt.Status.CONFIRMED:
             return _state_body(receipt, account, now)
-        if receipt.status != Receipt.Status.HELD:
+        voided_by_job = (
+            receipt.status == Receipt.Status.VOIDED and the_hold.status == Hold.Status.EXPIRED
+        )
+        if receipt.status != Receipt.Status.HELD and not voided_by_job:
             raise ReceiptNotHeld(receipt=receipt.pk, receipt_status=receipt.status)
-        expired = the_hold.expires_at <= now
-        if expired:
+        expired = voided_by_job or the_hold.expires_at <= now
+        if expired and not voided_by_job:
             ledger.expire_holds(account=account, now=now)
             receipt.status = Receipt.Status.VOIDED
             receipt.save(update_fields=["status"])
-        else:
+        elif not expired:
             actor = Actor.register(register)
             ledger.capture(
                 account=account, hold_id=the_hold.pk, actor=actor, receipt=receipt, now=now

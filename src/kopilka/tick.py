@@ -1,0 +1,55 @@
+"""`kopilka tick`: the periodic maintenance job, step by step (see docs/operations.md).
+
+1. expiries: write off lots past their expiry (releasing timed-out holds on them first);
+2. holds: release holds past their timeout and void their held receipts;
+3. outbox: "bonuses expiring in N days" events, one per account and day, deduplicated;
+4. birthdays: birthday bonuses due today (or within the campaign's days around), once a year.
+
+Each step works in short batched transactions and is idempotent, so the job may run twice,
+in parallel with itself, or again after a crash: it finishes what is left. Correctness never
+depends on it; it writes down what balances already account for by time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from kopilka.ledger import jobs
+from kopilka.programs.birthdays import grant_birthday_bonuses
+
+
+def run(
+    *,
+    now: datetime,
+    expiring_within_days: int = 7,
+    batch_size: int = jobs.BATCH_LOTS,
+    say: Callable[[str], None] = print,
+) -> dict:
+    """Run the steps at `now`; report one line per step through `say`."""
+    started = time.monotonic()
+    expiries = jobs.expire_lots(now=now, batch_size=batch_size)
+    say(
+        f"expiries: {expiries.lots} lots written off, {expiries.amount} points, "
+        f"{expiries.holds} holds released, {expiries.batches} batches, "
+        f"{time.monotonic() - started:.2f}s"
+    )
+    started = time.monotonic()
+    holds = jobs.expire_holds(now=now)
+    say(
+        f"holds: {holds.holds} released, {holds.receipts} held receipts voided, "
+        f"{holds.batches} batches, {time.monotonic() - started:.2f}s"
+    )
+    started = time.monotonic()
+    outbox = jobs.emit_expiring_soon(
+        now=now, within_days=expiring_within_days, batch_size=batch_size
+    )
+    say(
+        f"outbox: {outbox.events} new expiring-within-{expiring_within_days}-days events, "
+        f"{outbox.batches} batches, {time.monotonic() - started:.2f}s"
+    )
+    started = time.monotonic()
+    birthdays = grant_birthday_bonuses(now=now)
+    say(f"birthdays: {birthdays} bonuses granted, {time.monotonic() - started:.2f}s")
+    return {"expiries": expiries, "holds": holds, "outbox": outbox, "birthdays": birthdays}
