@@ -34,9 +34,7 @@ def test_the_bonus_comes_on_the_birthday_in_the_merchants_time_zone_and_once(
     assert (entry.lot.expires_at - entry.lot.available_from).days == 14
 
 
-def test_n_days_around_the_birthday_and_next_year_again(
-    merchant, program, make_customer, actor
-):
+def test_n_days_around_the_birthday_and_next_year_again(merchant, program, make_customer, actor):
     birthday_campaign(merchant, actor, days_around=3)
     make_customer(birthday=date(1985, 1, 2))
     assert grant_birthday_bonuses(now=datetime(2025, 12, 30, 12, tzinfo=UTC)) == 1
