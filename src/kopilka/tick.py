@@ -3,7 +3,8 @@
 1. expiries: write off lots past their expiry (releasing timed-out holds on them first);
 2. holds: release holds past their timeout and void their held receipts;
 3. outbox: "bonuses expiring in N days" events, one per account and day, deduplicated;
-4. birthdays: birthday bonuses due today (or within the campaign's days around), once a year.
+4. levels: level changes since the last run recorded (`programs.level_changes`);
+5. birthdays: birthday bonuses due today (or within the campaign's days around), once a year.
 
 Each step works in short batched transactions and is idempotent, so the job may run twice,
 in parallel with itself, or again after a crash: it finishes what is left. Correctness never
@@ -18,6 +19,7 @@ from datetime import datetime
 
 from kopilka.ledger import jobs
 from kopilka.programs.birthdays import grant_birthday_bonuses
+from kopilka.programs.level_changes import record_level_changes
 
 
 def run(
@@ -50,6 +52,15 @@ def run(
         f"{outbox.batches} batches, {time.monotonic() - started:.2f}s"
     )
     started = time.monotonic()
+    levels = record_level_changes(now=now)
+    say(f"levels: {levels} changes recorded, {time.monotonic() - started:.2f}s")
+    started = time.monotonic()
     birthdays = grant_birthday_bonuses(now=now)
     say(f"birthdays: {birthdays} bonuses granted, {time.monotonic() - started:.2f}s")
-    return {"expiries": expiries, "holds": holds, "outbox": outbox, "birthdays": birthdays}
+    return {
+        "expiries": expiries,
+        "holds": holds,
+        "outbox": outbox,
+        "levels": levels,
+        "birthdays": birthdays,
+    }

@@ -346,7 +346,13 @@ def test_the_command_prints_one_line_per_step(account, actor):
     out = StringIO()
     call_command("tick", now="2026-03-05T12:00:00+00:00", expiring_within_days=7, stdout=out)
     lines = out.getvalue().splitlines()
-    assert [line.split(":")[0] for line in lines] == ["expiries", "holds", "outbox", "birthdays"]
+    assert [line.split(":")[0] for line in lines] == [
+        "expiries",
+        "holds",
+        "outbox",
+        "levels",
+        "birthdays",
+    ]
     assert lines[0].startswith("expiries: 1 lots written off, 1000 points")
     assert lines[2].startswith("outbox: 1 new")
     out = StringIO()

@@ -3,6 +3,7 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kopilka.catalog.models import Segment
@@ -346,3 +347,44 @@ class CampaignUse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign} / {self.customer}"
+
+
+class LevelChange(models.Model):
+    """A customer's level moved in a program, as `kopilka tick` found it (history, not state:
+    the till computes the level itself). The latest row per (program, customer) is the level
+    last recorded; `from_level` None: the first record, `to_level` None: no level held."""
+
+    class Reason(models.TextChoices):
+        COMPUTED = "computed", _("computed from purchases")
+        MANUAL = "manual", _("assigned by hand")
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="level_changes")
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="level_changes"
+    )
+    from_level = models.ForeignKey(
+        Level,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("from level"),
+    )
+    to_level = models.ForeignKey(
+        Level,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("to level"),
+    )
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+    reason = models.CharField(_("reason"), max_length=8, choices=Reason.choices)
+
+    class Meta:
+        verbose_name = _("level change")
+        verbose_name_plural = _("level changes")
+        indexes = [models.Index(fields=["program", "customer", "changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.customer}: {self.from_level} → {self.to_level}"
