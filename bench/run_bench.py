@@ -1,4 +1,5 @@
-"""`make bench`: pgbench TPC-B, then the ledger benchmark, on one throwaway PostgreSQL server.
+"""`make bench`: pgbench TPC-B, the ledger benchmark, then the receipt-confirm benchmark, on one
+throwaway PostgreSQL server.
 
 The server has default durability (fsync and synchronous_commit on), shared_buffers=256MB and
 max_connections=50. Prints `name: value` lines; see bench/README.md for what they mean.
@@ -11,6 +12,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -49,15 +51,59 @@ def run(cmd: list[str], env: dict, check: bool = True) -> str:
     return text
 
 
+def ensure_wrk() -> bool:
+    """wrk drives the HTTP part of the confirm benchmark: install it from Debian if we may."""
+    if shutil.which("wrk"):
+        return True
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        install = ["apt-get", "install", "-y", "-q", "wrk"]
+        if subprocess.run(install, env=env, stdout=sys.stderr).returncode != 0:
+            subprocess.run(["apt-get", "update", "-q"], env=env, stdout=sys.stderr)
+            subprocess.run(install, env=env, stdout=sys.stderr)
+        if shutil.which("wrk"):
+            return True
+    print(
+        "bench: wrk is missing: install it (Debian/Ubuntu: `sudo apt-get install wrk`) for "
+        "confirm_http_per_s, confirm_ratio_vs_pgbench, quote_p99_ms and "
+        "worker_rss_growth_mb_10k; skipping them",
+        file=sys.stderr,
+    )
+    return False
+
+
+def run_json(cmd: list[str], env: dict, what: str, required: bool = True) -> dict | None:
+    """Run a benchmark script that writes its figures to the file given with --json."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as result:
+        run([*cmd, "--json", result.name], env, check=False)
+        try:
+            return json.loads(Path(result.name).read_text())
+        except ValueError:
+            if required:
+                raise SystemExit(f"the {what} benchmark wrote no figures") from None
+            print(f"bench: the {what} benchmark wrote no figures", file=sys.stderr)
+            return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=10)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument(
+        "--confirm-workers", type=int, default=2, help="gunicorn sync workers (best on 2 CPUs)"
+    )
+    parser.add_argument(
+        "--rss-seconds",
+        type=float,
+        default=120,
+        help="time limit of the one-worker memory run (0: all 10,000 confirms)",
+    )
     args = parser.parse_args(argv)
 
     pgcluster.handle_termination_signals()
+    http = ensure_wrk()
     figures: dict = {}
     try:
         with pgcluster.temporary_cluster(TUNING) as cluster:
@@ -83,25 +129,38 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit("could not find tps in pgbench output")
             figures["pgbench_tps"] = round(float(match.group(1)), 1)
 
-            with tempfile.NamedTemporaryFile(suffix=".json") as result:
-                run(
-                    [
-                        sys.executable,
-                        str(ROOT / "bench" / "ledger_bench.py"),
-                        "--workers",
-                        str(args.clients),
-                        "--duration",
-                        str(args.duration),
-                        "--json",
-                        result.name,
-                    ],
-                    {**os.environ, **cluster.env("postgres")},
-                    check=False,
-                )
-                try:
-                    ledger = json.loads(Path(result.name).read_text())
-                except ValueError:
-                    raise SystemExit("the ledger benchmark wrote no figures") from None
+            db_env = {**os.environ, **cluster.env("postgres")}
+            ledger = run_json(
+                [
+                    sys.executable,
+                    str(ROOT / "bench" / "ledger_bench.py"),
+                    "--workers",
+                    str(args.clients),
+                    "--duration",
+                    str(args.duration),
+                ],
+                db_env,
+                "ledger",
+            )
+            confirm = run_json(
+                [
+                    sys.executable,
+                    str(ROOT / "bench" / "confirm_bench.py"),
+                    "--workers",
+                    str(args.confirm_workers),
+                    "--duration",
+                    str(args.duration),
+                    "--rss-seconds",
+                    str(args.rss_seconds),
+                    *([] if http else ["--no-http"]),
+                ],
+                db_env,
+                "confirm",
+                required=False,
+            )
+            tick = run_json(
+                [sys.executable, str(ROOT / "bench" / "tick_bench.py")], db_env, "tick", False
+            )
     except KeyboardInterrupt:
         return 130
     except pgcluster.Terminated as exc:
@@ -120,10 +179,45 @@ def main(argv: list[str] | None = None) -> int:
     figures["cpu_model"] = cpu_model()
     for name, value in figures.items():
         print(f"{name}: {value}")
+    status = 0
+    if confirm is None:
+        status = 1
+    else:
+        print_confirm(confirm, figures["pgbench_tps"])
     if ledger.get("ledger_errors") or ledger.get("ledger_invariant_breaches"):
         print("bench: the ledger benchmark saw errors or invariant breaches", file=sys.stderr)
-        return 1
-    return 0
+        status = 1
+    if confirm and (confirm.get("confirm_errors") or confirm.get("worker_rss_errors")):
+        print("bench: some confirms were not answered 201 (see above)", file=sys.stderr)
+        status = 1
+    for name, value in (tick or {}).items():  # `kopilka tick` at 100k and 1M due lots
+        print(f"{name}: {value}")
+    if tick is None or tick.get("tick_breaches"):
+        print(
+            "bench: the tick benchmark failed or its ledger check found a breach", file=sys.stderr
+        )
+        status = 1
+    return status
+
+
+def print_confirm(confirm: dict, pgbench_tps: float) -> None:
+    """The confirm benchmark's figures: the headline ones first, in the README's order."""
+    if "confirm_http_per_s" in confirm:
+        confirm["confirm_ratio_vs_pgbench"] = round(confirm["confirm_http_per_s"] / pgbench_tps, 4)
+    headline = [
+        "confirm_http_per_s",
+        "confirm_errors",
+        "confirm_ratio_vs_pgbench",
+        "confirm_db_roundtrips",
+        "quote_p99_ms",
+        "engine_share_of_confirm",
+        "worker_rss_growth_mb_10k",
+    ]
+    for name in headline:
+        print(f"{name}: {confirm.get(name, 'skipped (no wrk)')}")
+    for name, value in confirm.items():
+        if name not in headline:
+            print(f"{name}: {value}")
 
 
 if __name__ == "__main__":
