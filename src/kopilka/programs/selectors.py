@@ -86,8 +86,25 @@ def programs_of_customers(*, merchant, customer_ids, default: int | None = None)
     return result
 
 
+# Built configurations by (program id, updated_at). Every service that changes a program or
+# its rules, steps, caps or levels bumps `updated_at`, so a changed program gets a new key;
+# the engine's inputs are frozen, so sharing them between requests is safe.
+_CONFIGS: dict[tuple[int, object], rules.ProgramConfig] = {}
+_CONFIGS_MAX = 256
+
+
 def to_rules(program: Program) -> rules.ProgramConfig:
-    """The program and its rules as the engine's frozen configuration (4 queries)."""
+    """The program and its rules as the engine's frozen configuration (cached per version)."""
+    key = (program.pk, program.updated_at)
+    config = _CONFIGS.get(key)
+    if config is None:
+        if len(_CONFIGS) >= _CONFIGS_MAX:
+            _CONFIGS.clear()
+        config = _CONFIGS[key] = _build_rules(program)
+    return config
+
+
+def _build_rules(program: Program) -> rules.ProgramConfig:
     accrual_rules = tuple(
         rules.AccrualRule(
             id=rule.pk,
