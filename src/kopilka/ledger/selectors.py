@@ -32,19 +32,22 @@ def _availability(prefix: str, at: datetime) -> tuple[Q, Q, Q]:
     return available, pending, expired
 
 
-def _sums(queryset, field: str, prefix: str, at: datetime) -> dict[str, int]:
+def _sums(queryset, field: str, prefix: str, at: datetime, **more) -> dict[str, int]:
     available, pending, expired = _availability(prefix, at)
     return queryset.aggregate(
         available=Sum(field, filter=available, default=0),
         pending=Sum(field, filter=pending, default=0),
         expired=Sum(field, filter=expired, default=0),
+        **more,
     )
 
 
 def account_balance(account: Account, *, now: datetime) -> Balance:
     """The balance at `now` from the lots' current state (the fast path used at the till)."""
-    lots = _sums(Lot.objects.filter(account=account), "remaining", "", now)
-    held = Lot.objects.filter(account=account).aggregate(held=Sum("held", default=0))["held"]
+    lots = _sums(
+        Lot.objects.filter(account=account), "remaining", "", now, held=Sum("held", default=0)
+    )
+    held = lots["held"]
     # Holds whose time ran out count as released even if no job has released them yet.
     released = {"available": 0, "pending": 0, "expired": 0}
     if held:
