@@ -12,9 +12,12 @@ from kopilka.merchants.models import Merchant
 PERCENT = [MinValueValidator(0), MaxValueValidator(100)]
 
 
-def percent_field(verbose_name, default=0, **kwargs):
+def percent_field(verbose_name, **kwargs):
+    """A percent with three decimals, 0 to 100 (defaults to 0; pass null=True for "unset")."""
+    if not kwargs.get("null"):
+        kwargs.setdefault("default", 0)
     return models.DecimalField(
-        verbose_name, max_digits=6, decimal_places=3, default=default, validators=PERCENT, **kwargs
+        verbose_name, max_digits=6, decimal_places=3, validators=PERCENT, **kwargs
     )
 
 
@@ -162,30 +165,9 @@ class Level(models.Model):
     )
     min_spend = models.BigIntegerField(_("spend threshold, kopecks"), default=0)
     min_visits = models.PositiveIntegerField(_("visits threshold"), default=0)
-    cashback_percent = models.DecimalField(
-        _("cashback, %"),
-        max_digits=6,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        validators=PERCENT,
-    )
-    discount_percent = models.DecimalField(
-        _("discount, %"),
-        max_digits=6,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        validators=PERCENT,
-    )
-    max_share_percent = models.DecimalField(
-        _("max share payable by bonuses, %"),
-        max_digits=6,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        validators=PERCENT,
-    )
+    cashback_percent = percent_field(_("cashback, %"), null=True, blank=True)
+    discount_percent = percent_field(_("discount, %"), null=True, blank=True)
+    max_share_percent = percent_field(_("max share payable by bonuses, %"), null=True, blank=True)
     lifetime_days = models.PositiveIntegerField(_("bonus lifetime, days"), null=True, blank=True)
     freeze_days = models.PositiveIntegerField(_("freeze, days"), null=True, blank=True)
 
@@ -207,22 +189,8 @@ class LevelSegment(models.Model):
     level = models.ForeignKey(Level, on_delete=models.CASCADE, related_name="segments")
     segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="+")
     min_spend = models.BigIntegerField(_("spend threshold, kopecks"), default=0)
-    cashback_percent = models.DecimalField(
-        _("cashback, %"),
-        max_digits=6,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        validators=PERCENT,
-    )
-    max_share_percent = models.DecimalField(
-        _("max share payable by bonuses, %"),
-        max_digits=6,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        validators=PERCENT,
-    )
+    cashback_percent = percent_field(_("cashback, %"), null=True, blank=True)
+    max_share_percent = percent_field(_("max share payable by bonuses, %"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("level segment")
