@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
+from math import lcm
 
 
 def largest_remainder(total: int, weights: Sequence[int | Fraction]) -> list[int]:
@@ -11,19 +12,30 @@ def largest_remainder(total: int, weights: Sequence[int | Fraction]) -> list[int
 
     Each part is the floor of its exact share, and the units left over go to the parts with
     the largest remainders, earlier parts first on ties. Weights of 0 get 0. If every weight
-    is 0 the total must be 0.
+    is 0 the total must be 0. Fractions are scaled to integers first, so the arithmetic is
+    exact and stays in integers.
     """
     if total < 0:
         raise ValueError("total must not be negative")
+    if any(isinstance(w, Fraction) and w.denominator != 1 for w in weights):
+        scale = lcm(*(Fraction(w).denominator for w in weights))
+        weights = [int(Fraction(w) * scale) for w in weights]
+    else:
+        weights = [int(w) for w in weights]
     weight_sum = sum(weights)
     if weight_sum == 0:
         if total:
             raise ValueError("cannot split a positive total over zero weights")
         return [0] * len(weights)
-    exact = [Fraction(total) * Fraction(w) / weight_sum for w in weights]
-    parts = [int(x) for x in exact]  # floor: every x is >= 0
+    parts = []
+    remainders = []
+    for w in weights:
+        part, remainder = divmod(total * w, weight_sum)
+        parts.append(part)
+        remainders.append(remainder)
     left = total - sum(parts)
-    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - parts[i]), i))
-    for i in order[:left]:
-        parts[i] += 1
+    if left:
+        order = sorted(range(len(weights)), key=lambda i: (-remainders[i], i))
+        for i in order[:left]:
+            parts[i] += 1
     return parts

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 from fractions import Fraction
+from functools import lru_cache
+from math import lcm
 
 from .allocation import largest_remainder
 from .campaigns import apply_campaigns
@@ -28,11 +30,14 @@ from .model import (
     Reason,
 )
 
+ZERO = Fraction(0)
+
 
 class InvalidCart(ValueError):
     """The cart itself is impossible (negative amounts, duplicate line numbers)."""
 
 
+@lru_cache(maxsize=1024)
 def percent(share: Fraction) -> str:
     value = share * 100
     text = f"{float(value):.4f}".rstrip("0").rstrip(".")
@@ -41,8 +46,13 @@ def percent(share: Fraction) -> str:
 
 def line_amount(line: CartLine) -> int:
     """qty x unit price, rounded half up to a kopeck, less the till's own discount."""
-    gross = line.qty * line.unit_price
-    rounded = int(gross + Fraction(1, 2)) if gross >= 0 else -int(-gross + Fraction(1, 2))
+    # In integers: floor((2 x qty x price + 1) / 2), with qty = numerator / denominator.
+    qty = Fraction(line.qty)
+    twice = 2 * qty.numerator * line.unit_price
+    if twice >= 0:
+        rounded = (twice + qty.denominator) // (2 * qty.denominator)
+    else:
+        rounded = -((-twice + qty.denominator) // (2 * qty.denominator))
     return rounded - line.pos_discount
 
 
@@ -272,11 +282,11 @@ def _accrual(config, level, effects, lines, discounts, after_discount, spent, no
     for i, line in enumerate(lines):
         discounted = bool(line.pos_discount or discounts[i])
         if line.no_accrual:
-            exact.append(Fraction(0))
+            exact.append(ZERO)
             continue
         if discounted and not config.accrue_on_discounted:
             notes[i].append(Reason("discounted_line_earns_nothing", f"program:{config.id}"))
-            exact.append(Fraction(0))
+            exact.append(ZERO)
             continue
         if level is not None and (level.cashback is not None or level.cashback_by_segment):
             rate, source = _level_percent(level, line), f"level:{level.id}"
@@ -285,12 +295,18 @@ def _accrual(config, level, effects, lines, discounts, after_discount, spent, no
             step = rule.percent_for(receipt_total) if rule else None
             rate = step.percent if step else Fraction(0)
             source = f"accrual_rule:{rule.id}" if rule else ""
-        rate = (rate + effects.accrual_extra_percent[i]) * effects.accrual_multiplier[i]
+        extra, factor = effects.accrual_extra_percent[i], effects.accrual_multiplier[i]
+        if extra or factor != 1:
+            rate = (rate + extra) * factor
         if not rate:
-            exact.append(Fraction(0))
+            exact.append(ZERO)
             continue
         notes[i].append(Reason("accrual_percent", source, percent(rate)))
         exact.append((after_discount[i] - spent[i]) * rate)
+    # Exact to the last fraction of a kopeck, in integers: scale every line's share by the
+    # common denominator of the rates (percents with at most three decimals keep it small).
+    scale = lcm(*(x.denominator for x in exact)) if exact else 1
+    scaled = [x.numerator * (scale // x.denominator) for x in exact]
     unit = max(config.accrual_unit, 1)
-    total = int(sum(exact) / unit) * unit
-    return largest_remainder(total, exact) if total else [0] * len(lines)
+    total = sum(scaled) // (scale * unit) * unit
+    return largest_remainder(total, scaled) if total else [0] * len(lines)
