@@ -206,6 +206,18 @@ def test_set_based_activity_equals_customer_activity(till, levels, member, merch
             )
     assert got[customers[0].pk][1][1].spend == 601000
     assert got[customers[4].pk][1][1].visits == 0
+    # Hand-computed, windows (0, 7, 30): refunds deduct spend but not visits; old receipts
+    # drop out of the shorter windows.
+    got = activities_of(
+        merchant=merchant, customer_ids=[c.pk for c in customers], windows={0, 7, 30}, now=now
+    )
+    spend_visits = {
+        customer: [(activity.spend, activity.visits) for _, activity in got[customer.pk]]
+        for customer in customers
+    }
+    assert spend_visits[customers[1]] == [(14000, 2), (4000, 1), (4000, 1)]
+    assert spend_visits[customers[2]] == [(3000, 2), (3000, 2), (3000, 2)]
+    assert spend_visits[customers[3]] == [(8000, 1), (0, 0), (8000, 1)]
 
 
 @pytest.mark.postgres_only

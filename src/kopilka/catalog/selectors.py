@@ -116,16 +116,12 @@ class SegmentIndex:
         ]
 
     def of(self, product: Product) -> frozenset[int]:
+        return self.of_ids(product.pk, product.category_id)
+
+    def of_ids(self, product_id: int | None, category_id: int | None) -> frozenset[int]:
+        """The same for a product known only by its id and category (e.g. a receipt line)."""
         return frozenset(
             segment_id
             for segment_id, categories, named in self._covered
-            if (product.pk is not None and product.pk in named) or product.category_id in categories
+            if (product_id is not None and product_id in named) or category_id in categories
         )
-
-
-def segment_ids_by_product(
-    *, merchant: Merchant, products: Iterable[Product], tree: CategoryTree | None = None
-) -> dict[int, frozenset[int]]:
-    """For each product, the ids of the merchant's segments it belongs to (3 queries)."""
-    index = SegmentIndex(merchant, tree or category_tree(merchant=merchant))
-    return {product.pk: index.of(product) for product in products}

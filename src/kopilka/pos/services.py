@@ -106,10 +106,15 @@ def _config(merchant, program, customer) -> rules.ProgramConfig:
     return replace(config, campaigns=campaigns) if campaigns else config
 
 
-def _customer_state(customer, account, program, config, now) -> rules.CustomerState | None:
+def _customer_state(
+    customer, account, program, config, now, balance=None
+) -> rules.CustomerState | None:
+    """What the engine needs about the customer; `balance` if the caller already read it."""
     if customer is None:
         return None
-    available = account_balance(account, now=now).available if account else 0
+    if balance is None and account is not None:
+        balance = account_balance(account, now=now)
+    available = balance.available if balance is not None else 0
     windows = {level.window_days for level in config.levels}
     leveled = program is not None and bool(windows)
     purchase_total = (
@@ -142,10 +147,12 @@ def _reason_list(reasons) -> list[dict]:
     return [{"code": r.code, "source": r.source, "value": r.value} for r in reasons]
 
 
-def _balance_body(account: Account | None, program: Program | None, now) -> dict | None:
+def _balance_body(
+    account: Account | None, program: Program | None, now, balance=None
+) -> dict | None:
     if account is None or program is None:
         return None
-    balance = account_balance(account, now=now)
+    balance = balance or account_balance(account, now=now)
     return {
         "program_id": program.pk,
         "program": program.name,
@@ -237,7 +244,9 @@ def receipt_quote(*, register, data, now: datetime | None = None) -> dict:
     if customer is not None and program is not None:
         account = Account.objects.filter(customer=customer, program=program).first()
     config = _config(merchant, program, customer)
-    state = _customer_state(customer, account, program, config, now)
+    # A quote writes nothing, so one reading of the balance serves the engine and the answer.
+    balance = account_balance(account, now=now) if account is not None else None
+    state = _customer_state(customer, account, program, config, now, balance)
     if state is None and data.customer is not None:
         state = rules.CustomerState()
     cart = build_cart(
@@ -250,7 +259,7 @@ def receipt_quote(*, register, data, now: datetime | None = None) -> dict:
         store_id=register.store_id,
     )
     outcome = _quote(config, state, cart, occurred_at)
-    return _outcome_body(outcome, customer, program, _balance_body(account, program, now))
+    return _outcome_body(outcome, customer, program, _balance_body(account, program, now, balance))
 
 
 def _customer_and_program(merchant, data) -> tuple[Customer | None, Program | None]:

@@ -40,21 +40,16 @@ from .selectors import _level, levels_of
 BATCH_CUSTOMERS = 2000
 
 
-class _ProductRef:
-    """Just what SegmentIndex.of reads from a product."""
-
-    __slots__ = ("category_id", "pk")
-
-    def __init__(self, pk, category_id):
-        self.pk = pk
-        self.category_id = category_id
+def __init__(self, pk, category_id):
+    self.pk = pk
+    self.category_id = category_id
 
 
 def activities_of(*, merchant, customer_ids, windows, now, index: SegmentIndex | None = None):
-    """{customer id: ((window, Activity), ...)} for these customers of the merchant: the same
-    figures `pos.selectors.customer_activity` gives one customer at a time, in two aggregate
-    queries over all of them (per customer; per customer, product and category for segments).
-    Customers without purchases get empty activities."""
+    """{customer id: ((window, Activity), ...)} for these customers of the merchant, in two
+    aggregate queries over all of them (per customer; per customer, product and category for
+    segments): spend after discounts with refunds deducted, per segment too, and visits
+    (confirmed sales). Customers without purchases get empty activities."""
     windows = sorted(set(windows))
     customer_ids = list(customer_ids)
     empty = tuple((window, rules.Activity()) for window in windows)
@@ -103,7 +98,7 @@ def activities_of(*, merchant, customer_ids, windows, now, index: SegmentIndex |
         .annotate(**{f"spend_{w}": Sum(value, filter=within(w)) for w in windows})
     )
     for row in segment_rows:
-        segments = index.of(_ProductRef(row["product_id"], row["product__category_id"]))
+        segments = index.of_ids(row["product_id"], row["product__category_id"])
         for window in windows:
             amount = row[f"spend_{window}"]
             if amount is None:
