@@ -386,6 +386,16 @@ def test_a_limit_of_none_switches_the_scope_off(db, settings):
     assert not RateCounter.objects.exists()
 
 
+def test_a_new_window_sweeps_ended_ones_when_the_draw_says_so(db, monkeypatch):
+    monkeypatch.setattr(ratelimit, "SWEEP_ONE_IN", 1)  # every new window sweeps
+    start = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    ratelimit.hit("identify", "register:1", now=start)
+    ratelimit.hit("code", "register:1", now=start)
+    ratelimit.hit("identify", "register:1", now=start + timedelta(minutes=5))
+    assert list(RateCounter.objects.values_list("key", "count")) == [("identify:register:1", 1)]
+    assert RateCounter.objects.get().window_start == int((start + timedelta(minutes=5)).timestamp())
+
+
 def test_sweeping_deletes_only_ended_windows(db):
     start = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
     ratelimit.hit("identify", "register:1", now=start)
