@@ -4,6 +4,7 @@ Load with `-p pytest_backend_report` (tools/ on PYTHONPATH). At the end it print
 
     tests on postgresql: 120 (skipped: 3)
     database tests on postgresql: 57
+    browser tests on postgresql: 9
 
 A test "ran" when its setup and call were executed (passed or failed, or errored in setup);
 skipped and deselected tests do not count. A test "used the database" when it requests `db`,
@@ -38,6 +39,7 @@ def _uses_database(item: pytest.Item) -> bool:
 
 
 MARK = "kopilka_uses_database"
+BROWSER_MARK = "kopilka_browser"
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -47,12 +49,15 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if _uses_database(item):
         report.user_properties.append((MARK, True))
+    if item.get_closest_marker("browser") is not None:
+        report.user_properties.append((BROWSER_MARK, True))
 
 
 class BackendReport:
     def __init__(self) -> None:
         self.ran: set[str] = set()
         self.db_ran: set[str] = set()
+        self.browser_ran: set[str] = set()
         self.skipped: set[str] = set()
 
     def pytest_runtest_logreport(self, report) -> None:
@@ -63,6 +68,8 @@ class BackendReport:
             self.ran.add(report.nodeid)
             if (MARK, True) in report.user_properties:
                 self.db_ran.add(report.nodeid)
+            if (BROWSER_MARK, True) in report.user_properties:
+                self.browser_ran.add(report.nodeid)
         elif report.skipped and report.when in ("setup", "call"):
             self.skipped.add(report.nodeid)
 
@@ -84,6 +91,7 @@ class BackendReport:
             "vendor": self.vendor(),
             "tests": len(self.ran),
             "database_tests": len(self.db_ran),
+            "browser_tests": len(self.browser_ran),
             "skipped": len(self.skipped - self.ran),
         }
 
@@ -93,6 +101,7 @@ class BackendReport:
             f"tests on {f['vendor']}: {f['tests']} (skipped: {f['skipped']})"
         )
         terminalreporter.write_line(f"database tests on {f['vendor']}: {f['database_tests']}")
+        terminalreporter.write_line(f"browser tests on {f['vendor']}: {f['browser_tests']}")
 
     def pytest_sessionfinish(self, session, exitstatus) -> None:
         path = os.environ.get("KOPILKA_BACKEND_REPORT")

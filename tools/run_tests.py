@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import browser
 import pgcluster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +64,7 @@ def run_lint(env: dict) -> list[Step]:
 
 
 def run_pytest(backend: str, env: dict, pytest_args: list[str], timeout: float) -> Step:
+    full_run = not pytest_args  # a run of chosen tests may rightly leave the browser out
     banner(f"pytest on {backend}")
     prefix = f"{REPORT_PREFIX}{os.getpid()}-"
     with tempfile.NamedTemporaryFile(prefix=prefix, suffix=".json") as report:
@@ -108,8 +110,12 @@ def run_pytest(backend: str, env: dict, pytest_args: list[str], timeout: float) 
         problems.append("zero tests ran")
     if backend == "postgresql" and db_tests == 0:
         problems.append("zero database tests ran on PostgreSQL")
+    browser_tests = figures.get("browser_tests", 0)
+    if full_run and browser_tests == 0:
+        problems.append("zero browser tests ran")
     detail = (
-        f"{tests} tests, {db_tests} database tests, {figures.get('skipped', 0)} skipped on {vendor}"
+        f"{tests} tests, {db_tests} database tests, {browser_tests} browser tests, "
+        f"{figures.get('skipped', 0)} skipped on {vendor}"
     )
     return Step(f"pytest on {backend}", not problems, detail, seconds, problems)
 
@@ -132,6 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.no_lint:
             steps += run_lint(base_env)
+        banner("browser for the browser tests")
+        chromium = browser.ensure()
+        print(f"chromium: {chromium or 'missing'}", flush=True)
+        if chromium:
+            base_env["KOPILKA_CHROMIUM"] = chromium
         if args.only in (None, "sqlite"):
             steps.append(run_pytest("sqlite", base_env, pytest_args, timeout))
         if args.only in (None, "postgresql"):

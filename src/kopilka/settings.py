@@ -37,6 +37,11 @@ ALLOWED_HOSTS = [
 ]
 
 INSTALLED_APPS = [
+    # unfold's templates must win over the admin's own, so it comes first.
+    "unfold",
+    "unfold.contrib.filters",
+    "unfold.contrib.forms",
+    "unfold.contrib.import_export",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -49,10 +54,14 @@ INSTALLED_APPS = [
     "kopilka.programs",
     "kopilka.ledger",
     "kopilka.pos",
+    "kopilka.backoffice",
+    "kopilka.cashier",
+    "import_export",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -117,7 +126,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# whitenoise serves static files under gunicorn too; in development it finds them in the apps.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "home"
 
 # Two-phase holds expire after this many seconds; receipts sent after the fact (offline) are
 # accepted for this many hours back.

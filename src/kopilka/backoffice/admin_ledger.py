@@ -1,0 +1,1 @@
+"""Admin of the ledger app (scoped to the staff user's merchant)."""

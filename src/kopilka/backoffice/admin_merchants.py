@@ -1,0 +1,1 @@
+"""Admin of the merchants app (scoped to the staff user's merchant)."""

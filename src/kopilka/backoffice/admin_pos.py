@@ -1,0 +1,1 @@
+"""Admin of the pos app (scoped to the staff user's merchant)."""

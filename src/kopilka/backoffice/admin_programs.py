@@ -1,0 +1,1 @@
+"""Admin of the programs app (scoped to the staff user's merchant)."""

@@ -1,0 +1,4 @@
+"""URLs of the cashier screen (/cashier/)."""
+
+app_name = "cashier"
+urlpatterns: list = []

@@ -1,0 +1,10 @@
+"""The browser harness itself: a real Chromium reaches the live server and signs in."""
+
+from .conftest import log_in
+
+
+def test_an_owner_signs_in_to_the_back_office_in_russian(page, make_staff):
+    owner = make_staff("owner")
+    log_in(page, owner)
+    assert page.url.endswith("/admin/")
+    assert page.locator("html").get_attribute("lang") == "ru"
