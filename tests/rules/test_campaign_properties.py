@@ -3,11 +3,13 @@
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kopilka.rules.campaigns import Campaign, applicable, apply_campaigns
 from kopilka.rules.model import CartLine
+
+from .reference_campaigns import reference_effects
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 SKUS = st.sampled_from(["A", "B", "C", "D"])
@@ -159,3 +161,15 @@ def test_nth_free_gives_at_most_one_unit_in_n_and_never_for_fractions(lines, n):
         line.unit_price for line in lines if not line.no_discount for _ in range(int(line.qty))
     )
     assert sum(effects.line_discounts) <= sum(most[: units // n])
+
+
+@settings(max_examples=400)
+@given(campaign_lists(), carts(), st.integers(1, 3), GROUPS)
+def test_grouped_campaigns_agree_with_the_line_by_line_reference(
+    campaigns, lines, store_id, groups
+):
+    amounts, effects = effects_of(campaigns, lines, store_id, groups)
+    expected = reference_effects(
+        campaigns, lines, amounts, now=NOW, store_id=store_id, customer_group_ids=groups
+    )
+    assert {name: getattr(effects, name) for name in expected} == expected

@@ -10,6 +10,7 @@ from kopilka.rules import (
     CartLine,
     CustomerState,
     ProgramConfig,
+    Reason,
     quote,
 )
 from kopilka.rules.campaigns import Campaign
@@ -61,3 +62,16 @@ def test_campaign_discounts_come_before_the_program_discount():
     )
     outcome = quote(config, CustomerState(), Cart(lines=(YOGURT,)), now=NOW)
     assert outcome.discount == 7900 + 1580  # 10 % of the 158.00 left
+
+
+def test_campaigns_never_raise_accrual_above_the_money_paid():
+    line = CartLine(line_no=1, sku="A", qty=Fraction(1), unit_price=10000)
+    config = ProgramConfig(
+        id=1,
+        accrual_unit=1,
+        accrual_rules=(AccrualRule(id=1, steps=(AccrualStep(0, Fraction(60, 100)),)),),
+        campaigns=(Campaign(id=9, kind="multiplier", multiplier=Fraction(3)),),
+    )
+    outcome = quote(config, CustomerState(), Cart(lines=(line,)), now=NOW)
+    assert outcome.accrual == 10000
+    assert Reason("accrual_percent", "accrual_rule:1", "100%") in outcome.lines[0].reasons

@@ -17,22 +17,20 @@ def largest_remainder(total: int, weights: Sequence[int | Fraction]) -> list[int
     """
     if total < 0:
         raise ValueError("total must not be negative")
-    if any(isinstance(w, Fraction) and w.denominator != 1 for w in weights):
-        scale = lcm(*(Fraction(w).denominator for w in weights))
-        weights = [int(Fraction(w) * scale) for w in weights]
-    else:
-        weights = [int(w) for w in weights]
+    if not set(map(type, weights)) <= {int}:  # the engine's own calls pass ints: no copy
+        if any(isinstance(w, Fraction) and w.denominator != 1 for w in weights):
+            scale = lcm(*(Fraction(w).denominator for w in weights))
+            weights = [int(Fraction(w) * scale) for w in weights]
+        else:
+            weights = [int(w) for w in weights]
     weight_sum = sum(weights)
     if weight_sum == 0:
         if total:
             raise ValueError("cannot split a positive total over zero weights")
         return [0] * len(weights)
-    parts = []
-    remainders = []
-    for w in weights:
-        part, remainder = divmod(total * w, weight_sum)
-        parts.append(part)
-        remainders.append(remainder)
+    products = [total * w for w in weights]
+    parts = [p // weight_sum for p in products]
+    remainders = [p % weight_sum for p in products]
     left = total - sum(parts)
     if left:
         order = sorted(range(len(weights)), key=lambda i: (-remainders[i], i))

@@ -92,7 +92,19 @@ class CampaignEffects:
     accrual_extra_percent: tuple[Fraction, ...]  # per line, sum of extra percents
     fixed_bonus: int  # total fixed bonus kopecks
     fixed_bonus_by_campaign: tuple[tuple[int, int], ...]  # (campaign id, kopecks)
-    reasons: tuple[tuple[int, Reason], ...]  # (line index, or -1 for the receipt, reason)
+    line_reasons: tuple[tuple[Reason, ...], ...]  # per line, in the order campaigns applied
+    receipt_reasons: tuple[Reason, ...]  # fixed bonuses
+
+    @property
+    def reasons(self) -> tuple[tuple[int, Reason], ...]:
+        """(line index, or -1 for the receipt, reason), campaign by campaign."""
+        rank = {f"campaign:{cid}": n for n, cid in enumerate(self.applied)}
+        flat = [(i, reason) for i, reasons in enumerate(self.line_reasons) for reason in reasons]
+        flat += [(-1, reason) for reason in self.receipt_reasons]
+        return tuple(sorted(flat, key=lambda item: (rank[item[1].source], item[0] < 0)))
+
+
+ONE, ZERO = Fraction(1), Fraction(0)
 
 
 def applicable(
@@ -129,6 +141,81 @@ def applicable(
     return [c for c in eligible if not c.exclusive]
 
 
+class _Receipt:
+    """The lines seen the way campaigns look at them, computed once per receipt: whole units,
+    lines grouped by segment and by sku, discountable lines cheapest first. Campaigns then cost
+    what they touch, not lines x campaigns."""
+
+    def __init__(self, lines: Sequence[CartLine]):
+        self.lines = lines
+        self.units = [max(floor(line.qty), 0) for line in lines]
+        cheapest_first = sorted(range(len(lines)), key=lambda i: (lines[i].unit_price, i))
+        self.discountable = [i for i in cheapest_first if not lines[i].no_discount]
+        self.by_segment: dict[int, list[int]] = defaultdict(list)  # cheapest first
+        self.units_by_segment: dict[int, int] = defaultdict(int)
+        units = self.units
+        for i in self.discountable:
+            for segment_id in lines[i].segment_ids:
+                self.by_segment[segment_id].append(i)
+                self.units_by_segment[segment_id] += units[i]
+        self.discountable_units = sum([units[i] for i in self.discountable])
+        self.on_receipt: dict[str, int] = defaultdict(int)
+        self.by_sku: dict[str, list[int]] = defaultdict(list)  # discountable, cheapest first
+        for i, line in enumerate(lines):
+            self.on_receipt[line.sku] += self.units[i]
+        for i in self.discountable:
+            self.by_sku[lines[i].sku].append(i)
+
+    def candidates(self, c: Campaign) -> list[int]:
+        """Discountable lines the campaign qualifies, cheapest first."""
+        if not c.segment_ids:
+            return self.discountable
+        if len(c.segment_ids) == 1:
+            (segment_id,) = c.segment_ids
+            return self.by_segment.get(segment_id, [])
+        lines = self.lines
+        return sorted(
+            {i for s in c.segment_ids for i in self.by_segment.get(s, ())},
+            key=lambda i: (lines[i].unit_price, i),
+        )
+
+    def cheapest(self, candidates: Iterable[int], free: int) -> dict[int, int]:
+        """Spread `free` units over the candidates (given cheapest first)."""
+        result: dict[int, int] = {}
+        units = self.units
+        for i in candidates:
+            if free <= 0:
+                break
+            take = min(units[i], free)
+            if take:
+                result[i] = take
+                free -= take
+        return result
+
+    def nth_free(self, c: Campaign) -> dict[int, int]:
+        """Line index -> free units: every n-th qualifying whole unit, the cheapest ones."""
+        candidates = self.candidates(c)
+        if not c.segment_ids:
+            total = self.discountable_units
+        elif len(c.segment_ids) == 1:
+            total = self.units_by_segment.get(next(iter(c.segment_ids)), 0)
+        else:
+            total = sum([self.units[i] for i in candidates])
+        return self.cheapest(candidates, total // c.n)
+
+    def gift(self, c: Campaign) -> dict[int, int]:
+        """Line index -> free gift units: one per complete set, never a unit the set used."""
+        need = _requirements(c)
+        gift_lines = [i for i in self.by_sku.get(c.gift_sku, ()) if c.qualifies(self.lines[i])]
+        giftable = sum(self.units[i] for i in gift_lines)
+        on_receipt = self.on_receipt
+        others = [on_receipt.get(sku, 0) // qty for sku, qty in need.items() if sku != c.gift_sku]
+        # k gifts need k x (set units of the gift sku + 1) units of it, k of them discountable.
+        own = on_receipt.get(c.gift_sku, 0) // (need.get(c.gift_sku, 0) + 1)
+        sets = min([*others, own, giftable])
+        return self.cheapest(gift_lines, sets)
+
+
 def apply_campaigns(
     campaigns: Iterable[Campaign],
     lines: Sequence[CartLine],
@@ -141,58 +228,108 @@ def apply_campaigns(
     """What the applicable campaigns do to a receipt whose line amounts are `amounts`.
 
     `amounts` are the line amounts after the till's discount (qty x unit price - pos_discount).
+    Accrual campaigns depend on a line only through its segments and its no_accrual flag, so
+    they are worked out once per such profile, and lines of one profile share the result.
     """
     if len(lines) != len(amounts):
         raise ValueError("one amount per line is needed")
+    count = len(lines)
     chosen = applicable(
         campaigns, now=now, store_id=store_id, customer_group_ids=customer_group_ids
     )
-    count = len(lines)
+    if not chosen:
+        return _nothing(count)
     discounts = [0] * count
-    multipliers = [Fraction(1)] * count
-    extras = [Fraction(0)] * count
-    bonuses: list[tuple[int, int]] = []
-    notes: dict[int, list[tuple[int, Reason]]] = defaultdict(list)  # campaign id -> reasons
+    touched: set[int] = set()  # campaign ids that changed something
+    by_line: dict[int, list[tuple[int, Reason]]] = defaultdict(list)  # line -> (rank, reason)
 
     # Discounts first, each campaign on what the previous ones left of the line.
-    for c in chosen:
-        if c.kind == NTH_FREE:
-            free = _nth_free(c, lines)
-        elif c.kind == GIFT:
-            free = _gift(c, lines)
-        else:
+    receipt = None
+    for rank, c in enumerate(chosen):
+        if c.kind not in DISCOUNT_KINDS:
             continue
-        value = str(c.n) if c.kind == NTH_FREE else None
+        receipt = receipt or _Receipt(lines)
+        free = receipt.nth_free(c) if c.kind == NTH_FREE else receipt.gift(c)
         code = "nth_item_free" if c.kind == NTH_FREE else "gift_item"
-        for i, units in sorted(free.items()):
+        for i, units in free.items():
             left = max(amounts[i] - discounts[i], 0)
             off = min(units * lines[i].unit_price, left)
             if off > 0:
                 discounts[i] += off
-                notes[c.id].append((i, Reason(code, c.source, value or str(units))))
+                value = str(c.n) if c.kind == NTH_FREE else str(units)
+                by_line[i].append((rank, Reason(code, c.source, value)))
+                touched.add(c.id)
 
-    # Accrual effects, on the amounts left after the campaign discounts.
+    # Accrual effects on the amounts left after the campaign discounts. They depend on a line
+    # only through its segments, so they are worked out per profile (lines sharing segments),
+    # and the campaigns without segments, which touch every profile alike, only once.
+    profiles: dict[frozenset[int], list[int]] = defaultdict(list)  # accruing lines by segments
+    for i, line in enumerate(lines):
+        if not line.no_accrual:
+            profiles[line.segment_ids].append(i)
+    left = {
+        segs: sum([amounts[i] for i in members]) - sum([discounts[i] for i in members])
+        for segs, members in profiles.items()
+    }
+    note: dict[int, tuple[int, Reason]] = {}  # campaign id -> (rank, reason)
+    for n, c in enumerate(chosen):
+        if c.kind == MULTIPLIER:
+            note[c.id] = (n, Reason("bonus_multiplier", c.source, _times(c.multiplier)))
+        elif c.kind == EXTRA_PERCENT:
+            note[c.id] = (n, Reason("extra_percent", c.source, _plus(c.extra_percent)))
+    everywhere = _Factors()
+    by_segment: dict[int, list[Campaign]] = defaultdict(list)
+    qualifying: dict[int, int] = defaultdict(int)  # fixed-bonus campaign id -> amount
     for c in chosen:
-        targets = [
-            i
-            for i, line in enumerate(lines)
-            if c.kind in ACCRUAL_KINDS and not line.no_accrual and c.qualifies(line)
-        ]
-        if c.kind == MULTIPLIER and c.multiplier != 1:
-            for i in targets:
-                multipliers[i] *= c.multiplier
-                notes[c.id].append((i, Reason("bonus_multiplier", c.source, _times(c.multiplier))))
-        elif c.kind == EXTRA_PERCENT and c.extra_percent:
-            for i in targets:
-                extras[i] += c.extra_percent
-                notes[c.id].append((i, Reason("extra_percent", c.source, _plus(c.extra_percent))))
-        elif c.kind == FIXED_BONUS and c.fixed_bonus > 0 and targets:
-            qualifying = sum(amounts[i] - discounts[i] for i in targets)
-            if qualifying >= max(1, c.min_qualifying_amount):
-                bonuses.append((c.id, c.fixed_bonus))
-                notes[c.id].append((-1, Reason("fixed_bonus", c.source, str(c.fixed_bonus))))
+        if not _changes_accrual(c):
+            continue
+        if not c.segment_ids:
+            if profiles:
+                everywhere.add(c, note.get(c.id))
+                touched.add(c.id)
+                qualifying[c.id] = sum(left.values())
+            continue
+        for segment_id in c.segment_ids:
+            by_segment[segment_id].append(c)
+    per_profile: dict[frozenset[int], _Factors] = {}
+    for segs in profiles:
+        own = {c.id: c for s in segs for c in by_segment.get(s, ())}
+        if not own:
+            per_profile[segs] = everywhere
+            continue
+        factors = everywhere.copy()
+        for c in own.values():
+            factors.add(c, note.get(c.id))
+            touched.add(c.id)
+            qualifying[c.id] += left[segs]
+        per_profile[segs] = factors
 
-    applied = tuple(c.id for c in chosen if notes[c.id])
+    bonuses: list[tuple[int, int]] = []
+    receipt_reasons: list[Reason] = []
+    for c in chosen:
+        if c.kind == FIXED_BONUS and c.id in touched:
+            if qualifying[c.id] >= max(1, c.min_qualifying_amount):
+                bonuses.append((c.id, c.fixed_bonus))
+                receipt_reasons.append(Reason("fixed_bonus", c.source, str(c.fixed_bonus)))
+            else:  # it touched lines but did not reach its threshold: it did nothing
+                touched.discard(c.id)
+
+    order = [c.id for c in chosen if c.id in touched]
+    applied = tuple(order)
+    multipliers: list[Fraction] = [ONE] * count
+    extras: list[Fraction] = [ZERO] * count
+    line_reasons: list[tuple[Reason, ...]] = [()] * count
+    for segs, members in profiles.items():
+        factors = per_profile[segs]
+        if not factors.notes:
+            continue
+        multiplier, extra, reasons = factors.result()
+        for i in members:
+            multipliers[i], extras[i], line_reasons[i] = multiplier, extra, reasons
+    for i, own in by_line.items():  # lines with a discount: merge in campaign order
+        if not lines[i].no_accrual:
+            own = own + per_profile[lines[i].segment_ids].notes
+        line_reasons[i] = tuple(reason for _, reason in sorted(own))  # ranks are unique
     return CampaignEffects(
         applied=applied,
         line_discounts=tuple(discounts),
@@ -200,7 +337,67 @@ def apply_campaigns(
         accrual_extra_percent=tuple(extras),
         fixed_bonus=sum(k for _, k in bonuses),
         fixed_bonus_by_campaign=tuple(bonuses),
-        reasons=tuple(note for cid in applied for note in notes[cid]),
+        line_reasons=tuple(line_reasons),
+        receipt_reasons=tuple(receipt_reasons),
+    )
+
+
+def _changes_accrual(c: Campaign) -> bool:
+    if c.kind == MULTIPLIER:
+        return c.multiplier != 1
+    if c.kind == EXTRA_PERCENT:
+        return bool(c.extra_percent)
+    return c.kind == FIXED_BONUS and c.fixed_bonus > 0
+
+
+class _Factors:
+    """The accrual campaigns of one profile: the product of multipliers and the sum of extra
+    percents as integer numerator / denominator pairs, and their reasons with their ranks."""
+
+    __slots__ = ("e_den", "e_num", "m_den", "m_num", "notes")
+
+    def __init__(self):
+        self.m_num = self.m_den = self.e_den = 1
+        self.e_num = 0
+        self.notes: list[tuple[int, Reason]] = []
+
+    def copy(self) -> _Factors:
+        other = _Factors()
+        other.m_num, other.m_den, other.e_num, other.e_den = (
+            self.m_num,
+            self.m_den,
+            self.e_num,
+            self.e_den,
+        )
+        other.notes = list(self.notes)
+        return other
+
+    def add(self, c: Campaign, note: tuple[int, Reason]) -> None:
+        if c.kind == MULTIPLIER:
+            self.m_num *= c.multiplier.numerator
+            self.m_den *= c.multiplier.denominator
+            self.notes.append(note)
+        elif c.kind == EXTRA_PERCENT:
+            num, den = c.extra_percent.numerator, c.extra_percent.denominator
+            self.e_num, self.e_den = self.e_num * den + num * self.e_den, self.e_den * den
+            self.notes.append(note)
+
+    def result(self) -> tuple[Fraction, Fraction, tuple[Reason, ...]]:
+        multiplier = Fraction(self.m_num, self.m_den) if self.m_num != self.m_den else ONE
+        extra = Fraction(self.e_num, self.e_den) if self.e_num else ZERO
+        return multiplier, extra, tuple(reason for _, reason in sorted(self.notes))
+
+
+def _nothing(count: int) -> CampaignEffects:
+    return CampaignEffects(
+        applied=(),
+        line_discounts=(0,) * count,
+        accrual_multiplier=(ONE,) * count,
+        accrual_extra_percent=(ZERO,) * count,
+        fixed_bonus=0,
+        fixed_bonus_by_campaign=(),
+        line_reasons=((),) * count,
+        receipt_reasons=(),
     )
 
 
@@ -219,49 +416,6 @@ def _requirements(c: Campaign) -> dict[str, int]:
         if qty > 0:
             need[sku] += qty
     return dict(need)
-
-
-def _units(line: CartLine) -> int:
-    return max(floor(line.qty), 0)
-
-
-def _cheapest(candidates: list[int], lines: Sequence[CartLine], free: int) -> dict[int, int]:
-    """Spread `free` units over the candidate lines, cheapest unit price first, then line order."""
-    result: dict[int, int] = {}
-    for i in sorted(candidates, key=lambda i: (lines[i].unit_price, i)):
-        if free <= 0:
-            break
-        take = min(_units(lines[i]), free)
-        if take:
-            result[i] = take
-            free -= take
-    return result
-
-
-def _discountable(c: Campaign, line: CartLine) -> bool:
-    return not line.no_discount and c.qualifies(line)
-
-
-def _nth_free(c: Campaign, lines: Sequence[CartLine]) -> dict[int, int]:
-    """Line index -> free units: every n-th qualifying whole unit, the cheapest ones."""
-    candidates = [i for i, line in enumerate(lines) if _discountable(c, line)]
-    total = sum(_units(lines[i]) for i in candidates)
-    return _cheapest(candidates, lines, total // c.n)
-
-
-def _gift(c: Campaign, lines: Sequence[CartLine]) -> dict[int, int]:
-    """Line index -> free gift units: one per complete set, never a unit the set used."""
-    on_receipt: dict[str, int] = defaultdict(int)
-    for line in lines:
-        on_receipt[line.sku] += _units(line)
-    need = _requirements(c)
-    gift_lines = [i for i, ln in enumerate(lines) if ln.sku == c.gift_sku and _discountable(c, ln)]
-    giftable = sum(_units(lines[i]) for i in gift_lines)
-    others = [on_receipt[sku] // qty for sku, qty in need.items() if sku != c.gift_sku]
-    # k gifts need k x (set units of the gift sku + 1) units of it, k of them discountable.
-    own = on_receipt[c.gift_sku] // (need.get(c.gift_sku, 0) + 1)
-    sets = min([*others, own, giftable])
-    return _cheapest(gift_lines, lines, sets)
 
 
 def _number(value: Fraction) -> str:

@@ -30,7 +30,7 @@ from .model import (
     Reason,
 )
 
-ZERO = Fraction(0)
+ZERO, ONE = Fraction(0), Fraction(1)
 
 
 class InvalidCart(ValueError):
@@ -47,7 +47,7 @@ def percent(share: Fraction) -> str:
 def line_amount(line: CartLine) -> int:
     """qty x unit price, rounded half up to a kopeck, less the till's own discount."""
     # In integers: floor((2 x qty x price + 1) / 2), with qty = numerator / denominator.
-    qty = Fraction(line.qty)
+    qty = line.qty if isinstance(line.qty, int | Fraction) else Fraction(line.qty)
     twice = 2 * qty.numerator * line.unit_price
     if twice >= 0:
         rounded = (twice + qty.denominator) // (2 * qty.denominator)
@@ -60,9 +60,9 @@ def quote(
     config: ProgramConfig, customer: CustomerState | None, cart: Cart, *, now: datetime
 ) -> Outcome:
     """What the receipt is worth for this customer under this program at `now`."""
-    _check(cart)
     lines = cart.lines
     amounts = [line_amount(line) for line in lines]
+    _check(cart, amounts)
     notes: dict[int, list[Reason]] = defaultdict(list)
     receipt_notes: list[Reason] = []
     source = f"program:{config.id}"
@@ -70,9 +70,8 @@ def quote(
     if not active:
         receipt_notes.append(Reason("program_inactive", source))
     for i, line in enumerate(lines):
-        for flag in ("no_accrual", "no_discount", "no_bonus_payment"):
-            if getattr(line, flag):
-                notes[i].append(Reason(f"excluded_{flag}", "catalog"))
+        if line.no_accrual or line.no_discount or line.no_bonus_payment:
+            notes[i].extend(_exclusions(line.no_accrual, line.no_discount, line.no_bonus_payment))
 
     before = _standing(config, customer)
     level = before.level if active else None
@@ -87,8 +86,10 @@ def quote(
         store_id=cart.store_id,
         customer_group_ids=customer.group_ids if customer is not None else None,
     )
-    for index, reason in effects.reasons:
-        (notes[index] if index >= 0 else receipt_notes).append(reason)
+    for i, reasons in enumerate(effects.line_reasons):
+        if reasons:
+            notes[i].extend(reasons)
+    receipt_notes.extend(effects.receipt_reasons)
     discounts = list(effects.line_discounts)
 
     # 3. Program discount, on what the campaigns left.
@@ -146,16 +147,10 @@ def quote(
                 expires_at = available_from + timedelta(days=lifetime)
 
     outcomes = tuple(
-        LineOutcome(
-            line_no=line.line_no,
-            amount=amounts[i],
-            discount=discounts[i],
-            bonus_cap=caps[i],
-            bonus_spent=spent[i],
-            accrual=accruals[i],
-            reasons=tuple(notes[i]),
+        LineOutcome(line.line_no, amount, discount, cap, spend, accrual, tuple(notes.get(i, ())))
+        for i, (line, amount, discount, cap, spend, accrual) in enumerate(
+            zip(lines, amounts, discounts, caps, spent, accruals, strict=True)
         )
-        for i, line in enumerate(lines)
     )
     after = _standing(config, customer, this_receipt=(lines, after_discount))
     return Outcome(
@@ -164,7 +159,7 @@ def quote(
         discount=sum(discounts),
         max_spend=max_spend,
         bonus_spent=sum(spent),
-        to_pay=sum(o.to_pay for o in outcomes),
+        to_pay=sum(amounts) - sum(discounts) - sum(spent),
         accrual=sum(accruals),
         accrual_available_from=available_from,
         accrual_expires_at=expires_at,
@@ -196,14 +191,24 @@ def _standing(config: ProgramConfig, customer: CustomerState | None, this_receip
     return standing(config.levels, activities, customer.group_ids, customer.manual_level_id)
 
 
-def _check(cart: Cart) -> None:
-    numbers = [line.line_no for line in cart.lines]
-    if len(set(numbers)) != len(numbers):
+@lru_cache(maxsize=8)
+def _exclusions(no_accrual: bool, no_discount: bool, no_bonus_payment: bool) -> tuple:
+    flags = zip(
+        ("no_accrual", "no_discount", "no_bonus_payment"),
+        (no_accrual, no_discount, no_bonus_payment),
+        strict=True,
+    )
+    return tuple(Reason(f"excluded_{flag}", "catalog") for flag, on in flags if on)
+
+
+def _check(cart: Cart, amounts: list[int]) -> None:
+    numbers = {line.line_no for line in cart.lines}
+    if len(numbers) != len(cart.lines):
         raise InvalidCart("duplicate line numbers")
-    for line in cart.lines:
+    for line, amount in zip(cart.lines, amounts, strict=True):
         if line.qty <= 0 or line.unit_price < 0 or line.pos_discount < 0:
             raise InvalidCart(f"line {line.line_no}: quantity, price or discount out of range")
-        if line_amount(line) < 0:
+        if amount < 0:
             raise InvalidCart(f"line {line.line_no}: the discount exceeds the line amount")
     if cart.requested_spend is not None and cart.requested_spend < 0:
         raise InvalidCart("requested spend must not be negative")
@@ -236,35 +241,33 @@ def _spend_refusal(cart: Cart, customer: CustomerState) -> Reason | None:
 
 def _caps(config, level, lines, after_discount, notes) -> list[int]:
     """The most bonuses may pay per line: the line's share, the tightest segment cap winning.
-    A level's own shares replace the program's."""
+    A level's own shares replace the program's. A share depends on the line's segments only,
+    so it is worked out once per set of segments."""
     segment_caps = dict(config.segment_max_share)
     default_share, default_source = config.max_share, f"program:{config.id}"
     if level is not None:
         segment_caps.update(dict(level.max_share_by_segment))
         if level.max_share is not None:
             default_share, default_source = level.max_share, f"level:{level.id}"
+    by_segments: dict[frozenset[int], tuple[int, int, Reason | None]] = {}
     caps = []
     for i, line in enumerate(lines):
         if line.no_bonus_payment:
             caps.append(0)
             continue
-        share, source = default_share, default_source
-        for segment_id in sorted(line.segment_ids & segment_caps.keys()):
-            if segment_caps[segment_id] < share:
-                share, source = segment_caps[segment_id], f"segment:{segment_id}"
-        cap = int(after_discount[i] * share)
-        if share < 1:
-            notes[i].append(Reason("bonus_cap", source, percent(share)))
-        caps.append(cap)
+        known = by_segments.get(line.segment_ids)
+        if known is None:
+            share, source = default_share, default_source
+            for segment_id in sorted(line.segment_ids & segment_caps.keys()):
+                if segment_caps[segment_id] < share:
+                    share, source = segment_caps[segment_id], f"segment:{segment_id}"
+            reason = Reason("bonus_cap", source, percent(share)) if share < 1 else None
+            known = by_segments[line.segment_ids] = (share.numerator, share.denominator, reason)
+        num, den, reason = known
+        caps.append(after_discount[i] * num // den)  # amounts are never negative
+        if reason is not None:
+            notes[i].append(reason)
     return caps
-
-
-def _rule_for(rules: tuple[AccrualRule, ...], line: CartLine) -> AccrualRule | None:
-    """A segment rule covering the line wins over a whole-receipt rule."""
-    by_segment = [r for r in rules if r.segment_ids and r.covers(line)]
-    general = [r for r in rules if not r.segment_ids]
-    ordered = sorted(by_segment, key=lambda r: r.id) + sorted(general, key=lambda r: r.id)
-    return ordered[0] if ordered else None
 
 
 def _level_percent(level: LevelConfig, line: CartLine) -> Fraction:
@@ -278,35 +281,67 @@ def _accrual(config, level, effects, lines, discounts, after_discount, spent, no
     # Steps are chosen by the receipt total after discounts (the document sum), as in the
     # seeds: 4900 earns 2 %, and 100 more makes the whole receipt earn 5 %.
     receipt_total = sum(after_discount)
-    exact: list[Fraction] = []
+    not_discounted = Reason("discounted_line_earns_nothing", f"program:{config.id}")
+    # A line's rate depends only on its segments (campaign factors too, for accruing lines):
+    # it is worked out once per set of segments.
+    rates: dict[frozenset[int], tuple[Fraction, Reason | None]] = {}
+    rules = _Rules(config.accrual_rules, receipt_total)
+    earning: list[tuple[int, int, frozenset[int]]] = []  # (line index, base, segments)
     for i, line in enumerate(lines):
-        discounted = bool(line.pos_discount or discounts[i])
         if line.no_accrual:
-            exact.append(ZERO)
             continue
-        if discounted and not config.accrue_on_discounted:
-            notes[i].append(Reason("discounted_line_earns_nothing", f"program:{config.id}"))
-            exact.append(ZERO)
+        if (line.pos_discount or discounts[i]) and not config.accrue_on_discounted:
+            notes[i].append(not_discounted)
             continue
-        if level is not None and (level.cashback is not None or level.cashback_by_segment):
-            rate, source = _level_percent(level, line), f"level:{level.id}"
-        else:
-            rule = _rule_for(config.accrual_rules, line)
-            step = rule.percent_for(receipt_total) if rule else None
-            rate = step.percent if step else Fraction(0)
-            source = f"accrual_rule:{rule.id}" if rule else ""
-        extra, factor = effects.accrual_extra_percent[i], effects.accrual_multiplier[i]
-        if extra or factor != 1:
-            rate = (rate + extra) * factor
-        if not rate:
-            exact.append(ZERO)
-            continue
-        notes[i].append(Reason("accrual_percent", source, percent(rate)))
-        exact.append((after_discount[i] - spent[i]) * rate)
+        known = rates.get(line.segment_ids)
+        if known is None:
+            extra, factor = effects.accrual_extra_percent[i], effects.accrual_multiplier[i]
+            known = _rate(rules, level, line, extra, factor)
+            rates[line.segment_ids] = known
+        rate, reason = known
+        if rate:
+            notes[i].append(reason)
+            earning.append((i, after_discount[i] - spent[i], line.segment_ids))
     # Exact to the last fraction of a kopeck, in integers: scale every line's share by the
     # common denominator of the rates (percents with at most three decimals keep it small).
-    scale = lcm(*(x.denominator for x in exact)) if exact else 1
-    scaled = [x.numerator * (scale // x.denominator) for x in exact]
+    scale = lcm(*(rate.denominator for rate, _ in rates.values()))
+    factors = {
+        segs: rate.numerator * (scale // rate.denominator) for segs, (rate, _) in rates.items()
+    }
+    scaled = [0] * len(lines)
+    for i, base, segs in earning:
+        scaled[i] = base * factors[segs]
     unit = max(config.accrual_unit, 1)
     total = sum(scaled) // (scale * unit) * unit
     return largest_remainder(total, scaled) if total else [0] * len(lines)
+
+
+class _Rules:
+    """The accrual rules of one receipt: a segment rule covering the line wins over a
+    whole-receipt rule, the lowest id first; each rule's step is chosen by the receipt total."""
+
+    def __init__(self, rules: tuple[AccrualRule, ...], receipt_total: int):
+        self.by_segment = sorted((r for r in rules if r.segment_ids), key=lambda r: r.id)
+        self.general = min(
+            (r for r in rules if not r.segment_ids), default=None, key=lambda r: r.id
+        )
+        self.receipt_total = receipt_total
+
+    def rate_for(self, line: CartLine) -> tuple[Fraction, str]:
+        rule = next((r for r in self.by_segment if r.segment_ids & line.segment_ids), self.general)
+        if rule is None:
+            return ZERO, ""
+        step = rule.percent_for(self.receipt_total)
+        return (step.percent if step else ZERO), f"accrual_rule:{rule.id}"
+
+
+def _rate(rules: _Rules, level, line, extra, factor) -> tuple[Fraction, Reason | None]:
+    """The accrual percent of a line and the reason naming where it comes from. Campaigns may
+    raise it, but never above 100 %: a line never earns more bonuses than the money paid."""
+    if level is not None and (level.cashback is not None or level.cashback_by_segment):
+        rate, source = _level_percent(level, line), f"level:{level.id}"
+    else:
+        rate, source = rules.rate_for(line)
+    if extra or factor != 1:
+        rate = min((rate + extra) * factor, ONE)
+    return rate, (Reason("accrual_percent", source, percent(rate)) if rate else None)
