@@ -148,7 +148,7 @@ class _Receipt:
 
     def __init__(self, lines: Sequence[CartLine]):
         self.lines = lines
-        self.units = [max(floor(line.qty), 0) for line in lines]
+        self.units = [_whole_units(line.qty) for line in lines]
         cheapest_first = sorted(range(len(lines)), key=lambda i: (lines[i].unit_price, i))
         self.discountable = [i for i in cheapest_first if not lines[i].no_discount]
         self.by_segment: dict[int, list[int]] = defaultdict(list)  # cheapest first
@@ -329,7 +329,7 @@ def apply_campaigns(
     for i, own in by_line.items():  # lines with a discount: merge in campaign order
         if not lines[i].no_accrual:
             own = own + per_profile[lines[i].segment_ids].notes
-        line_reasons[i] = tuple(reason for _, reason in sorted(own))  # ranks are unique
+        line_reasons[i] = tuple([reason for _, reason in sorted(own, key=_first)])
     return CampaignEffects(
         applied=applied,
         line_discounts=tuple(discounts),
@@ -340,6 +340,16 @@ def apply_campaigns(
         line_reasons=tuple(line_reasons),
         receipt_reasons=tuple(receipt_reasons),
     )
+
+
+def _whole_units(qty) -> int:
+    if type(qty) is Fraction or type(qty) is int:  # the engine's own types, the fast way
+        return max(qty.numerator // qty.denominator, 0)
+    return max(floor(qty), 0)
+
+
+def _first(pair: tuple) -> int:
+    return pair[0]
 
 
 def _changes_accrual(c: Campaign) -> bool:
@@ -385,7 +395,7 @@ class _Factors:
     def result(self) -> tuple[Fraction, Fraction, tuple[Reason, ...]]:
         multiplier = Fraction(self.m_num, self.m_den) if self.m_num != self.m_den else ONE
         extra = Fraction(self.e_num, self.e_den) if self.e_num else ZERO
-        return multiplier, extra, tuple(reason for _, reason in sorted(self.notes))
+        return multiplier, extra, tuple([reason for _, reason in sorted(self.notes, key=_first)])
 
 
 def _nothing(count: int) -> CampaignEffects:

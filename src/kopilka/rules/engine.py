@@ -37,22 +37,21 @@ class InvalidCart(ValueError):
     """The cart itself is impossible (negative amounts, duplicate line numbers)."""
 
 
-@lru_cache(maxsize=1024)
 def percent(share: Fraction) -> str:
-    value = share * 100
-    text = f"{float(value):.4f}".rstrip("0").rstrip(".")
+    # int / int is correctly rounded, like float(Fraction), without building share x 100.
+    text = f"{share.numerator * 100 / share.denominator:.4f}".rstrip("0").rstrip(".")
     return f"{text}%"
 
 
 def line_amount(line: CartLine) -> int:
     """qty x unit price, rounded half up to a kopeck, less the till's own discount."""
     # In integers: floor((2 x qty x price + 1) / 2), with qty = numerator / denominator.
-    qty = line.qty if isinstance(line.qty, int | Fraction) else Fraction(line.qty)
-    twice = 2 * qty.numerator * line.unit_price
-    if twice >= 0:
-        rounded = (twice + qty.denominator) // (2 * qty.denominator)
-    else:
-        rounded = -((-twice + qty.denominator) // (2 * qty.denominator))
+    qty = line.qty
+    if type(qty) is not Fraction and type(qty) is not int:
+        qty = Fraction(qty)
+    num, den = qty.numerator, qty.denominator
+    twice = 2 * num * line.unit_price
+    rounded = (twice + den) // (2 * den) if twice >= 0 else -((-twice + den) // (2 * den))
     return rounded - line.pos_discount
 
 
