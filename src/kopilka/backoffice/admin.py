@@ -1,5 +1,8 @@
 """Back-office registrations: one module per area, imported here so Django's admin
-autodiscovery finds them."""
+autodiscovery finds them. The front page is the dashboard (backoffice.dashboard)."""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from . import (  # noqa: F401
     admin_catalog,
@@ -9,3 +12,5 @@ from . import (  # noqa: F401
     admin_pos,
     admin_programs,
 )
+
+admin.site.index_title = _("Dashboard")

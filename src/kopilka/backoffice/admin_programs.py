@@ -1,1 +1,514 @@
-"""Admin of the programs app (scoped to the staff user's merchant)."""
+"""Admin of the programs app (scoped to the staff user's merchant): programs with their caps
+and discount steps, accrual rules, levels, manual levels, campaigns and card types; campaign
+uses and level changes are history (read-only)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import TabularInline
+
+from kopilka.customers.card_types import card_type_create
+from kopilka.customers.models import CardType
+from kopilka.programs import services
+from kopilka.programs.models import (
+    AccrualRule,
+    AccrualStep,
+    Campaign,
+    CampaignUse,
+    DiscountStep,
+    Level,
+    LevelAssignment,
+    LevelChange,
+    LevelSegment,
+    Program,
+    SegmentCap,
+)
+
+from .formatting import MONEY_LABELS, MoneyFieldsMixin, money_column
+from .scoping import MerchantScopedAdmin, ReadOnlyAdmin, adopt, request_actor, request_merchant
+
+
+def _kept_forms(formset):
+    """Bound, filled-in forms of an inline that are not marked for deletion."""
+    return [
+        form
+        for form in formset.forms
+        if form.cleaned_data and not (formset.can_delete and formset._should_delete_form(form))
+    ]
+
+
+def _deleted_forms(formset):
+    return [
+        form
+        for form in formset.forms
+        if form.instance.pk and formset.can_delete and formset._should_delete_form(form)
+    ]
+
+
+def _changed(form, names) -> dict:
+    return {name: form.cleaned_data[name] for name in names if name in form.changed_data}
+
+
+class InlinesThroughServices:
+    """Inline rows are written by services from the formsets' cleaned data, never by the
+    formsets themselves, so the history message lists the main form's changes only."""
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        return super().construct_change_message(request, form, [], add)
+
+
+class NoDirectDeletes:
+    """Deleting configuration rows would orphan history (receipts, accounts, levels held):
+    programs and campaigns are disabled instead."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- programs ----------------------------------------------------------------------------------
+
+
+class SegmentCapInline(TabularInline):
+    model = SegmentCap
+    fields = ["segment", "max_share_percent"]
+    extra = 0
+
+
+class DiscountStepInline(MoneyFieldsMixin, TabularInline):
+    model = DiscountStep
+    fields = ["min_purchase_total", "percent"]
+    extra = 0
+
+
+PROGRAM_FIELDS = [
+    "name",
+    "kind",
+    "enabled",
+    "active_from",
+    "active_to",
+    "terms_url",
+    "accrue_on_discounted",
+    "accrue_when_paid_with_bonuses",
+    "return_spent_on_refund",
+    "require_confirmation",
+    "auto_enrol_online",
+    "welcome_bonus",
+    "welcome_lifetime_days",
+    "lifetime_days",
+    "freeze_days",
+    "max_share_percent",
+    "spend_whole_bonuses",
+    "accrual_rounding",
+    "fixed_discount_percent",
+]
+
+
+@admin.register(Program)
+class ProgramAdmin(MoneyFieldsMixin, InlinesThroughServices, NoDirectDeletes, MerchantScopedAdmin):
+    fieldsets = [
+        (None, {"fields": ["name", "kind", "enabled", "active_from", "active_to", "terms_url"]}),
+        (
+            _("Accrual and payment"),
+            {
+                "fields": [
+                    "accrue_on_discounted",
+                    "accrue_when_paid_with_bonuses",
+                    "return_spent_on_refund",
+                    "max_share_percent",
+                    "spend_whole_bonuses",
+                    "accrual_rounding",
+                    "lifetime_days",
+                    "freeze_days",
+                    "fixed_discount_percent",
+                ]
+            },
+        ),
+        (
+            _("New customers"),
+            {
+                "fields": [
+                    "require_confirmation",
+                    "auto_enrol_online",
+                    "welcome_bonus",
+                    "welcome_lifetime_days",
+                ]
+            },
+        ),
+    ]
+    list_display = ["name", "kind", "enabled", "active_from", "active_to", "max_share_percent"]
+    list_filter = ["kind", "enabled"]
+    search_fields = ["name"]
+    inlines = [SegmentCapInline, DiscountStepInline]
+    actions = None
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.URLField):
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        actor = request_actor(request)
+        if change:
+            services.program_update(program=obj, actor=actor, **_changed(form, PROGRAM_FIELDS))
+            return
+        data = {name: form.cleaned_data[name] for name in PROGRAM_FIELDS}
+        adopt(obj, services.program_create(merchant=request_merchant(request), actor=actor, **data))
+
+    def save_related(self, request, form, formsets, change):
+        program = Program.objects.select_related("merchant").get(pk=form.instance.pk)
+        actor = request_actor(request)
+        for formset in formsets:
+            if not formset.has_changed():
+                continue
+            if formset.model is SegmentCap:
+                for gone in _deleted_forms(formset):
+                    services.segment_cap_remove(
+                        program=program, segment=gone.instance.segment, actor=actor
+                    )
+                for kept in _kept_forms(formset):
+                    if not kept.has_changed():
+                        continue
+                    previous = kept.initial.get("segment")
+                    if (
+                        kept.instance.pk
+                        and previous
+                        and previous != kept.cleaned_data["segment"].pk
+                    ):
+                        services.segment_cap_remove(
+                            program=program, segment=kept.instance.segment, actor=actor
+                        )
+                    services.segment_cap_set(
+                        program=program,
+                        segment=kept.cleaned_data["segment"],
+                        max_share_percent=kept.cleaned_data["max_share_percent"],
+                        actor=actor,
+                    )
+            elif formset.model is DiscountStep:
+                services.discount_steps_set(
+                    program=program,
+                    steps=[
+                        (f.cleaned_data["min_purchase_total"], f.cleaned_data["percent"])
+                        for f in _kept_forms(formset)
+                    ],
+                    actor=actor,
+                )
+
+
+# --- accrual rules -----------------------------------------------------------------------------
+
+
+class AccrualStepInline(MoneyFieldsMixin, TabularInline):
+    model = AccrualStep
+    fields = ["min_receipt_total", "percent"]
+    extra = 1
+    min_num = 1
+
+
+@admin.register(AccrualRule)
+class AccrualRuleAdmin(InlinesThroughServices, MerchantScopedAdmin):
+    merchant_path = "program__merchant"
+    fields = ["program", "name", "segments"]
+    list_display = ["__str__", "program"]
+    list_filter = [("program", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["program"]
+    filter_horizontal = ["segments"]
+    inlines = [AccrualStepInline]
+    actions = None
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("program",) if obj is not None else ()
+
+    def delete_model(self, request, obj):
+        services.accrual_rule_delete(rule=obj, actor=request_actor(request))
+
+    def delete_queryset(self, request, queryset):
+        for rule in queryset:
+            self.delete_model(request, rule)
+
+    def save_model(self, request, obj, form, change):
+        """Written with its steps in save_related: a rule is replaced as a whole."""
+
+    def save_related(self, request, form, formsets, change):
+        [steps] = [f for f in formsets if f.model is AccrualStep]
+        rule = form.instance
+        program = rule.program if change else form.cleaned_data["program"]
+        saved = services.accrual_rule_set(
+            program=program,
+            steps=[
+                (f.cleaned_data["min_receipt_total"], f.cleaned_data["percent"])
+                for f in _kept_forms(steps)
+            ],
+            segments=form.cleaned_data["segments"],
+            name=form.cleaned_data["name"],
+            rule=rule if change else None,
+            actor=request_actor(request),
+        )
+        adopt(rule, saved)
+
+
+# --- levels ------------------------------------------------------------------------------------
+
+
+class LevelSegmentInline(MoneyFieldsMixin, TabularInline):
+    model = LevelSegment
+    fields = ["segment", "min_spend", "cashback_percent", "max_share_percent"]
+    extra = 0
+
+
+LEVEL_FIELDS = [
+    "name",
+    "priority",
+    "window_days",
+    "min_spend",
+    "min_visits",
+    "cashback_percent",
+    "discount_percent",
+    "max_share_percent",
+    "lifetime_days",
+    "freeze_days",
+]
+
+
+@admin.register(Level)
+class LevelAdmin(MoneyFieldsMixin, InlinesThroughServices, MerchantScopedAdmin):
+    merchant_path = "program__merchant"
+    fields = ["program", *LEVEL_FIELDS, "groups"]
+    list_display = [
+        "name",
+        "program",
+        "priority",
+        money_column("min_spend", MONEY_LABELS["min_spend"]),
+        "min_visits",
+        "cashback_percent",
+    ]
+    list_filter = [("program", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["program"]
+    ordering = ["program", "priority"]
+    filter_horizontal = ["groups"]
+    inlines = [LevelSegmentInline]
+    actions = None
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("program",) if obj is not None else ()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        """Written with its segment figures in save_related."""
+
+    def save_related(self, request, form, formsets, change):
+        [segment_rows] = [f for f in formsets if f.model is LevelSegment]
+        segments = {
+            f.cleaned_data["segment"]: {
+                name: f.cleaned_data[name]
+                for name in ("min_spend", "cashback_percent", "max_share_percent")
+            }
+            for f in _kept_forms(segment_rows)
+        }
+        level, actor = form.instance, request_actor(request)
+        if change:
+            services.level_update(
+                level=level,
+                actor=actor,
+                segments=segments if segment_rows.has_changed() else None,
+                groups=form.cleaned_data["groups"] if "groups" in form.changed_data else None,
+                **_changed(form, LEVEL_FIELDS),
+            )
+            return
+        adopt(
+            level,
+            services.level_create(
+                program=form.cleaned_data["program"],
+                actor=actor,
+                segments=segments,
+                groups=form.cleaned_data["groups"],
+                **{name: form.cleaned_data[name] for name in LEVEL_FIELDS},
+            ),
+        )
+
+
+@admin.register(LevelAssignment)
+class LevelAssignmentAdmin(MerchantScopedAdmin):
+    """A level given by hand (audited). Once given it stays as history; a later assignment
+    with another end date takes over."""
+
+    merchant_path = "level__program__merchant"
+    fields = ["customer", "level", "until", "reason"]
+    raw_id_fields = ["customer"]
+    list_display = ["customer", "level", "until", "actor", "created_at"]
+    list_filter = [("level", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["customer", "level"]
+    search_fields = ["customer__phone", "customer__name_search", "reason"]
+    ordering = ["-created_at"]
+    actions = None
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        adopt(
+            obj,
+            services.level_assign(
+                customer=data["customer"],
+                level=data["level"],
+                until=data["until"],
+                reason=data["reason"],
+                actor=request_actor(request),
+            ),
+        )
+
+
+# --- campaigns ---------------------------------------------------------------------------------
+
+
+CAMPAIGN_FIELDS = [
+    "program",
+    "name",
+    "kind",
+    "enabled",
+    "priority",
+    "exclusive",
+    "starts_at",
+    "ends_at",
+    "segment",
+    "usage_limit",
+    "n",
+    "set_items",
+    "gift_sku",
+    "multiplier",
+    "extra_percent",
+    "bonus",
+    "min_amount",
+    "bonus_lifetime_days",
+    "days_around",
+]
+
+
+class CampaignForm(forms.ModelForm):
+    starts_next_day = forms.BooleanField(
+        label=_("start tomorrow"),
+        required=False,
+        help_text=_("From the next midnight in the merchant's time zone."),
+    )
+
+    class Meta:
+        model = Campaign
+        fields = [*CAMPAIGN_FIELDS, "stores", "groups"]
+
+
+@admin.register(Campaign)
+class CampaignAdmin(MoneyFieldsMixin, NoDirectDeletes, MerchantScopedAdmin):
+    form = CampaignForm
+    fieldsets = [
+        (None, {"fields": ["name", "kind", "program", "enabled", "priority", "exclusive"]}),
+        (_("When and where"), {"fields": ["starts_at", "starts_next_day", "ends_at", "stores"]}),
+        (_("Who and what"), {"fields": ["groups", "segment", "usage_limit", "min_amount"]}),
+        (
+            _("Reward"),
+            {
+                "fields": [
+                    "n",
+                    "set_items",
+                    "gift_sku",
+                    "multiplier",
+                    "extra_percent",
+                    "bonus",
+                    "bonus_lifetime_days",
+                    "days_around",
+                ]
+            },
+        ),
+    ]
+    list_display = ["name", "kind", "program", "enabled", "starts_at", "ends_at", "priority"]
+    list_filter = ["kind", "enabled", ("program", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["program"]
+    search_fields = ["name"]
+    filter_horizontal = ["stores", "groups"]
+    actions = None
+
+    def save_model(self, request, obj, form, change):
+        data, actor = form.cleaned_data, request_actor(request)
+        if change:
+            services.campaign_update(
+                campaign=obj,
+                actor=actor,
+                stores=data["stores"] if "stores" in form.changed_data else None,
+                groups=data["groups"] if "groups" in form.changed_data else None,
+                **_changed(form, CAMPAIGN_FIELDS),
+            )
+            return
+        adopt(
+            obj,
+            services.campaign_create(
+                merchant=request_merchant(request),
+                actor=actor,
+                stores=data["stores"],
+                groups=data["groups"],
+                starts_next_day=data["starts_next_day"],
+                **{name: data[name] for name in CAMPAIGN_FIELDS},
+            ),
+        )
+
+    def save_related(self, request, form, formsets, change):
+        """Stores and groups were written by the service in save_model."""
+
+
+@admin.register(CardType)
+class CardTypeAdmin(MerchantScopedAdmin):
+    """Card series bound to programs. Moving cards between types (balances follow) is a
+    service of its own; here types are created and looked at."""
+
+    fields = ["name", "program", "number_prefix"]
+    list_display = ["name", "program", "number_prefix", "created_at"]
+    list_select_related = ["program"]
+    actions = None
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        adopt(
+            obj,
+            card_type_create(
+                merchant=request_merchant(request),
+                actor=request_actor(request),
+                name=data["name"],
+                program=data["program"],
+                number_prefix=data["number_prefix"],
+            ),
+        )
+
+
+# --- history -----------------------------------------------------------------------------------
+
+
+@admin.register(CampaignUse)
+class CampaignUseAdmin(ReadOnlyAdmin):
+    merchant_path = "campaign__merchant"
+    list_display = ["created_at", "campaign", "customer", "receipt", "year"]
+    list_filter = [("campaign", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["campaign", "customer", "receipt"]
+    ordering = ["-created_at"]
+    actions = None
+
+
+@admin.register(LevelChange)
+class LevelChangeAdmin(ReadOnlyAdmin):
+    merchant_path = "program__merchant"
+    list_display = ["changed_at", "customer", "program", "from_level", "to_level", "reason"]
+    list_filter = [("program", admin.RelatedOnlyFieldListFilter), "reason"]
+    list_select_related = ["customer", "program", "from_level", "to_level"]
+    ordering = ["-changed_at"]
+    actions = None

@@ -1,11 +1,16 @@
-"""Which merchant a back-office request acts for, and the admin base class that scopes every
-list, form choice and object lookup to it."""
+"""Which merchant a back-office request acts for, and the admin base classes: one scopes every
+list, form choice and object lookup to it and shows service errors on the form, the other
+keeps service-written rows read-only."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.exceptions import FieldDoesNotExist
+from django.db import IntegrityError
+from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
+from kopilka.errors import Conflict, KopilkaError
 from kopilka.merchants.actors import Actor
 from kopilka.merchants.models import Merchant, StaffMember
 
@@ -58,7 +63,7 @@ class MerchantScopedAdmin(ModelAdmin):
         merchant = request_merchant(request)
         if merchant is None:
             return queryset.none()
-        return queryset.filter(**{path: merchant})
+        return queryset.filter(**{path: merchant.pk})
 
     def get_queryset(self, request):
         return self.scope(request, super().get_queryset(request))
@@ -70,6 +75,89 @@ class MerchantScopedAdmin(ModelAdmin):
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         field = super().formfield_for_manytomany(db_field, request, **kwargs)
         return _scope_choices(self, request, db_field, field)
+
+    # Saves go through services, which raise typed errors. The admin's own transaction rolls
+    # back whatever the failed save wrote; the form is then shown again, as submitted, with
+    # the service's message on the field it names (or on the form).
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except (KopilkaError, IntegrityError) as error:
+            if request.method != "POST" or hasattr(request, "_kopilka_error"):
+                raise
+            request._kopilka_error = _as_kopilka_error(error)
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        error = getattr(request, "_kopilka_error", None)
+        if error is None:
+            return form
+        return type(form.__name__, (form,), {"clean": _clean_showing(error)})
+
+    def run_action(self, request, service, **kwargs):
+        """Call a service from a list action; its typed error becomes an error message.
+        Returns the service's result, or None when it refused."""
+        try:
+            return service(actor=request_actor(request), **kwargs)
+        except KopilkaError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return None
+
+
+def adopt(obj, saved) -> None:
+    """Make the admin's unsaved form instance stand for the row a service created, so the
+    admin's history entry, message and redirect name the real row."""
+    for field in saved._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(saved, field.attname))
+    obj._state.adding = False
+    obj._state.db = saved._state.db
+
+
+class ReadOnlyAdmin(MerchantScopedAdmin):
+    """Rows that only services write (ledger, receipts, audit): listed and shown, never edited
+    here, whatever the user's permissions say."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _as_kopilka_error(error: Exception) -> KopilkaError:
+    if isinstance(error, KopilkaError):
+        return error
+    # A unique constraint the form could not check (it involves the merchant, which is not
+    # a form field) and the service does not translate.
+    return Conflict(_("A record with these values already exists."))
+
+
+def _clean_showing(error: KopilkaError):
+    """A form's clean() that reports the service's error on the fields its details name."""
+
+    def clean(form):
+        cleaned = super(type(form), form).clean()
+        named = dict(error.details.get("fields") or {})
+        if isinstance(error.details.get("field"), str):
+            named[error.details["field"]] = error.message
+        named.update({key: value for key, value in error.details.items() if key in form.fields})
+        shown = False
+        for field, problems in named.items():
+            if field in form.fields:
+                problems = problems if isinstance(problems, list) else [error.message]
+                for problem in problems:
+                    form.add_error(field, problem)
+                shown = True
+        if not shown:
+            form.add_error(None, error.message)
+        return cleaned
+
+    return clean
 
 
 def _scope_choices(admin, request, db_field, field):
@@ -83,7 +171,7 @@ def _scope_choices(admin, request, db_field, field):
         return field
     merchant = request_merchant(request)
     field.queryset = (
-        field.queryset.none() if merchant is None else field.queryset.filter(**{path: merchant})
+        field.queryset.none() if merchant is None else field.queryset.filter(**{path: merchant.pk})
     )
     return field
 

@@ -293,6 +293,26 @@ def segment_set_members(
     return segment
 
 
+@transaction.atomic
+def segment_rename(*, segment: Segment, name: str, actor: Actor) -> Segment:
+    segment = _lock(Segment, segment)
+    name = _text(Segment, "name", name, required=True)
+    if name == segment.name:
+        return segment
+    if Segment.objects.filter(merchant_id=segment.merchant_id, name=name).exists():
+        raise DuplicateSegment(name=name)
+    previous, segment.name = segment.name, name
+    segment.save(update_fields=["name"])
+    audit_record(
+        merchant=segment.merchant,
+        actor=actor,
+        action="segment.rename",
+        obj=segment,
+        data={"from": previous, "to": name},
+    )
+    return segment
+
+
 # --- helpers ---------------------------------------------------------------------------------
 
 

@@ -1,7 +1,8 @@
-"""The role matrix: which Django permissions each staff role's group holds.
+"""The role matrix: which Django permissions each staff role's group holds (docs/roles.md).
 
 Groups are created by a migration; their permissions are synced after every migrate, because
-models added later bring new permissions.
+models added later bring new permissions. Rules finer than a model (plan fields of a merchant,
+who may appoint an owner) live in the back-office admin classes.
 """
 
 from django.contrib.auth.models import Group, Permission
@@ -9,35 +10,62 @@ from django.contrib.auth.models import Group, Permission
 from .models import Role
 
 KOPILKA_APPS = ("merchants", "customers", "catalog", "programs", "ledger", "pos")
-# Ledger rows change only through audited services; nobody edits them in the admin.
-READ_ONLY_MODELS = {"entry", "lot", "hold", "holdallocation", "auditevent"}
-MARKETER_MODELS = {"customer", "card", "group", "product", "category", "segment"}
+# Rows written only by the till, the ledger, jobs or the audit trail: everybody may at most
+# look at them, points change only through audited services.
+READ_ONLY_MODELS = {
+    "account",
+    "lot",
+    "entry",
+    "hold",
+    "holdallocation",
+    "auditevent",
+    "outboxevent",
+    "receipt",
+    "receiptline",
+    "idempotencyrecord",
+    "onetimecode",
+    "ratecounter",
+    "campaignuse",
+    "levelchange",
+}
+# A marketer's daily work: the customer base, campaigns, and the catalogue's exclusions.
+MARKETER_MODELS = {
+    "customer",
+    "card",
+    "group",
+    "campaign",
+    "product",
+    "category",
+    "segment",
+}
+# The merchant's own settings and plan: only its owner changes them.
 OWNER_ONLY = {"merchant"}
+
+
+def role_allows(role: str, model: str, action: str) -> bool:
+    """Whether `role` may perform `action` (add / change / delete / view) on `model`."""
+    if role == Role.CASHIER:
+        return False
+    if role == Role.AUDITOR or model in READ_ONLY_MODELS:
+        return action == "view"
+    if role == Role.OWNER:
+        return True
+    if role == Role.ADMIN:
+        return model not in OWNER_ONLY or action == "view"
+    if role == Role.MARKETER:
+        return model in MARKETER_MODELS or action == "view"
+    return False
 
 
 def permissions_for(role: str) -> list[Permission]:
     perms = Permission.objects.filter(content_type__app_label__in=KOPILKA_APPS).select_related(
         "content_type"
     )
-    chosen = []
-    for perm in perms:
-        model = perm.content_type.model
-        action = perm.codename.split("_", 1)[0]
-        if role == Role.CASHIER:
-            continue
-        if role == Role.AUDITOR or model in READ_ONLY_MODELS:
-            allowed = action == "view"
-        elif role == Role.OWNER:
-            allowed = True
-        elif role == Role.ADMIN:
-            allowed = model not in OWNER_ONLY or action == "view"
-        elif role == Role.MARKETER:
-            allowed = model in MARKETER_MODELS or action == "view"
-        else:
-            allowed = False
-        if allowed:
-            chosen.append(perm)
-    return chosen
+    return [
+        perm
+        for perm in perms
+        if role_allows(role, perm.content_type.model, perm.codename.split("_", 1)[0])
+    ]
 
 
 def sync_role_groups(**_kwargs) -> None:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from zoneinfo import available_timezones
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kopilka.errors import Conflict, ValidationFailed
 
 from .actors import Actor
 from .models import AuditEvent, Merchant, Register, Role, StaffMember, Store
@@ -112,4 +117,126 @@ def staff_create(
     audit_record(
         merchant=merchant, actor=actor, action="staff.create", obj=member, data={"role": role}
     )
+    return member
+
+
+# --- back-office edits -------------------------------------------------------------------------
+
+MERCHANT_FIELDS = {
+    "name",
+    "currency",
+    "time_zone",
+    "phone_region",
+    "language",
+    "plan_name",
+    "customer_limit",
+}
+STORE_FIELDS = {"name", "address", "accepts_bonus_payment", "is_active"}
+REGISTER_FIELDS = {"name", "is_active"}
+
+
+def _apply(obj, fields: dict, allowed: set[str]) -> list[str]:
+    """Set the allowed fields that differ, validate the row, and return the changed names."""
+    unknown = set(fields) - allowed
+    if unknown:
+        raise TypeError(f"unexpected fields: {sorted(unknown)}")
+    changed = sorted(name for name, value in fields.items() if getattr(obj, name) != value)
+    for name in changed:
+        setattr(obj, name, fields[name])
+    try:
+        obj.full_clean(exclude=["merchant", "store", "user"])
+    except ValidationError as error:
+        raise ValidationFailed(_("The data is not valid."), fields=error.message_dict) from error
+    return changed
+
+
+def _save_unique(obj, update_fields: list[str]) -> None:
+    try:
+        with transaction.atomic():
+            obj.save(update_fields=update_fields)
+    except IntegrityError as exc:
+        raise Conflict(_("A record with this name already exists.")) from exc
+
+
+@transaction.atomic
+def merchant_update(*, merchant: Merchant, actor: Actor, **fields) -> Merchant:
+    """Change the merchant's settings (plan and customer limit included: callers decide who
+    may touch those)."""
+    merchant = Merchant.objects.select_for_update().get(pk=merchant.pk)
+    if "time_zone" in fields and fields["time_zone"] not in available_timezones():
+        raise ValidationFailed(
+            _("Unknown time zone."), fields={"time_zone": [_("Unknown time zone.")]}
+        )
+    changed = _apply(merchant, fields, MERCHANT_FIELDS)
+    if changed:
+        merchant.save(update_fields=changed)
+        audit_record(
+            merchant=merchant,
+            actor=actor,
+            action="merchant.update",
+            obj=merchant,
+            data={"fields": changed},
+        )
+    return merchant
+
+
+@transaction.atomic
+def store_update(*, store: Store, actor: Actor, **fields) -> Store:
+    store = Store.objects.select_for_update().select_related("merchant").get(pk=store.pk)
+    changed = _apply(store, fields, STORE_FIELDS)
+    if changed:
+        _save_unique(store, changed)
+        audit_record(
+            merchant=store.merchant,
+            actor=actor,
+            action="store.update",
+            obj=store,
+            data={"fields": changed},
+        )
+    return store
+
+
+@transaction.atomic
+def register_update(*, register: Register, actor: Actor, **fields) -> Register:
+    """Rename or (de)activate a till; an inactive till's key stops working at once."""
+    register = Register.objects.select_for_update().select_related("merchant").get(pk=register.pk)
+    changed = _apply(register, fields, REGISTER_FIELDS)
+    if changed:
+        _save_unique(register, changed)
+        audit_record(
+            merchant=register.merchant,
+            actor=actor,
+            action="register.update",
+            obj=register,
+            data={"fields": changed},
+        )
+    return register
+
+
+@transaction.atomic
+def staff_update(
+    *, member: StaffMember, actor: Actor, role: str | None = None, is_active: bool | None = None
+) -> StaffMember:
+    """Change a staff member's role (group and back-office access follow) or lock them out."""
+    member = (
+        StaffMember.objects.select_for_update().select_related("user", "merchant").get(pk=member.pk)
+    )
+    user = member.user
+    data = {}
+    if role is not None and Role(role) != member.role:
+        role = Role(role)
+        data["role"] = [member.role, role.value]
+        user.groups.remove(*Group.objects.filter(name__in=Role.values))
+        user.groups.add(Group.objects.get(name=role.value))
+        user.is_staff = role != Role.CASHIER
+        member.role = role.value
+        member.save(update_fields=["role"])
+    if is_active is not None and is_active != user.is_active:
+        data["is_active"] = is_active
+        user.is_active = is_active
+    if data:
+        user.save(update_fields=["is_staff", "is_active"])
+        audit_record(
+            merchant=member.merchant, actor=actor, action="staff.update", obj=member, data=data
+        )
     return member

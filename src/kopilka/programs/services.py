@@ -261,3 +261,109 @@ def campaign_create(
     campaign.groups.set([g for g in groups if g.merchant_id == merchant.pk])
     audit_record(merchant=merchant, actor=actor, action="campaign.create", obj=campaign)
     return campaign
+
+
+# --- back-office edits -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def accrual_rule_delete(*, rule: AccrualRule, actor: Actor) -> None:
+    """Drop an accrual rule with its steps; receipts already booked keep what they earned."""
+    rule = AccrualRule.objects.select_related("program__merchant").get(pk=rule.pk)
+    program, rule_id = rule.program, rule.pk
+    rule.delete()
+    _touch(program)
+    audit_record(
+        merchant=program.merchant,
+        actor=actor,
+        action="program.accrual_rule_delete",
+        obj=program,
+        data={"rule": rule_id},
+    )
+
+
+@transaction.atomic
+def segment_cap_remove(*, program: Program, segment: Segment, actor: Actor) -> None:
+    """Drop a segment's own cap: the program's (or level's) share applies to it again."""
+    removed, _ = SegmentCap.objects.filter(program=program, segment=segment).delete()
+    if removed:
+        _touch(program)
+        audit_record(
+            merchant=program.merchant,
+            actor=actor,
+            action="program.segment_cap_remove",
+            obj=program,
+            data={"segment": segment.pk},
+        )
+
+
+@transaction.atomic
+def level_update(
+    *,
+    level: Level,
+    actor: Actor,
+    segments: dict | None = None,
+    groups: Iterable | None = None,
+    **fields,
+) -> Level:
+    """Change a level's figures; `segments` (as for level_create) replaces its per-segment
+    figures, `groups` its group restriction. None leaves either as it is."""
+    level = Level.objects.select_for_update().select_related("program__merchant").get(pk=level.pk)
+    program = level.program
+    for name, value in fields.items():
+        setattr(level, name, value)
+    if segments is not None:
+        segment_spend = sum(int(figures.get("min_spend", 0)) for figures in segments.values())
+        if level.min_spend and segment_spend > level.min_spend:
+            raise InvalidProgram(min_spend="segment thresholds exceed the total threshold")
+    _validated(level).save()
+    if groups is not None:
+        level.groups.set([g for g in groups if g.merchant_id == program.merchant_id])
+    if segments is not None:
+        _segments(program, segments.keys())
+        level.segments.all().delete()
+        for segment, figures in segments.items():
+            _validated(LevelSegment(level=level, segment=segment, **figures)).save()
+    _touch(program)
+    audit_record(
+        merchant=program.merchant,
+        actor=actor,
+        action="level.update",
+        obj=level,
+        data={"fields": sorted(fields), "segments": segments is not None},
+    )
+    return level
+
+
+@transaction.atomic
+def campaign_update(
+    *,
+    campaign: Campaign,
+    actor: Actor,
+    stores: Iterable | None = None,
+    groups: Iterable | None = None,
+    **fields,
+) -> Campaign:
+    """Change a campaign; `stores` / `groups` (None: unchanged) replace its restrictions."""
+    campaign = Campaign.objects.select_for_update().select_related("merchant").get(pk=campaign.pk)
+    merchant = campaign.merchant
+    program, segment = fields.get("program"), fields.get("segment")
+    if program is not None and program.merchant_id != merchant.pk:
+        raise InvalidProgram(program=program.pk)
+    if segment is not None and segment.merchant_id != merchant.pk:
+        raise InvalidProgram(segment=segment.pk)
+    for name, value in fields.items():
+        setattr(campaign, name, value)
+    _validated(campaign).save()
+    if stores is not None:
+        campaign.stores.set([s for s in stores if s.merchant_id == merchant.pk])
+    if groups is not None:
+        campaign.groups.set([g for g in groups if g.merchant_id == merchant.pk])
+    audit_record(
+        merchant=merchant,
+        actor=actor,
+        action="campaign.update",
+        obj=campaign,
+        data={"fields": sorted(fields)},
+    )
+    return campaign
