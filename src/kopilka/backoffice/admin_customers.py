@@ -1,1 +1,307 @@
-"""Admin of the customers app (scoped to the staff user's merchant)."""
+"""Admin of the customers app (scoped to the staff user's merchant): the customer list with
+its search, filters, sorting, export and import, and the customer form."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from unfold.decorators import display
+from unfold.paginator import InfinitePaginator
+from unfold.views import ChangeList
+
+from kopilka.customers import services
+from kopilka.customers.cards import normalize_card_number
+from kopilka.customers.exceptions import InvalidEmail, InvalidPhone
+from kopilka.customers.models import Card, Customer, Group
+from kopilka.customers.normalize import normalize_email, normalize_phone
+from kopilka.customers.selectors import customer_find
+
+from . import customer_card, customer_io
+from .customer_filters import (
+    BalanceFilter,
+    BirthdayMonthFilter,
+    BirthdaySoonFilter,
+    ConsentFilter,
+    GroupFilter,
+    LastPurchaseRangeFilter,
+    LevelFilter,
+    NotSeenForDaysFilter,
+    RFMFilter,
+    SpentFilter,
+    VisitsFilter,
+    recorded_levels,
+)
+from .formatting import money
+from .scoping import MerchantScopedAdmin, adopt, request_actor, request_merchant
+
+
+class CustomerChangeList(ChangeList):
+    """Attaches the recorded level to the rows of the page (one query for the page)."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        rows = list(self.result_list)
+        levels = recorded_levels(
+            merchant=request_merchant(request), customer_ids=[row.pk for row in rows]
+        )
+        for row in rows:
+            row.recorded_level = levels.get(row.pk)
+        self.result_list = rows
+
+
+class CustomerForm(forms.ModelForm):
+    """Profile fields; contacts are checked here the way customers.services will store them."""
+
+    class Meta:
+        model = Customer
+        fields = [
+            "last_name",
+            "first_name",
+            "middle_name",
+            "phone",
+            "email",
+            "birthday",
+            "gender",
+            "code_word",
+            "marketing_consent",
+            "groups",
+            "notes",
+        ]
+
+    merchant = None  # set per request by CustomerAdmin.get_form
+
+    def clean(self):
+        data = super().clean()
+        if self.merchant is None:
+            raise forms.ValidationError(_("Your account is not attached to a merchant."))
+        try:
+            phone = normalize_phone(data["phone"], self.merchant.phone_region)
+            data["phone"] = phone
+        except KeyError:
+            phone = ""
+        except InvalidPhone as error:
+            self.add_error("phone", str(error.message))
+            phone = ""
+        try:
+            data["email"] = email = normalize_email(data["email"]) if data.get("email") else ""
+        except InvalidEmail as error:
+            self.add_error("email", str(error.message))
+            email = ""
+        if not data.get("phone") and not data.get("email") and not self.errors:
+            raise forms.ValidationError(_("Give at least a phone number or an e-mail address."))
+        others = Customer.objects.filter(merchant=self.merchant).exclude(pk=self.instance.pk)
+        if phone and others.filter(phone=phone).exists():
+            self.add_error("phone", _("A customer with this phone is already registered."))
+        if email and others.filter(email=email).exists():
+            self.add_error("email", _("A customer with this e-mail is already registered."))
+        return data
+
+    def _post_clean(self):
+        # The model is written by customers.services, not by the form: skip model validation
+        # (the unique constraints are checked above, and again by the services).
+        pass
+
+
+@admin.register(Customer)
+class CustomerAdmin(MerchantScopedAdmin):
+    form = CustomerForm
+    list_display = (
+        "display_name",
+        "phone",
+        "email",
+        "display_balance",
+        "display_spent",
+        "visits",
+        "display_last_purchase",
+        "display_birthday",
+        "display_level",
+        "status",
+    )
+    # The name opens the customer card; the card links to this admin's change form.
+    list_display_links = None
+    list_filter = (
+        ("last_purchase_at", LastPurchaseRangeFilter),
+        NotSeenForDaysFilter,
+        BirthdayMonthFilter,
+        BirthdaySoonFilter,
+        BalanceFilter,
+        SpentFilter,
+        VisitsFilter,
+        GroupFilter,
+        LevelFilter,
+        "status",
+        ConsentFilter,
+        RFMFilter,
+    )
+    list_filter_submit = True
+    search_fields = ("phone",)  # shows the search box; the search itself is below
+    search_help_text = _("Phone in any format, card number, name or e-mail")
+    # A million rows: no COUNT(*) of the whole table or of the filtered list on each page.
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # a count per filter choice is a scan each
+    paginator = InfinitePaginator
+    list_per_page = 50
+    ordering = ("-id",)
+    actions = None
+    list_before_template = "backoffice/customers/list_toolbar.html"
+    change_form_before_template = "backoffice/customers/form_toolbar.html"
+    readonly_fields = ("status", "visits", "last_purchase_at", "created_at", "anonymised_at")
+
+    def get_changelist(self, request, **kwargs):
+        return CustomerChangeList
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # The merchant rides on the form class: MerchantScopedAdmin may wrap the class again
+        # to show a service's error, so it must be the base, not a subclass of the result.
+        merchant = request_merchant(request)
+        kwargs["form"] = type("CustomerForm", (CustomerForm,), {"merchant": merchant})
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_search_results(self, request, queryset, search_term):
+        """Exact lookups on indexed columns (customers.selectors.customer_find): a card
+        number, a phone in any spelling, an e-mail, or the words of a name."""
+        term = (search_term or "").strip()
+        merchant = request_merchant(request)
+        if not term or merchant is None:
+            return queryset, False
+        ids = [
+            match.customer.pk for match in customer_find(merchant=merchant, query=term, limit=500)
+        ]
+        return queryset.filter(pk__in=ids), False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # customers are anonymised (card page), never deleted
+
+    # ---- columns ----------------------------------------------------------------------------
+
+    @display(description=_("customer"), ordering="name_search")
+    def display_name(self, obj):
+        url = reverse("admin:customers_customer_card", args=[obj.pk])
+        return format_html('<a class="text-primary-600 font-medium" href="{}">{}</a>', url, obj)
+
+    @display(description=_("last purchase"), ordering="last_purchase_at")
+    def display_last_purchase(self, obj):
+        if obj.last_purchase_at is None:
+            return "—"
+        return timezone.localtime(obj.last_purchase_at).strftime("%d.%m.%Y")
+
+    @display(description=_("bonus balance"), ordering="balance")
+    def display_balance(self, obj):
+        return money(obj.balance)
+
+    @display(description=_("total spent"), ordering="purchases_total")
+    def display_spent(self, obj):
+        return money(obj.purchases_total)
+
+    @display(description=_("birthday"), ordering="birthday_md")
+    def display_birthday(self, obj):
+        return obj.birthday.strftime("%d.%m.%Y") if obj.birthday else "—"
+
+    @display(description=_("level"))
+    def display_level(self, obj):
+        level = getattr(obj, "recorded_level", None)
+        return level.name if level is not None else "—"
+
+    # ---- writes through the services --------------------------------------------------------
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        profile = {name: data[name] for name in services.PROFILE_FIELDS if name in data}
+        actor = request_actor(request)
+        if change:
+            services.customer_update(customer=obj, actor=actor, **profile)
+        else:
+            created = services.customer_register(
+                merchant=request_merchant(request), actor=actor, **profile
+            )
+            adopt(obj, created)
+
+    def save_related(self, request, form, formsets, change):
+        customer = Customer.objects.get(pk=form.instance.pk)
+        wanted = {group.pk for group in form.cleaned_data.get("groups") or []}
+        if wanted != set(customer.groups.values_list("pk", flat=True)):
+            services.customer_set_groups(
+                customer=customer, groups=wanted, actor=request_actor(request)
+            )
+
+    # ---- pages of this admin ----------------------------------------------------------------
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "export/<str:fmt>/",
+                view(customer_io.ExportView.as_view(admin=self)),
+                name="customers_customer_export",
+            ),
+            path(
+                "import/",
+                view(customer_io.ImportView.as_view(admin=self)),
+                name="customers_customer_import",
+            ),
+            *customer_card.urls(self),
+            *super().get_urls(),
+        ]
+
+
+@admin.register(Group)
+class GroupAdmin(MerchantScopedAdmin):
+    list_display = ("name",)
+    search_fields = ("name",)
+    fields = ("name",)
+
+    def save_model(self, request, obj, form, change):
+        created = services.group_create(
+            merchant=request_merchant(request),
+            name=form.cleaned_data["name"],
+            actor=request_actor(request),
+        )
+        adopt(obj, created)
+
+    def has_change_permission(self, request, obj=None):
+        # A group is renamed by creating another; members are set on the customer.
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Card)
+class CardAdmin(MerchantScopedAdmin):
+    """Cards to look up by number; they are issued, blocked and reissued on the customer
+    card page (customers.services), so this list is read-only."""
+
+    list_display = ("number", "display_customer", "kind", "status", "card_type", "issued_at")
+    list_filter = ("kind", "status")
+    list_select_related = ("customer", "card_type")
+    search_fields = ("number",)
+    search_help_text = _("Card number")
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = InfinitePaginator
+    ordering = ("-id",)
+    actions = None
+
+    def get_search_results(self, request, queryset, search_term):
+        number = normalize_card_number(search_term or "")
+        return (queryset.filter(number=number) if number else queryset), False
+
+    @display(description=_("customer"))
+    def display_customer(self, obj):
+        if obj.customer_id is None:
+            return "—"
+        url = reverse("admin:customers_customer_card", args=[obj.customer_id])
+        return format_html('<a class="text-primary-600" href="{}">{}</a>', url, obj.customer)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

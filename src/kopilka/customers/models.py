@@ -1,6 +1,7 @@
 """Customers of a merchant, their groups and their loyalty cards."""
 
 from django.db import models
+from django.db.models.functions import ExtractDay, ExtractMonth
 from django.utils.translation import gettext_lazy as _
 
 from kopilka.merchants.models import Merchant
@@ -51,6 +52,24 @@ class Customer(models.Model):
     name_search = models.CharField(max_length=310, blank=True, editable=False)
     anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True)
     created_at = models.DateTimeField(_("registered at"), auto_now_add=True)
+    # Birthday as month * 100 + day, computed by the database, so "born in March" and
+    # "birthday within a week" are range lookups on an index instead of a date function
+    # evaluated on every row.
+    birthday_md = models.GeneratedField(
+        expression=ExtractMonth("birthday") * 100 + ExtractDay("birthday"),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+        verbose_name=_("birthday (month and day)"),
+    )
+    # Figures for filtering and sorting the back-office list without reading receipts or
+    # lots; customers.stats owns them (who keeps them current, and how fresh they are).
+    visits = models.PositiveIntegerField(_("visits"), default=0, editable=False)
+    purchases_total = models.BigIntegerField(_("total spent"), default=0, editable=False)
+    last_purchase_at = models.DateTimeField(
+        _("last purchase"), null=True, blank=True, editable=False
+    )
+    balance = models.BigIntegerField(_("bonus balance"), default=0, editable=False)
+    balance_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("customer")
@@ -70,6 +89,13 @@ class Customer(models.Model):
         indexes = [
             models.Index(fields=["merchant", "last_name", "first_name"]),
             models.Index(fields=["merchant", "created_at"]),
+            # The back-office list sorts by these (the admin adds the id as a tie-breaker),
+            # and filters by ranges of them.
+            models.Index(fields=["merchant", "purchases_total", "id"], name="customer_spent_idx"),
+            models.Index(fields=["merchant", "balance", "id"], name="customer_balance_idx"),
+            models.Index(fields=["merchant", "last_purchase_at", "id"], name="customer_seen_idx"),
+            models.Index(fields=["merchant", "visits", "id"], name="customer_visits_idx"),
+            models.Index(fields=["merchant", "birthday_md", "id"], name="customer_birthday_idx"),
         ]
 
     def __str__(self) -> str:
@@ -154,3 +180,13 @@ class CardType(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class FiguresRefresh(models.Model):
+    """How far `customers.stats.refresh_balances` has caught up with a merchant's ledger."""
+
+    merchant = models.OneToOneField(Merchant, on_delete=models.CASCADE, related_name="+")
+    refreshed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id}: {self.refreshed_at:%Y-%m-%d %H:%M}"

@@ -18,6 +18,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from kopilka import rules
+from kopilka.customers import stats as customer_stats
 from kopilka.customers.exceptions import CustomerNotFound
 from kopilka.customers.models import Customer
 from kopilka.customers.services import customer_register
@@ -471,6 +472,7 @@ def _book_sale(register, data, now: datetime) -> dict:
             )
     if not held:
         _credit_accrual(account, receipt, actor, now)
+        customer_stats.record_sale(receipt, now=now)
     if customer is not None and outcome.campaigns_applied:
         CampaignUse.objects.bulk_create(
             CampaignUse(campaign_id=campaign_id, customer=customer, receipt=receipt)
@@ -581,6 +583,7 @@ def receipt_capture(*, register, receipt_id, now: datetime | None = None) -> dic
             receipt.status = Receipt.Status.CONFIRMED
             receipt.save(update_fields=["status"])
             _credit_accrual(account, receipt, actor, now)
+            customer_stats.record_sale(receipt, now=now)
     if expired:
         raise HoldExpired(receipt=receipt.pk, expired_at=the_hold.expires_at.isoformat())
     return _state_body(receipt, account, now)
@@ -744,6 +747,7 @@ def _book_refund(register, receipt_id, data, now: datetime) -> dict:
     refund.clawed_back = clawed
     refund.clawback_shortfall = refund.accrued - clawed
     refund.save(update_fields=["returned", "clawed_back", "clawback_shortfall"])
+    customer_stats.record_refund(refund)
     return {
         "refund_id": refund.pk,
         "receipt_id": original.pk,

@@ -1,0 +1,602 @@
+"""Export of the filtered customer list (XLSX, CSV) and import of customers from a file with
+column mapping, a dry-run preview and a summary.
+
+The import is our own small implementation on openpyxl and csv, not django-import-export:
+its resources write rows with `Model.save()`, while customers here must go through
+`customers.services` (normalised contacts, plan limits, audit), cards through `card_issue`
+and opening balances through the ledger, and its fixed field-to-column resources have no
+step where the user maps the file's own columns.
+
+Rule: the preview is a real run of the import inside a transaction that is rolled back, so
+it finds every error the confirmation would (bad phone, duplicate in the file or with an
+existing customer, bad date, bad amount, a card number taken). With the file the user
+chooses: "valid rows" (the default) imports every row that passed, in one transaction, and
+lists the rows with errors (never silently dropped); "all or nothing" imports nothing if any
+row has an error.
+Group names in the file that the merchant does not have yet are created. Opening balances
+are credited as `manual_credit` entries ("opening balance (import)") to the account of the
+customer's program, opened without the welcome bonus.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime
+import io
+import json
+import re
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django import forms
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+from openpyxl import Workbook, load_workbook
+
+from kopilka.customers import services as customers
+from kopilka.customers import stats
+from kopilka.customers.cards import normalize_card_number
+from kopilka.customers.exceptions import InvalidEmail, InvalidPhone
+from kopilka.customers.models import Card, Group
+from kopilka.customers.normalize import normalize_email, normalize_phone
+from kopilka.errors import KopilkaError
+from kopilka.ledger import locks
+from kopilka.ledger import services as ledger
+from kopilka.ledger.models import EntryKind
+from kopilka.programs.selectors import program_of_customer
+
+from .customer_filters import recorded_levels
+from .scoping import request_actor, request_merchant, staff_member
+
+CHUNK = 1000
+MAX_ROWS = 20_000
+UPLOADS = Path(tempfile.gettempdir()) / "kopilka-imports"
+UPLOAD_LIFETIME_S = 24 * 3600
+
+# ---- export ---------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = (
+    _("last name"),
+    _("first name"),
+    _("middle name"),
+    _("phone"),
+    _("e-mail"),
+    _("birthday"),
+    _("marketing consent"),
+    _("cards"),
+    _("bonus balance"),
+    _("total spent"),
+    _("visits"),
+    _("last purchase"),
+    _("level"),
+)
+
+
+def _amount(kopecks: int) -> Decimal:
+    return Decimal(kopecks) / 100
+
+
+def export_rows(queryset, merchant):
+    """The rows of the export, read in chunks by primary key (constant memory)."""
+    after = 0
+    while True:
+        chunk = list(queryset.filter(pk__gt=after).order_by("pk")[:CHUNK])
+        if not chunk:
+            return
+        ids = [c.pk for c in chunk]
+        cards: dict[int, list[str]] = {}
+        for customer_id, number in (
+            Card.objects.filter(merchant=merchant, customer_id__in=ids)
+            .exclude(status=Card.Status.LOST)
+            .order_by("customer_id", "id")
+            .values_list("customer_id", "number")
+        ):
+            cards.setdefault(customer_id, []).append(number)
+        levels = recorded_levels(merchant=merchant, customer_ids=ids)
+        for c in chunk:
+            yield [
+                c.last_name,
+                c.first_name,
+                c.middle_name,
+                c.phone,
+                c.email,
+                c.birthday,
+                gettext("yes") if c.marketing_consent else gettext("no"),
+                " ".join(cards.get(c.pk, [])),
+                _amount(c.balance),
+                _amount(c.purchases_total),
+                c.visits,
+                timezone.localtime(c.last_purchase_at).replace(tzinfo=None)
+                if c.last_purchase_at
+                else None,
+                levels[c.pk].name if c.pk in levels else "",
+            ]
+        after = ids[-1]
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_stream(rows):
+    writer = csv.writer(_Echo())
+    yield "\ufeff"  # Excel opens UTF-8 CSV correctly only with a BOM
+    yield writer.writerow([str(c) for c in EXPORT_COLUMNS])
+    for row in rows:
+        yield writer.writerow(["" if v is None else v for v in row])
+
+
+def _xlsx_file(rows):
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(gettext("Customers"))
+    sheet.append([str(c) for c in EXPORT_COLUMNS])
+    for row in rows:
+        sheet.append(row)
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
+    book.save(handle)
+    handle.seek(0)
+    return handle
+
+
+class ExportView(View):
+    """The list as filtered and searched on the changelist (same query string)."""
+
+    admin = None
+
+    def get(self, request, fmt):
+        if not self.admin.has_view_permission(request) or fmt not in ("xlsx", "csv"):
+            raise PermissionDenied
+        merchant = request_merchant(request)
+        if merchant is None:
+            raise PermissionDenied
+        try:
+            changelist = self.admin.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            raise Http404 from None
+        rows = export_rows(changelist.get_queryset(request), merchant)
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        if fmt == "csv":
+            response = StreamingHttpResponse(_csv_stream(rows), content_type="text/csv")
+            response["Content-Disposition"] = f'attachment; filename="customers-{stamp}.csv"'
+            return response
+        return FileResponse(
+            _xlsx_file(rows), as_attachment=True, filename=f"customers-{stamp}.xlsx"
+        )
+
+
+# ---- import: reading and mapping ------------------------------------------------------------
+
+FIELDS = {
+    "phone": _("phone"),
+    "email": _("e-mail"),
+    "last_name": _("last name"),
+    "first_name": _("first name"),
+    "middle_name": _("middle name"),
+    "birthday": _("birthday"),
+    "gender": _("gender"),
+    "card_number": _("card number"),
+    "groups": _("groups"),
+    "marketing_consent": _("marketing consent"),
+    "opening_balance": _("opening balance"),
+}
+# Header words that suggest a field, in the languages of the back office.
+HINTS = {
+    "phone": ("phone", "телефон", "тел"),
+    "email": ("mail", "почта"),
+    "last_name": ("last", "surname", "фамилия", "прізвище"),
+    "first_name": ("first", "имя", "ім'я", "імя"),
+    "middle_name": ("middle", "отчество", "по батькові"),
+    "birthday": ("birth", "рожд", "народж"),
+    "gender": ("gender", "sex", "пол", "стать"),
+    "card_number": ("card", "карт"),
+    "groups": ("group", "групп", "груп"),
+    "marketing_consent": ("consent", "соглас", "згод"),
+    "opening_balance": ("balance", "баланс", "бонус"),
+}
+
+
+class FileUnreadable(KopilkaError):
+    code = "import_file_unreadable"
+    default_message = _("The file cannot be read: upload an .xlsx or a .csv file.")
+
+
+def read_table(upload) -> list[list[str]]:
+    """Header and rows of an uploaded .xlsx or .csv file, every cell as text."""
+    name = (upload.name or "").lower()
+    data = upload.read()
+    if name.endswith(".xlsx"):
+        try:
+            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many kinds for a broken file
+            raise FileUnreadable() from exc
+        table = [[_cell(v) for v in row] for row in book.active.iter_rows(values_only=True)]
+    elif name.endswith(".csv"):
+        for encoding in ("utf-8-sig", "cp1251"):
+            try:
+                text = data.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise FileUnreadable()
+        try:
+            dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        except csv.Error:
+            dialect = csv.excel
+        table = [list(row) for row in csv.reader(io.StringIO(text), dialect)]
+    else:
+        raise FileUnreadable()
+    table = [row for row in table if any(cell.strip() for cell in row)]
+    if len(table) < 2:
+        raise FileUnreadable(_("The file has no rows under its header."))
+    if len(table) - 1 > MAX_ROWS:
+        raise FileUnreadable(_("At most %(n)s rows per file.") % {"n": MAX_ROWS})
+    return table
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def guess_mapping(header: list[str]) -> list[str]:
+    guessed, used = [], set()
+    for title in header:
+        low = title.strip().lower()
+        choice = next(
+            (f for f, words in HINTS.items() if f not in used and any(w in low for w in words)),
+            "",
+        )
+        used.add(choice)
+        guessed.append(choice)
+    return guessed
+
+
+# ---- import: one row ------------------------------------------------------------------------
+
+DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%y")
+TRUE = {"1", "yes", "y", "true", "да", "так", "+", "x"}
+FALSE = {"", "0", "no", "n", "false", "нет", "ні", "-"}
+GENDERS = {"f": "f", "ж": "f", "female": "f", "жен": "f", "m": "m", "м": "m", "male": "m"}
+
+
+class RowError(Exception):
+    pass
+
+
+def _date(text: str):
+    if not text:
+        return None
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.datetime.strptime(text.split(" ")[0], fmt).date()
+        except ValueError:
+            continue
+    raise RowError(gettext("Bad date: %(value)s") % {"value": text})
+
+
+def _balance(text: str) -> int:
+    if not text:
+        return 0
+    try:
+        amount = Decimal(re.sub(r"\s", "", text).replace(",", "."))
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or amount < 0 or amount != round(amount, 2):
+        raise RowError(gettext("Bad amount: %(value)s") % {"value": text})
+    return int(amount * 100)
+
+
+def _flag(text: str) -> bool:
+    low = text.strip().lower()
+    if low in TRUE:
+        return True
+    if low in FALSE:
+        return False
+    raise RowError(gettext("Bad yes/no value: %(value)s") % {"value": text})
+
+
+@dataclass
+class Parsed:
+    profile: dict
+    card_number: str = ""
+    groups: list[str] = field(default_factory=list)
+    opening_balance: int = 0
+
+
+def parse_row(values: dict[str, str], merchant) -> Parsed:
+    """Check one row's values; RowError names the first problem found."""
+    phone = values.get("phone", "")
+    email = values.get("email", "")
+    try:
+        phone = normalize_phone(phone, merchant.phone_region) if phone else ""
+    except InvalidPhone:
+        raise RowError(gettext("Bad phone: %(value)s") % {"value": values["phone"]}) from None
+    try:
+        email = normalize_email(email) if email else ""
+    except InvalidEmail:
+        raise RowError(gettext("Bad e-mail: %(value)s") % {"value": values["email"]}) from None
+    if not phone and not email:
+        raise RowError(gettext("No phone and no e-mail."))
+    gender = values.get("gender", "").strip().lower()
+    if gender and gender not in GENDERS:
+        raise RowError(gettext("Unknown gender: %(value)s") % {"value": values["gender"]})
+    return Parsed(
+        profile={
+            "phone": phone,
+            "email": email,
+            "first_name": values.get("first_name", ""),
+            "last_name": values.get("last_name", ""),
+            "middle_name": values.get("middle_name", ""),
+            "birthday": _date(values.get("birthday", "")),
+            "gender": GENDERS.get(gender, ""),
+            "marketing_consent": _flag(values.get("marketing_consent", "")),
+        },
+        card_number=normalize_card_number(values.get("card_number", "")),
+        groups=[g.strip() for g in re.split(r"[,;]", values.get("groups", "")) if g.strip()],
+        opening_balance=_balance(values.get("opening_balance", "")),
+    )
+
+
+# ---- import: the run ------------------------------------------------------------------------
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    credited: int = 0  # kopecks of opening balances
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (row number, message)
+    rolled_back: bool = False
+
+    @property
+    def skipped(self) -> int:
+        return len(self.errors)
+
+
+def _group_ids(merchant, names, actor, cache) -> list[int]:
+    ids = []
+    for name in names:
+        if name not in cache:
+            group = Group.objects.filter(merchant=merchant, name=name).first()
+            cache[name] = (
+                group or customers.group_create(merchant=merchant, name=name, actor=actor)
+            ).pk
+        ids.append(cache[name])
+    return ids
+
+
+def _import_one(merchant, parsed: Parsed, actor, groups_cache) -> int:
+    customer = customers.customer_register(
+        merchant=merchant,
+        actor=actor,
+        groups=_group_ids(merchant, parsed.groups, actor, groups_cache),
+        **parsed.profile,
+    )
+    if parsed.card_number:
+        customers.card_issue(
+            customer=customer, kind=Card.Kind.PLASTIC, number=parsed.card_number, actor=actor
+        )
+    if parsed.opening_balance:
+        program = program_of_customer(customer=customer, merchant=merchant)
+        if program is None:
+            raise RowError(gettext("The merchant has no program for an opening balance."))
+        # account_open, not customer_enrol: a customer moved from another system gets the
+        # balance they had there, not a welcome bonus on top.
+        opened = ledger.account_open(customer=customer, program=program, actor=actor)
+        [account] = locks.lock_accounts([opened.pk])
+        ledger.credit(
+            account=account,
+            amount=parsed.opening_balance,
+            kind=EntryKind.MANUAL_CREDIT,
+            reason=gettext("opening balance (import)"),
+            actor=actor,
+        )
+    return customer.pk
+
+
+def run_import(
+    *, merchant, actor, rows: list[list[str]], mapping: list[str], commit: bool, all_or_nothing
+) -> ImportResult:
+    """Import the rows (without their header) as mapped; roll everything back unless
+    `commit`, and when `all_or_nothing` and any row failed."""
+    result = ImportResult()
+    seen: dict[tuple[str, str], int] = {}
+    groups_cache: dict[str, int] = {}
+    created_ids = []
+    with transaction.atomic():
+        for number, row in enumerate(rows, start=2):  # row 1 is the header
+            values = {
+                f: (row[i] if i < len(row) else "").strip() for i, f in enumerate(mapping) if f
+            }
+            try:
+                parsed = parse_row(values, merchant)
+                for key in (
+                    ("phone", parsed.profile["phone"]),
+                    ("email", parsed.profile["email"]),
+                    ("card", parsed.card_number),
+                ):
+                    if key[1] and key in seen:
+                        raise RowError(
+                            gettext("Duplicate of row %(row)s in this file.") % {"row": seen[key]}
+                        )
+                for key in (
+                    ("phone", parsed.profile["phone"]),
+                    ("email", parsed.profile["email"]),
+                    ("card", parsed.card_number),
+                ):
+                    if key[1]:
+                        seen[key] = number
+                with transaction.atomic():
+                    created_ids.append(_import_one(merchant, parsed, actor, groups_cache))
+            except RowError as error:
+                result.errors.append((number, str(error)))
+            except KopilkaError as error:
+                result.errors.append((number, str(error.message)))
+            else:
+                result.created += 1
+                result.credited += parsed.opening_balance
+        stats.refresh_customer_balances(created_ids, now=timezone.now())
+        if not commit or (all_or_nothing and result.errors):
+            transaction.set_rollback(True)
+            result.rolled_back = True
+    return result
+
+
+# ---- import: the pages ----------------------------------------------------------------------
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label=_("File (.xlsx or .csv)"))
+    all_or_nothing = forms.BooleanField(
+        label=_("All or nothing: import no row if any row has an error"), required=False
+    )
+
+
+def _upload_path(token: str) -> Path:
+    if not re.fullmatch(r"[0-9a-f]{32}", token or ""):
+        raise Http404
+    return UPLOADS / f"{token}.json"
+
+
+def _save_upload(request, table, all_or_nothing) -> str:
+    UPLOADS.mkdir(parents=True, exist_ok=True)
+    # Uploads left behind (the user never confirmed) are swept after a day.
+    stale = time.time() - UPLOAD_LIFETIME_S
+    for old in UPLOADS.glob("*.json"):
+        with contextlib.suppress(FileNotFoundError):
+            if old.stat().st_mtime < stale:
+                old.unlink()
+    token = uuid.uuid4().hex
+    _upload_path(token).write_text(
+        json.dumps(
+            {
+                "user": request.user.pk,
+                "merchant": request_merchant(request).pk,
+                "table": table,
+                "all_or_nothing": all_or_nothing,
+            }
+        )
+    )
+    return token
+
+
+def _load_upload(request, token) -> dict:
+    try:
+        upload = json.loads(_upload_path(token).read_text())
+    except FileNotFoundError:
+        raise Http404 from None
+    # Another user's (or merchant's) upload is reported like a missing one.
+    if upload["user"] != request.user.pk or upload["merchant"] != request_merchant(request).pk:
+        raise Http404
+    return upload
+
+
+class ImportView(View):
+    """upload -> map columns -> preview (a rolled-back run) -> confirm -> summary."""
+
+    admin = None
+    template = "backoffice/customers/import.html"
+
+    def _check(self, request):
+        member = staff_member(request)
+        if member is None or not self.admin.has_add_permission(request):
+            raise PermissionDenied
+
+    def _page(self, request, **context):
+        return render(
+            request,
+            self.template,
+            {
+                **self.admin.admin_site.each_context(request),
+                "opts": self.admin.model._meta,
+                "title": _("Import customers"),
+                "fields": FIELDS,
+                **context,
+            },
+        )
+
+    def get(self, request):
+        self._check(request)
+        return self._page(request, step="upload", form=UploadForm())
+
+    def post(self, request):
+        self._check(request)
+        step = request.POST.get("step")
+        if step == "upload":
+            return self._uploaded(request)
+        upload = _load_upload(request, request.POST.get("token", ""))
+        header, rows = upload["table"][0], upload["table"][1:]
+        mapping = [request.POST.get(f"column_{i}", "") for i in range(len(header))]
+        mapping = [m if m in FIELDS else "" for m in mapping]
+        context = {
+            "token": request.POST["token"],
+            "header": header,
+            "mapping": mapping,
+            "columns": list(zip(header, mapping, strict=True)),
+            "all_or_nothing": upload["all_or_nothing"],
+        }
+        if not {"phone", "email"} & set(mapping):
+            return self._page(
+                request,
+                step="map",
+                error=_("Map a column to the phone or to the e-mail."),
+                samples=rows[:3],
+                **context,
+            )
+        confirm = step == "confirm"
+        result = run_import(
+            merchant=request_merchant(request),
+            actor=request_actor(request),
+            rows=rows,
+            mapping=mapping,
+            commit=confirm,
+            all_or_nothing=upload["all_or_nothing"],
+        )
+        if confirm:
+            _upload_path(request.POST["token"]).unlink(missing_ok=True)
+        return self._page(
+            request,
+            step="summary" if confirm else "preview",
+            result=result,
+            total=len(rows),
+            **context,
+        )
+
+    def _uploaded(self, request):
+        form = UploadForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return self._page(request, step="upload", form=form)
+        try:
+            table = read_table(form.cleaned_data["file"])
+        except FileUnreadable as error:
+            form.add_error("file", str(error.message))
+            return self._page(request, step="upload", form=form)
+        token = _save_upload(request, table, form.cleaned_data["all_or_nothing"])
+        header = table[0]
+        return self._page(
+            request,
+            step="map",
+            token=token,
+            columns=list(zip(header, guess_mapping(header), strict=True)),
+            samples=table[1:4],
+        )
