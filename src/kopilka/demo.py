@@ -17,13 +17,14 @@ from django.db import transaction
 
 from kopilka.catalog import services as catalog
 from kopilka.customers import services as customers
+from kopilka.customers import stats as customer_stats
 from kopilka.ledger import locks
 from kopilka.ledger import services as ledger
 from kopilka.ledger.exceptions import InsufficientBalance
 from kopilka.merchants import services as merchants
 from kopilka.merchants.actors import Actor
 from kopilka.merchants.models import Merchant, Register, Role
-from kopilka.pos.models import Receipt
+from kopilka.pos.models import Receipt, ReceiptLine
 from kopilka.programs import services as programs
 
 DEMO_NAME = "Демо-магазин"
@@ -133,6 +134,13 @@ class DemoInfo:
     created: bool
 
 
+def demo_barcode(n: int) -> str:
+    """An EAN-13 barcode for the n-th demo product (prefix 460, a valid check digit)."""
+    body = f"4600000{n:05d}"
+    odd, even = sum(map(int, body[::2])), sum(map(int, body[1::2]))
+    return body + str((10 - (odd + 3 * even) % 10) % 10)
+
+
 def demo_key(register_name: str, store_name: str) -> str:
     digest = hashlib.sha256(f"kopilka-demo/{SEED}/{store_name}/{register_name}".encode())
     return "kp_demo_" + digest.hexdigest()[:32]
@@ -203,6 +211,7 @@ def demo_build(*, customers_count: int = 1000, months: int = 4, now: datetime | 
                 sku=sku,
                 name=product_name,
                 category=categories[name],
+                barcode=demo_barcode(len(products) + 1),
                 actor=ACTOR,
             )
             products.append((product, price))
@@ -231,6 +240,7 @@ def demo_build(*, customers_count: int = 1000, months: int = 4, now: datetime | 
 
     start = now - timedelta(days=30 * months)
     receipt_no = 0
+    receipt_lines: list[ReceiptLine] = []
     for n in range(customers_count):
         registered = start + timedelta(minutes=rng.randrange(0, 30 * months * 24 * 60 // 2))
         plastic = rng.random() < 0.2
@@ -260,8 +270,11 @@ def demo_build(*, customers_count: int = 1000, months: int = 4, now: datetime | 
             if at >= now:
                 break
             register = rng.choice(registers)
-            lines = rng.sample(products, rng.randrange(1, 5))
-            total = sum(price * rng.randrange(1, 3) for _, price in lines)
+            lines = [
+                (product, price, rng.randrange(1, 3))
+                for product, price in rng.sample(products, rng.randrange(1, 5))
+            ]
+            total = sum(price * qty for _, price, qty in lines)
             receipt_no += 1
             receipt = Receipt.objects.create(
                 merchant=merchant,
@@ -272,6 +285,20 @@ def demo_build(*, customers_count: int = 1000, months: int = 4, now: datetime | 
                 occurred_at=at,
                 subtotal=total,
                 to_pay=total,
+            )
+            # The lines give the cashier screen each product's last price.
+            receipt_lines.extend(
+                ReceiptLine(
+                    receipt=receipt,
+                    line_no=line_no,
+                    product=product,
+                    sku=product.sku,
+                    name=product.name,
+                    qty=qty,
+                    unit_price=price,
+                    amount=price * qty,
+                )
+                for line_no, (product, price, qty) in enumerate(lines, start=1)
             )
             with transaction.atomic():
                 [locked] = locks.lock_accounts([account.pk])
@@ -295,6 +322,10 @@ def demo_build(*, customers_count: int = 1000, months: int = 4, now: datetime | 
                         freeze_days=rng.choice([0, 0, 14]),
                         lifetime_days=180,
                     )
+    ReceiptLine.objects.bulk_create(receipt_lines, batch_size=1000)
+    # The receipts above were written directly, not through the till: count their visits
+    # and spend for the back office's customer list.
+    customer_stats.rebuild(merchant=merchant, now=now)
     return _describe(merchant, created=True)
 
 

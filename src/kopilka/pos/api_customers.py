@@ -1,5 +1,6 @@
 """The customers router of the POS API: identify, register at the till, confirm with a
-one-time code, history. Owns the masking of personal data shown at the till.
+one-time code, history. The desk work itself (lookups, masking, registration, codes) is in
+kopilka.pos.desk, shared with the cashier screen.
 
 Every lookup is scoped by the register's merchant; another merchant's customer is "not found".
 Identify, register and the code endpoints are rate limited per register and, for codes, per
@@ -10,54 +11,32 @@ from __future__ import annotations
 
 import datetime
 
-import phonenumbers
-from django.db import transaction
-from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
-from kopilka.customers.exceptions import CustomerNotFound, CustomerStatusConflict
-from kopilka.customers.models import Card, Customer
-from kopilka.customers.selectors import card_get_by_number, customer_find, customer_get
-from kopilka.customers.services import card_issue, customer_confirm, customer_register
-from kopilka.errors import Conflict, ValidationFailed
-from kopilka.ledger import services as ledger_services
+from kopilka.customers.selectors import customer_get
+from kopilka.errors import ValidationFailed
 from kopilka.ledger.models import Entry
-from kopilka.ledger.selectors import account_balance, accounts_of_customer
 from kopilka.merchants.actors import Actor
-from kopilka.programs.selectors import program_for_receipts
-from kopilka.programs.services import customer_enrol
 
-from . import otp, ratelimit
-from .notifications import Channel, address
+from . import ratelimit
+from .desk import (
+    balances,
+    confirmation_code_resend,
+    customer_confirm_with_code,
+    customer_identify,
+    customer_register_at_till,
+    customer_summary,
+    mask_address,
+)
 from .ratelimit import retry_after_header
-from .resolve import customer_from_reference
 from .schemas import Balance, CustomerRef, Strict
 from .selectors import receipts_of_customer
 
 router = Router(tags=["customers"])
-
-# A free query matching more customers than this is reported as "at least this many".
-MATCH_LIMIT = 20
-
-
-class IdentifyReferenceRequired(ValidationFailed):
-    code = "customer_reference_required"
-    default_message = _(
-        "Give exactly one of: search query, customer id, card number, phone, e-mail, code word."
-    )
-
-
-class AmbiguousCustomer(Conflict):
-    code = "ambiguous_customer"
-    default_message = _("Several customers match; ask for the phone or the card.")
-
-    def __init__(self, *, count: int):
-        super().__init__(count=count)
-
 
 # --- schemas ---------------------------------------------------------------------------------
 
@@ -154,196 +133,6 @@ class HistoryOut(Schema):
     entries: list[EntryOut]
 
 
-# --- masking ---------------------------------------------------------------------------------
-
-
-def mask_name(customer: Customer) -> str:
-    """First name and the initial of the last name: "Иван И."."""
-    parts = [customer.first_name.strip()] if customer.first_name.strip() else []
-    if customer.last_name.strip():
-        parts.append(customer.last_name.strip()[0].upper() + ".")
-    return " ".join(parts)
-
-
-def mask_phone(phone: str) -> str | None:
-    """International format with the middle digits hidden: "+7 916 ***-**-67"."""
-    if not phone:
-        return None
-    try:
-        number = phonenumbers.parse(phone)
-    except phonenumbers.NumberParseException:
-        return "***"
-    prefix = f"+{number.country_code}"
-    rest = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    rest = rest.removeprefix(prefix)
-    total = sum(ch.isdigit() for ch in rest)
-    keep_head, keep_tail = min(3, total // 3), 2
-    out, seen = [], 0
-    for ch in rest:
-        if ch.isdigit():
-            seen += 1
-            out.append(ch if seen <= keep_head or seen > total - keep_tail else "*")
-        else:
-            out.append(ch)
-    return prefix + "".join(out)
-
-
-def mask_email(email: str) -> str | None:
-    """The first letter of the mailbox and the domain: "i***@example.com"."""
-    if not email:
-        return None
-    local, _at, domain = email.partition("@")
-    return f"{local[:1]}***@{domain}"
-
-
-def mask_card_number(number: str) -> str:
-    visible = min(4, len(number) // 2)
-    return "*" * (len(number) - visible) + number[len(number) - visible :]
-
-
-def mask_address(customer: Customer, channel: str) -> str:
-    value = address(customer, channel)
-    return (mask_phone(value) if channel == Channel.SMS else mask_email(value)) or ""
-
-
-# --- reads -----------------------------------------------------------------------------------
-
-
-def _balances(customer: Customer, now: datetime.datetime) -> list[Balance]:
-    balances = []
-    for account in accounts_of_customer(customer).select_related("program").order_by("program_id"):
-        balance = account_balance(account, now=now)
-        balances.append(
-            Balance(
-                program_id=account.program_id,
-                program=account.program.name,
-                available=balance.available,
-                pending=balance.pending,
-                held=balance.held,
-            )
-        )
-    return balances
-
-
-def _summary(customer: Customer, *, card: Card | None = None, now=None) -> dict:
-    return {
-        "id": customer.pk,
-        "name": mask_name(customer),
-        "phone": mask_phone(customer.phone),
-        "email": mask_email(customer.email),
-        "status": customer.status,
-        "card": (
-            {"number": mask_card_number(card.number), "kind": card.kind, "status": card.status}
-            if card is not None
-            else None
-        ),
-        "balances": _balances(customer, now or timezone.now()),
-    }
-
-
-def _one(found: list):
-    if not found:
-        raise CustomerNotFound()
-    if len(found) > 1:
-        raise AmbiguousCustomer(count=len(found))
-    return found[0]
-
-
-def _by_query(merchant, query: str) -> tuple[Customer, Card | None]:
-    """A cashier's free text: a card, phone or e-mail hit wins over name hits."""
-    matches = customer_find(merchant=merchant, query=query, limit=MATCH_LIMIT)
-    exact = [m for m in matches if m.matched_by != "name"]
-    match = _one(exact or matches)
-    return match.customer, match.card
-
-
-def _by_code_word(merchant, word: str) -> Customer:
-    """Exact match, ignoring case, among the merchant's customers."""
-    customers = Customer.objects.filter(merchant=merchant, anonymised_at__isnull=True).exclude(
-        code_word=""
-    )
-    if word.isascii():
-        found = list(customers.filter(code_word__iexact=word).order_by("pk")[: MATCH_LIMIT + 1])
-    else:
-        # SQLite (and PostgreSQL under the C locale) fold the case of ASCII letters only, so
-        # other scripts are compared here, among the code words of the same length.
-        folded = word.casefold()
-        same_length = customers.annotate(length=Length("code_word")).filter(length=len(word))
-        found = [
-            c for c in same_length.order_by("pk").iterator() if c.code_word.casefold() == folded
-        ]
-    return _one(found)
-
-
-def _identify(merchant, payload: IdentifyIn) -> tuple[Customer, Card | None]:
-    given = {
-        name: value.strip() if isinstance(value, str) else value
-        for name, value in payload.dict().items()
-        if value is not None
-    }
-    given = {name: value for name, value in given.items() if value != ""}
-    if len(given) != 1:
-        raise IdentifyReferenceRequired()
-    [(kind, value)] = given.items()
-    if kind == "query":
-        return _by_query(merchant, value)
-    if kind == "code_word":
-        return _by_code_word(merchant, value), None
-    customer = customer_from_reference(merchant=merchant, allow_blocked=True, **{kind: value})
-    card = card_get_by_number(merchant=merchant, number=value) if kind == "card" else None
-    return customer, card
-
-
-# --- writes ----------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def _register_at_till(*, merchant, actor: Actor, payload: RegisterIn, now):
-    """Customer, cards, program account and (when the program asks for it) a one-time code,
-    all or nothing. Returns (customer, [(card, generated secret or None)], code row or None).
-
-    With confirmation required, the welcome bonus waits for the confirmation: an unconfirmed
-    contact must not be worth points.
-    """
-    program = program_for_receipts(merchant=merchant)
-    needs_code = bool(program and program.require_confirmation)
-    customer = customer_register(
-        merchant=merchant,
-        actor=actor,
-        phone=payload.phone or None,
-        email=payload.email or None,
-        first_name=payload.first_name or "",
-        last_name=payload.last_name or "",
-        code_word=payload.code_word or "",
-        birthday=payload.birthday,
-        marketing_consent=payload.marketing_consent,
-        status=Customer.Status.PENDING if needs_code else Customer.Status.ACTIVE,
-    )
-    cards = []
-    if payload.card_number:
-        cards.append(
-            card_issue(
-                customer=customer,
-                kind=Card.Kind.PLASTIC,
-                number=payload.card_number,
-                secret=payload.card_secret,
-                actor=actor,
-            )
-        )
-    if payload.virtual_card:
-        cards.append(card_issue(customer=customer, kind=Card.Kind.VIRTUAL, actor=actor))
-    code = None
-    if program is not None:
-        if needs_code:
-            ledger_services.account_open(customer=customer, program=program, actor=actor)
-        else:
-            customer_enrol(customer=customer, program=program, actor=actor, now=now)
-    if needs_code:
-        ratelimit.hit("code_send", f"customer:{customer.pk}", now=now)
-        code = otp.code_issue(customer=customer, now=now)
-    return customer, cards, code
-
-
 # --- endpoints -------------------------------------------------------------------------------
 
 
@@ -357,8 +146,8 @@ def identify(request, payload: IdentifyIn):
     """By a free query (card, phone, e-mail or name as typed), or exactly by id, card number,
     phone, e-mail or code word. Personal data comes back masked."""
     ratelimit.hit("identify", _register_bucket(request))
-    customer, card = _identify(request.merchant, payload)
-    return _summary(customer, card=card)
+    customer, card = customer_identify(request.merchant, **payload.dict())
+    return customer_summary(customer, card=card)
 
 
 @router.post("", response={201: RegisteredOut}, summary="Register a customer at the till")
@@ -368,11 +157,11 @@ def register(request, payload: RegisterIn):
     if payload.card_secret and not payload.card_number:
         raise ValidationFailed(_("A card secret code needs the card number."), field="card_secret")
     now = timezone.now()
-    customer, cards, code = _register_at_till(
+    customer, cards, code = customer_register_at_till(
         merchant=request.merchant,
         actor=Actor.register(request.register),
-        payload=payload,
         now=now,
+        **payload.dict(),
     )
     return Status(
         201,
@@ -386,7 +175,7 @@ def register(request, payload: RegisterIn):
                 {"number": card.number, "kind": card.kind, "secret": secret}
                 for card, secret in cards
             ],
-            "balances": _balances(customer, now),
+            "balances": balances(customer, now),
         },
     )
 
@@ -398,26 +187,11 @@ def confirm(request, customer_id: int, payload: CodeIn):
     Confirming an active customer again is answered like the first time (till retries)."""
     ratelimit.hit("code", _register_bucket(request))
     customer = customer_get(merchant=request.merchant, pk=customer_id)
-    if customer.status == Customer.Status.ACTIVE:
-        return _summary(customer)
-    if customer.status != Customer.Status.PENDING:
-        raise CustomerStatusConflict(_("A blocked customer cannot be confirmed."))
-    ratelimit.hit("code_attempt", f"customer:{customer.pk}")
     now = timezone.now()
-    actor = Actor.register(request.register)
-    with transaction.atomic():
-        failure = otp.code_consume(customer=customer, code=payload.code, now=now)
-        if failure is None:
-            customer = customer_confirm(customer=customer, actor=actor)
-            program = program_for_receipts(merchant=request.merchant)
-            if program is not None:
-                customer_enrol(customer=customer, program=program, actor=actor, now=now)
-    if failure is not None:
-        # The code is gone because another till has just confirmed the customer with it?
-        customer.refresh_from_db(fields=["status"])
-        if not isinstance(failure, otp.CodeExpired) or customer.status != Customer.Status.ACTIVE:
-            raise failure
-    return _summary(customer, now=now)
+    customer = customer_confirm_with_code(
+        customer=customer, code=payload.code, actor=Actor.register(request.register), now=now
+    )
+    return customer_summary(customer, now=now)
 
 
 @router.post("/{customer_id}/confirmation-code", response=CodeSentOut, summary="Send a new code")
@@ -426,11 +200,7 @@ def confirmation_code(request, customer_id: int):
     """Send a new one-time code; the previous one stops working."""
     ratelimit.hit("code", _register_bucket(request))
     customer = customer_get(merchant=request.merchant, pk=customer_id)
-    if customer.status != Customer.Status.PENDING:
-        raise CustomerStatusConflict(_("The customer is not awaiting confirmation."))
-    now = timezone.now()
-    ratelimit.hit("code_send", f"customer:{customer.pk}", now=now)
-    code = otp.code_issue(customer=customer, now=now)
+    code = confirmation_code_resend(customer=customer, now=timezone.now())
     return {
         "channel": code.channel,
         "sent_to": mask_address(customer, code.channel),

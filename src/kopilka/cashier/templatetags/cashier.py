@@ -1,0 +1,69 @@
+"""Template filters of the cashier screen: money in kopecks shown in roubles, quantities,
+and the rules engine's reason codes in words."""
+
+from decimal import Decimal
+
+from django import template
+from django.utils.formats import number_format
+from django.utils.translation import gettext_lazy as _
+
+from kopilka.cashier.draft import money_input
+
+register = template.Library()
+
+
+@register.filter
+def money(kopecks) -> str:
+    """Kopecks as the active language writes money: "1 234,56"."""
+    if kopecks is None or kopecks == "":
+        return "—"
+    return number_format(Decimal(int(kopecks)) / 100, 2, use_l10n=True, force_grouping=True)
+
+
+@register.filter
+def money_field(kopecks) -> str:
+    """Kopecks as an input's value: "1234.56"."""
+    return money_input(kopecks)
+
+
+@register.filter
+def qty(value) -> str:
+    """A quantity without trailing zeros: "2", "0.35"."""
+    if value is None:
+        return ""
+    value = Decimal(value)
+    return f"{value.normalize():f}" if value == value.to_integral() else f"{value:f}".rstrip("0")
+
+
+# How the engine's reason codes read to a cashier; `value` is a percent, an amount in kopecks
+# (marked *money*) or a count, as docs/pos-api.md lists them.
+REASONS = {
+    "program_inactive": _("The program is not active: no bonuses on this receipt."),
+    "excluded_no_accrual": _("Earns no bonuses."),
+    "excluded_no_discount": _("Takes no discount."),
+    "excluded_no_bonus_payment": _("Cannot be paid with bonuses."),
+    "program_discount": _("Discount %(value)s."),
+    "bonus_cap": _("Up to %(value)s payable with bonuses."),
+    "store_refuses_bonus_payment": _("This store does not accept payment with bonuses."),
+    "offline_receipt_accrual_only": _("A receipt sent after the fact: bonuses cannot be spent."),
+    "customer_cannot_spend": _("The customer cannot spend bonuses (not active)."),
+    "spend_capped": _("Asked to spend %(value)s: lowered to what is allowed."),
+    "no_accrual_when_paid_with_bonuses": _("No accrual when paying with bonuses."),
+    "discounted_line_earns_nothing": _("A discounted item earns no bonuses."),
+    "accrual_percent": _("Accrual %(value)s."),
+    "bonus_multiplier": _("Campaign: bonuses %(value)s."),
+    "extra_percent": _("Campaign: extra %(value)s."),
+    "fixed_bonus": _("Campaign bonus %(value)s."),
+    "nth_item_free": _("Campaign: every %(value)s-th item free."),
+    "gift_item": _("Campaign gift: %(value)s pcs."),
+}
+MONEY_REASONS = {"spend_capped", "fixed_bonus"}
+
+
+@register.filter
+def reason_text(reason: dict) -> str:
+    code, value = reason.get("code", ""), reason.get("value", "")
+    if code in MONEY_REASONS and str(value).isdigit():
+        value = money(int(value))
+    text = REASONS.get(code)
+    return str(text) % {"value": value} if text is not None else code

@@ -1,0 +1,153 @@
+"""The scanner's codes, refunds by lines and in full, and that one merchant's till never
+reaches another merchant's customers, receipts or registers."""
+
+import pytest
+
+from kopilka.customers.models import Customer
+from kopilka.ledger.models import Account
+from kopilka.ledger.selectors import account_balance
+from kopilka.ledger.verify import verify_ledger
+from kopilka.pos.models import Receipt
+
+from .conftest import receipt_form
+
+LINES = (("COFFEE", "Кофе молотый", "2", "520.00"), ("MILK", "Молоко", "3", "99.00"))
+
+
+def test_a_scanned_card_number_identifies_the_customer(cashier, funded_customer):
+    response = cashier.post("/cashier/scan/", {"code": "2000000000017", **receipt_form()})
+    page = response.content.decode()
+    assert "Анна П." in page and "Card *********0017" in page
+    assert 'name="customer_card" value="2000000000017"' in page
+
+
+def test_a_scanned_product_barcode_adds_a_line(cashier, products):
+    response = cashier.post("/cashier/scan/", {"code": "4600000000028", **receipt_form()})
+    assert 'data-sku="MILK"' in response.content.decode()
+
+
+def test_an_unknown_code_is_a_message(cashier, products):
+    response = cashier.post("/cashier/scan/", {"code": "9999999999999", **receipt_form()})
+    assert response.status_code == 404
+    assert "neither a product barcode nor a card" in response.content.decode()
+
+
+@pytest.fixture
+def sale(cashier, funded_customer, products):
+    """Coffee 2 × 520.00 and milk 3 × 99.00 for Анна, 300.00 paid with bonuses."""
+    form = receipt_form(*LINES, customer_id=funded_customer.pk, spend_max="0", spend="300")
+    assert cashier.post("/cashier/confirm/", form).status_code == 200
+    return Receipt.objects.get(external_number="T-1")
+
+
+def _balance(customer) -> int:
+    from django.utils import timezone
+
+    return account_balance(Account.objects.get(customer=customer), now=timezone.now()).available
+
+
+def test_the_customers_latest_sales_are_offered_for_refund(cashier, sale, funded_customer):
+    page = cashier.get("/cashier/refund/", {"customer_id": funded_customer.pk}).content.decode()
+    assert "T-1" in page and f"/cashier/refund/{sale.pk}/" in page
+
+
+def test_a_receipt_number_opens_its_lines(cashier, sale):
+    page = cashier.get("/cashier/refund/", {"number": "T-1"}).content.decode()
+    assert 'id="refund-form"' in page and 'name="qty_1"' in page and 'name="qty_2"' in page
+
+
+def test_a_refund_by_lines_returns_their_share_and_shows_the_result(cashier, sale, funded_customer):
+    before = _balance(funded_customer)
+    page = cashier.get(f"/cashier/refund/{sale.pk}/").content.decode()
+    key = page.split('name="key" value="')[1].split('"')[0]
+    response = cashier.post(
+        f"/cashier/refund/{sale.pk}/book/", {"key": key, "qty_1": "1", "qty_2": ""}
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    refund = Receipt.objects.get(refund_of=sale)
+    [line] = refund.lines.all()
+    assert (line.line_no, line.qty) == (1, 1)
+    assert 'id="refund-amount"' in page and "Refund T-1/R1 is booked" in page
+    assert _balance(funded_customer) == before + refund.returned - refund.clawed_back
+    assert refund.returned > 0 and refund.clawed_back > 0
+    again = cashier.post(f"/cashier/refund/{sale.pk}/book/", {"key": key, "qty_1": "1"})
+    assert again.status_code == 200 and Receipt.objects.filter(refund_of=sale).count() == 1
+    assert verify_ledger() == []
+
+
+def test_refunding_everything_left_then_more_is_a_message(cashier, sale):
+    cashier.post(f"/cashier/refund/{sale.pk}/book/", {"key": "r-1", "qty_2": "1"})
+    cashier.post(f"/cashier/refund/{sale.pk}/book/", {"key": "r-2", "everything": "1"})
+    refunded = {line.line_no: line.qty for line in sale.lines.all()}
+    taken = {}
+    for refund in Receipt.objects.filter(refund_of=sale):
+        for line in refund.lines.all():
+            taken[line.line_no] = taken.get(line.line_no, 0) + line.qty
+    assert taken == refunded
+    response = cashier.post(f"/cashier/refund/{sale.pk}/book/", {"key": "r-3", "qty_1": "1"})
+    assert response.status_code == 422
+    assert "larger than what was sold and not yet refunded" in response.content.decode()
+    assert Receipt.objects.filter(refund_of=sale).count() == 2
+
+
+def test_a_refund_with_nothing_entered_is_a_message(cashier, sale):
+    response = cashier.post(f"/cashier/refund/{sale.pk}/book/", {"key": "r-1", "qty_1": "0"})
+    assert response.status_code == 422
+    assert "Enter the quantity to refund" in response.content.decode()
+    assert not Receipt.objects.filter(refund_of=sale).exists()
+
+
+# --- tenancy ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def other_customer(other_merchant, make_customer, actor):
+    from kopilka.customers.services import card_issue
+
+    customer = make_customer(merchant=other_merchant, first_name="Чужой", phone="+79160000099")
+    card_issue(customer=customer, kind="plastic", number="2000000000099", actor=actor)
+    return customer
+
+
+@pytest.mark.parametrize("typed", ["+79160000099", "2000000000099", "Чужой"])
+def test_a_cashier_cannot_identify_another_merchants_customer(cashier, other_customer, typed):
+    response = cashier.post("/cashier/identify/", {"q": typed, **receipt_form()})
+    assert response.status_code == 404
+    assert "Чужой" not in response.content.decode()
+    response = cashier.post("/cashier/scan/", {"code": "2000000000099", **receipt_form()})
+    assert response.status_code == 404
+
+
+def test_another_merchants_customer_id_slipped_into_the_receipt_is_not_found(
+    cashier, other_customer, products
+):
+    form = receipt_form(LINES[0], customer_id=other_customer.pk)
+    assert cashier.post("/cashier/receipt/", form).status_code == 404
+    assert cashier.post("/cashier/confirm/", form).status_code == 404
+    assert not Receipt.objects.exists()
+
+
+def test_another_merchants_receipt_cannot_be_refunded_or_seen(
+    cashier, other_merchant, other_customer, actor, staff_client
+):
+    from kopilka.merchants import services as merchants
+
+    store = merchants.store_create(merchant=other_merchant, name="Чужой", actor=actor)
+    merchants.register_create(store=store, name="Чужая касса", actor=actor)
+    foreign = staff_client("cashier", merchant=other_merchant, username="foreign")
+    form = receipt_form(("X", "Чужой товар", "1", "100"), customer_id=other_customer.pk)
+    assert foreign.post("/cashier/confirm/", form).status_code == 200
+    theirs = Receipt.objects.get(merchant=other_merchant)
+    assert cashier.get(f"/cashier/refund/{theirs.pk}/").status_code == 404
+    response = cashier.post(f"/cashier/refund/{theirs.pk}/book/", {"key": "k", "everything": "1"})
+    assert response.status_code == 404
+    assert not Receipt.objects.filter(refund_of=theirs).exists()
+    assert "Чужой" not in cashier.get("/cashier/refund/", {"number": "T-1"}).content.decode()
+
+
+def test_another_merchants_customer_cannot_be_confirmed_with_a_code(cashier, other_customer):
+    response = cashier.post(f"/cashier/customer/{other_customer.pk}/code/", {"code": "123456"})
+    assert response.status_code == 404
+    other_customer.refresh_from_db()
+    assert other_customer.status == Customer.Status.ACTIVE
