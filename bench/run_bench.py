@@ -161,6 +161,19 @@ def main(argv: list[str] | None = None) -> int:
             tick = run_json(
                 [sys.executable, str(ROOT / "bench" / "tick_bench.py")], db_env, "tick", False
             )
+            # Back office and reports on the same server: the customer list at 1k and 1M
+            # customers, the bonuses report at 100k and 10M receipts, the program simulator.
+            extras = {
+                name: run_json([sys.executable, str(ROOT / "bench" / script)], db_env, name, False)
+                for name, script in EXTRA_BENCHES
+            }
+        # The cashier screen in a real browser, on its own SQLite demo database.
+        extras["cashier"] = run_json(
+            [sys.executable, str(ROOT / "bench" / "cashier_bench.py")],
+            dict(os.environ),
+            "cashier",
+            False,
+        )
     except KeyboardInterrupt:
         return 130
     except pgcluster.Terminated as exc:
@@ -197,6 +210,12 @@ def main(argv: list[str] | None = None) -> int:
             "bench: the tick benchmark failed or its ledger check found a breach", file=sys.stderr
         )
         status = 1
+    for name, found in extras.items():
+        for figure, value in (found or {}).items():
+            print(f"{figure}: {value}")
+        if found is None:
+            print(f"bench: the {name} benchmark failed (see above)", file=sys.stderr)
+            status = 1
     # The pure engine needs no database: quote medians for 200 x 50 and 20 x 5.
     engine = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "engine_bench.py")],
@@ -209,6 +228,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: the engine benchmark failed\n{engine.stderr}", file=sys.stderr)
         status = 1
     return status
+
+
+EXTRA_BENCHES = (
+    ("customers_list", "customers_list_bench.py"),
+    ("report", "report_bench.py"),
+    ("simulator", "simulator_bench.py"),
+)
 
 
 def print_confirm(confirm: dict, pgbench_tps: float) -> None:

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "kopilka.programs",
     "kopilka.ledger",
     "kopilka.pos",
+    "kopilka.reports",
     "kopilka.backoffice",
     "kopilka.cashier",
     "import_export",
@@ -126,6 +127,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# The project's own static files (vendored htmx and Chart.js, the cashier screen) live outside
+# any app, so the finders must be told where.
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 # whitenoise serves static files under gunicorn too; in development it finds them in the apps.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -136,10 +140,28 @@ LOGIN_REDIRECT_URL = "home"
 # accepted for this many hours back.
 KOPILKA_HOLD_TIMEOUT_SECONDS = int(os.environ.get("KOPILKA_HOLD_TIMEOUT_SECONDS", "900"))
 KOPILKA_OFFLINE_WINDOW_HOURS = int(os.environ.get("KOPILKA_OFFLINE_WINDOW_HOURS", "72"))
+# The largest manual credit or debit a marketer may make at once, in kopecks.
+KOPILKA_MARKETER_ADJUST_LIMIT = int(os.environ.get("KOPILKA_MARKETER_ADJUST_LIMIT", "100000"))
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("KOPILKA_LOG_LEVEL", "INFO")},
+}
+
+# The back office's look and navigation (django-unfold).
+UNFOLD = {
+    "SITE_TITLE": _("Kopilka"),
+    "SITE_HEADER": _("Kopilka"),
+    "SITE_SYMBOL": "savings",
+    "SITE_URL": "/",
+    "SHOW_LANGUAGES": True,
+    "SHOW_VIEW_ON_SITE": False,
+    "DASHBOARD_CALLBACK": "kopilka.backoffice.dashboard.dashboard_callback",
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": False,
+        "navigation": "kopilka.backoffice.navigation.sidebar",
+    },
 }

@@ -4,7 +4,10 @@
 2. holds: release holds past their timeout and void their held receipts;
 3. outbox: "bonuses expiring in N days" events, one per account and day, deduplicated;
 4. levels: level changes since the last run recorded (`programs.level_changes`);
-5. birthdays: birthday bonuses due today (or within the campaign's days around), once a year.
+5. birthdays: birthday bonuses due today (or within the campaign's days around), once a year;
+6. customer balances: the balance snapshot of the back-office customer list, for customers
+   whose points changed outside sales and refunds (`customers.stats`);
+7. rollups: the daily figures the reports read, rebuilt for the days that changed.
 
 Each step works in short batched transactions and is idempotent, so the job may run twice,
 in parallel with itself, or again after a crash: it finishes what is left. Correctness never
@@ -17,9 +20,11 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
+from kopilka.customers import stats as customer_stats
 from kopilka.ledger import jobs
 from kopilka.programs.birthdays import grant_birthday_bonuses
 from kopilka.programs.level_changes import record_level_changes
+from kopilka.reports import rollups
 
 
 def run(
@@ -57,10 +62,21 @@ def run(
     started = time.monotonic()
     birthdays = grant_birthday_bonuses(now=now)
     say(f"birthdays: {birthdays} bonuses granted, {time.monotonic() - started:.2f}s")
+    started = time.monotonic()
+    balances = customer_stats.refresh_balances(now=now)
+    say(f"customer balances: {balances} refreshed, {time.monotonic() - started:.2f}s")
+    started = time.monotonic()
+    figures = rollups.refresh(now=now)
+    say(
+        f"rollups: {figures.days} days rebuilt for {figures.merchants} merchants, "
+        f"{time.monotonic() - started:.2f}s"
+    )
     return {
         "expiries": expiries,
         "holds": holds,
         "outbox": outbox,
         "levels": levels,
         "birthdays": birthdays,
+        "balances": balances,
+        "rollups": figures,
     }

@@ -3,12 +3,15 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from kopilka.backoffice import reports
 from kopilka.backoffice.views import home
 from kopilka.pos.api import api
 
 urlpatterns = [
     path("", home, name="home"),
+    path("admin/reports/", include(reports.urlpatterns)),
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("cashier/", include("kopilka.cashier.urls")),
 ]

@@ -53,3 +53,30 @@ def test_the_demo_till_can_quote_a_receipt_for_a_demo_customer(db, capsys):
     )
     assert response.status_code == 200, response.json()
     assert response.json()["totals"]["accrual"] > 0
+
+
+def test_a_bulk_history_keeps_the_ledger_whole_and_feeds_the_reports(db, capsys):
+    from django.db.models import Count, Sum
+
+    from kopilka import demo
+    from kopilka.ledger.verify import verify_ledger
+    from kopilka.pos.models import Receipt, ReceiptLine
+    from kopilka.reports.models import DailySales
+
+    call_command("demo", "--if-absent", "--customers", "20", "--months", "2")
+    merchant = demo.demo_find()
+    before = Receipt.objects.filter(merchant=merchant).count()
+    call_command("demo", "--if-absent", "--receipts", "2500", "--days", "30")
+    history = Receipt.objects.filter(merchant=merchant, external_number__startswith="H")
+    assert history.count() == 2500 == Receipt.objects.filter(merchant=merchant).count() - before
+    assert not history.filter(lines__isnull=True).exists()
+    assert not ReceiptLine.objects.filter(receipt__in=history, amount__lte=0).exists()
+    assert history.filter(customer__isnull=False, accrued__gt=0).count() > 1000
+    assert verify_ledger() == []
+    rolled = DailySales.objects.filter(merchant=merchant).aggregate(
+        n=Sum("receipts"), revenue=Sum("revenue")
+    )
+    raw = Receipt.objects.filter(merchant=merchant, kind="sale", status="confirmed").aggregate(
+        n=Count("pk"), revenue=Sum("subtotal")
+    )
+    assert rolled == raw

@@ -1,0 +1,439 @@
+"""The report pages of the back office (customers mix, bonuses, bonuses at risk, levels,
+campaigns): a period form, a chart, a table, and the same table as CSV or XLSX. Figures come
+from `kopilka.reports.selectors`; these views only shape them for people."""
+
+from __future__ import annotations
+
+import functools
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.urls import path
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
+from unfold.widgets import UnfoldAdminDateWidget, UnfoldAdminIntegerFieldWidget
+
+from kopilka.customers.models import Customer
+from kopilka.merchants.models import Role, Store
+from kopilka.programs.models import Level, Program
+from kopilka.reports import selectors
+
+from .exports import FORMATS, table_response
+from .formatting import money
+from .scoping import staff_member
+
+HUNDRED = Decimal(100)
+
+
+def _units(minor: int) -> Decimal:
+    return Decimal(minor) / HUNDRED
+
+
+def report_view(view):
+    """An admin page for the staff of a merchant, every role but the cashier's."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        member = staff_member(request)
+        if member is None or member.role == Role.CASHIER:
+            raise PermissionDenied(_("Reports are for the staff of a merchant."))
+        return view(request, member.merchant, *args, **kwargs)
+
+    return admin.site.admin_view(wrapper)
+
+
+def _today(merchant) -> date:
+    return timezone.now().astimezone(ZoneInfo(merchant.time_zone)).date()
+
+
+def _with_defaults(data, defaults: dict):
+    """The query string with defaults for what it leaves out: a report opens filled in."""
+    merged = data.copy()
+    for name, value in defaults.items():
+        if not merged.get(name):
+            merged[name] = value
+    return merged
+
+
+class PeriodForm(forms.Form):
+    start = forms.DateField(label=_("from"), widget=UnfoldAdminDateWidget)
+    end = forms.DateField(label=_("to"), widget=UnfoldAdminDateWidget)
+    bucket = forms.ChoiceField(
+        label=_("by"),
+        choices=[("day", _("day")), ("week", _("week")), ("month", _("month"))],
+        initial="day",
+    )
+    stores = forms.ModelMultipleChoiceField(
+        label=_("stores"), queryset=Store.objects.none(), required=False
+    )
+
+    def __init__(self, data, *, merchant, days: int = 30):
+        today = _today(merchant)
+        defaults = {"start": today - timedelta(days=days - 1), "end": today, "bucket": "day"}
+        super().__init__(_with_defaults(data, defaults))
+        self.fields["stores"].queryset = Store.objects.filter(merchant=merchant).order_by("name")
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and start > end:
+            raise forms.ValidationError(_("The period ends before it starts."))
+        if start and end and (end - start).days > 3 * 366:
+            raise forms.ValidationError(_("Choose a period of at most three years."))
+        return cleaned
+
+    def store_ids(self):
+        stores = self.cleaned_data.get("stores")
+        return [s.pk for s in stores] if stores else None
+
+
+def _page(request, template: str, title, **context):
+    return render(
+        request,
+        template,
+        {
+            **admin.site.each_context(request),
+            "title": title,
+            "formats": FORMATS,
+            "hide_fields": (),
+            **context,
+        },
+    )
+
+
+def _export_format(request) -> str | None:
+    fmt = request.GET.get("export")
+    return fmt if fmt in FORMATS else None
+
+
+def _label(day: date, bucket: str) -> str:
+    if bucket == "month":
+        return date_format(day, "YEAR_MONTH_FORMAT")
+    return date_format(day, "SHORT_DATE_FORMAT")
+
+
+@report_view
+def index(request, merchant):
+    return _page(request, "backoffice/reports/index.html", _("Reports"), reports=REPORT_LINKS)
+
+
+@report_view
+def customers_report(request, merchant):
+    form = PeriodForm(request.GET, merchant=merchant)
+    rows = []
+    if form.is_valid():
+        rows = selectors.customer_mix(
+            merchant=merchant,
+            start=form.cleaned_data["start"],
+            end=form.cleaned_data["end"],
+            bucket=form.cleaned_data["bucket"],
+            store_ids=form.store_ids(),
+        )
+    bucket = form.cleaned_data.get("bucket", "day") if form.is_valid() else "day"
+    headers = [
+        _("period"),
+        _("new customers"),
+        _("receipts of new customers"),
+        _("revenue of new customers"),
+        _("receipts of loyal customers"),
+        _("revenue of loyal customers"),
+        _("other receipts"),
+        _("other revenue"),
+        _("average receipt"),
+        _("share of receipts with a card, %"),
+    ]
+    table = [
+        [
+            _label(r.bucket, bucket),
+            r.new_customers,
+            r.new.receipts,
+            _units(r.new.revenue),
+            r.loyal.receipts,
+            _units(r.loyal.revenue),
+            r.other.receipts,
+            _units(r.other.revenue),
+            _units(r.revenue // r.receipts if r.receipts else 0),
+            round(100 * (1 - r.share("other")), 1) if r.receipts else 0,
+        ]
+        for r in rows
+    ]
+    if fmt := _export_format(request):
+        return table_response("customers-new-loyal-other", fmt, headers, table)
+    chart = {
+        "type": "bar",
+        "stacked": True,
+        "labels": [row[0] for row in table],
+        "datasets": [
+            {"label": str(_("new")), "data": [r.new.receipts for r in rows]},
+            {"label": str(_("loyal")), "data": [r.loyal.receipts for r in rows]},
+            {"label": str(_("other")), "data": [r.other.receipts for r in rows]},
+        ],
+    }
+    return _page(
+        request,
+        "backoffice/reports/table.html",
+        _("Customers: new, loyal and other"),
+        form=form,
+        headers=headers,
+        table=table,
+        chart=chart,
+        note=_(
+            "New: receipts of customers on the day of their first purchase. Loyal: other "
+            "receipts with a card. Other: receipts without a card."
+        ),
+    )
+
+
+@report_view
+def bonuses_report(request, merchant):
+    form = PeriodForm(request.GET, merchant=merchant)
+    report = None
+    if form.is_valid():
+        report = selectors.bonus_flow(
+            merchant=merchant,
+            start=form.cleaned_data["start"],
+            end=form.cleaned_data["end"],
+            bucket=form.cleaned_data["bucket"],
+            store_ids=form.store_ids(),
+        )
+    bucket = form.cleaned_data.get("bucket", "day") if form.is_valid() else "day"
+    groups = list(selectors.BONUS_GROUPS)
+    names = {
+        "accrued": _("accrued"),
+        "gifts": _("welcome and birthday"),
+        "spent": _("spent"),
+        "expired": _("expired"),
+        "returned": _("returned on refunds"),
+        "clawed_back": _("clawed back on refunds"),
+        "manual": _("manual changes"),
+    }
+    headers = [_("period"), *[names[g] for g in groups], _("outstanding at the end")]
+    rows = report.rows if report else []
+    table = [
+        [
+            _label(r.bucket, bucket),
+            *[_units(r.amounts.get(g, 0)) for g in groups],
+            _units(r.outstanding),
+        ]
+        for r in rows
+    ]
+    if fmt := _export_format(request):
+        return table_response("bonuses", fmt, headers, table)
+    chart = {
+        "type": "line",
+        "labels": [row[0] for row in table],
+        "datasets": [
+            {"label": str(names["accrued"]), "data": [float(_units(r.accrued)) for r in rows]},
+            {"label": str(names["spent"]), "data": [float(_units(r.spent)) for r in rows]},
+            {"label": str(names["expired"]), "data": [float(_units(r.expired)) for r in rows]},
+        ],
+    }
+    summary = []
+    if report:
+        summary = [
+            (_("accrued"), money(report.totals.get("accrued", 0))),
+            (_("spent"), money(report.totals.get("spent", 0))),
+            (_("expired"), money(report.totals.get("expired", 0))),
+            (_("outstanding (available and pending)"), money(report.outstanding)),
+            (_("breakage (expired / accrued)"), f"{report.breakage * 100:.1f} %"),
+        ]
+    return _page(
+        request,
+        "backoffice/reports/table.html",
+        _("Bonuses"),
+        form=form,
+        headers=headers,
+        table=table,
+        chart=chart,
+        summary=summary,
+        note=_(
+            "Read from the daily rollups that `kopilka tick` keeps; the outstanding balance "
+            "covers every store."
+        ),
+    )
+
+
+class AtRiskForm(forms.Form):
+    days = forms.IntegerField(
+        label=_("expiring within, days"),
+        min_value=1,
+        max_value=365,
+        initial=14,
+        widget=UnfoldAdminIntegerFieldWidget,
+    )
+
+
+@report_view
+def at_risk_report(request, merchant):
+    form = AtRiskForm(_with_defaults(request.GET, {"days": 14}))
+    rows = []
+    if form.is_valid():
+        rows = selectors.bonuses_at_risk(
+            merchant=merchant, now=timezone.now(), within_days=form.cleaned_data["days"]
+        )
+    customers = Customer.objects.in_bulk([r.customer_id for r in rows])
+    tz = ZoneInfo(merchant.time_zone)
+    headers = [
+        _("customer"),
+        _("phone"),
+        _("e-mail"),
+        _("marketing consent"),
+        _("bonuses expiring"),
+        _("first expiry"),
+        _("last expiry"),
+    ]
+    table = []
+    for r in rows:
+        c = customers.get(r.customer_id)
+        table.append(
+            [
+                str(c) if c else r.customer_id,
+                c.phone if c else "",
+                c.email if c else "",
+                _("yes") if c and c.marketing_consent else _("no"),
+                _units(r.amount),
+                r.first_expiry.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                r.last_expiry.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            ]
+        )
+    if fmt := _export_format(request):
+        return table_response("bonuses-at-risk", fmt, headers, table)
+    return _page(
+        request,
+        "backoffice/reports/table.html",
+        _("Bonuses at risk"),
+        form=form,
+        headers=headers,
+        table=table,
+        note=_("Customers whose bonuses burn soon: export them for a reminder mailing."),
+    )
+
+
+class LevelsForm(forms.Form):
+    program = forms.ModelChoiceField(label=_("program"), queryset=Program.objects.none())
+    start = forms.DateField(label=_("moves from"), widget=UnfoldAdminDateWidget)
+    end = forms.DateField(label=_("to"), widget=UnfoldAdminDateWidget)
+
+    def __init__(self, data, *, merchant):
+        today = _today(merchant)
+        programs = Program.objects.filter(merchant=merchant).order_by("pk")
+        defaults = {"start": today - timedelta(days=29), "end": today}
+        if programs:
+            defaults["program"] = programs[0].pk
+        super().__init__(_with_defaults(data, defaults))
+        self.fields["program"].queryset = programs
+
+
+@report_view
+def levels_report(request, merchant):
+    form = LevelsForm(request.GET, merchant=merchant)
+    table, summary = [], []
+    if form.is_valid():
+        program = form.cleaned_data["program"]
+        tz = ZoneInfo(merchant.time_zone)
+        start = datetime.combine(form.cleaned_data["start"], time.min, tzinfo=tz)
+        end = datetime.combine(form.cleaned_data["end"] + timedelta(days=1), time.min, tzinfo=tz)
+        report = selectors.levels_summary(program=program, start=start, end=end)
+        levels = list(Level.objects.filter(program=program).order_by("priority"))
+        table = [[lv.name, report.customers_by_level.get(lv.pk, 0)] for lv in levels]
+        table.append([_("no level"), report.customers_by_level.get(None, 0)])
+        summary = [(_("moves up"), report.ups), (_("moves down"), report.downs)]
+    headers = [_("level"), _("customers")]
+    if fmt := _export_format(request):
+        return table_response("levels", fmt, headers, table)
+    chart = {
+        "type": "bar",
+        "labels": [str(row[0]) for row in table],
+        "datasets": [{"label": str(_("customers")), "data": [row[1] for row in table]}],
+    }
+    return _page(
+        request,
+        "backoffice/reports/table.html",
+        _("Levels"),
+        form=form,
+        headers=headers,
+        table=table,
+        chart=chart if table else None,
+        summary=summary,
+        note=_("Levels as `kopilka tick` last recorded them; moves in the chosen period."),
+    )
+
+
+@report_view
+def campaigns_report(request, merchant):
+    form = PeriodForm(request.GET, merchant=merchant)
+    table = []
+    if form.is_valid():
+        tz = ZoneInfo(merchant.time_zone)
+        start = datetime.combine(form.cleaned_data["start"], time.min, tzinfo=tz)
+        end = datetime.combine(form.cleaned_data["end"] + timedelta(days=1), time.min, tzinfo=tz)
+        report = selectors.campaign_results(merchant=merchant, start=start, end=end)
+        table = [
+            [
+                r.name,
+                r.receipts,
+                _units(r.revenue),
+                _units(r.revenue // r.receipts if r.receipts else 0),
+                _units(r.discount),
+                _units(r.bonuses),
+            ]
+            for r in report.rows
+        ]
+        others = report.others
+        table.append(
+            [
+                _("receipts without a campaign"),
+                others.receipts,
+                _units(others.revenue),
+                _units(others.average),
+                "",
+                "",
+            ]
+        )
+    headers = [
+        _("campaign"),
+        _("receipts"),
+        _("revenue"),
+        _("average receipt"),
+        _("discounts on these receipts"),
+        _("campaign bonuses"),
+    ]
+    if fmt := _export_format(request):
+        return table_response("campaigns", fmt, headers, table)
+    return _page(
+        request,
+        "backoffice/reports/table.html",
+        _("Campaign results"),
+        form=form,
+        headers=headers,
+        table=table,
+        hide_fields=("bucket", "stores"),
+    )
+
+
+REPORT_LINKS = [
+    (
+        "customers",
+        _("Customers: new, loyal and other"),
+        _("Who buys: first-timers, regulars, no card."),
+    ),
+    ("bonuses", _("Bonuses"), _("Accrued, spent, expired, outstanding; breakage.")),
+    ("at-risk", _("Bonuses at risk"), _("Customers whose bonuses expire soon, for a mailing.")),
+    ("levels", _("Levels"), _("Customers per level and moves up and down.")),
+    ("campaigns", _("Campaign results"), _("Receipts, revenue and bonuses per campaign.")),
+]
+
+urlpatterns = [
+    path("", index, name="reports"),
+    path("customers/", customers_report, name="reports-customers"),
+    path("bonuses/", bonuses_report, name="reports-bonuses"),
+    path("at-risk/", at_risk_report, name="reports-at-risk"),
+    path("levels/", levels_report, name="reports-levels"),
+    path("campaigns/", campaigns_report, name="reports-campaigns"),
+]

@@ -1,0 +1,106 @@
+"""The report pages: figures of a hand-computed history on screen and in the downloads, and
+who may see them."""
+
+import csv
+import io
+from datetime import UTC, datetime
+
+import pytest
+from django.test import Client
+from openpyxl import load_workbook
+
+from kopilka.merchants import services as merchants
+from kopilka.reports import rollups
+from tests.reports.history import at, build_history
+
+PERIOD = {"start": "2026-03-02", "end": "2026-03-08", "bucket": "week"}
+
+
+@pytest.fixture
+def history(merchant, register, make_customer, actor):
+    program = build_history(
+        merchant=merchant, register=register, make_customer=make_customer, actor=actor
+    )
+    rollups.refresh(now=at(5, 12))
+    return program
+
+
+def staff_client(merchant, actor, role):
+    member = merchants.staff_create(
+        merchant=merchant,
+        username=f"{role}-reports",
+        password="x-reports-9",
+        role=role,
+        actor=actor,
+    )
+    client = Client()
+    client.force_login(member.user)
+    return client
+
+
+@pytest.mark.parametrize("role", ["owner", "admin", "marketer", "auditor"])
+def test_every_back_office_role_opens_every_report(merchant, actor, history, role):
+    client = staff_client(merchant, actor, role)
+    for path in ("", "customers/", "bonuses/", "at-risk/", "levels/", "campaigns/"):
+        response = client.get(f"/admin/reports/{path}")
+        assert response.status_code == 200, (path, response.status_code)
+
+
+def test_a_cashier_gets_no_reports(merchant, actor, history):
+    response = staff_client(merchant, actor, "cashier").get("/admin/reports/bonuses/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_the_customers_report_shows_new_loyal_and_other_per_week(merchant, actor, history):
+    page = staff_client(merchant, actor, "marketer").get("/admin/reports/customers/", PERIOD)
+    rows = page.context["table"]
+    assert len(rows) == 1
+    new_customers, new_receipts, new_revenue = rows[0][1:4]
+    assert (new_customers, new_receipts, str(new_revenue)) == (2, 2, "1300")
+    assert (rows[0][4], str(rows[0][5]), rows[0][6], str(rows[0][7])) == (1, "2000", 1, "500")
+
+
+def test_the_bonus_report_exports_the_same_figures_as_csv(merchant, actor, history):
+    client = staff_client(merchant, actor, "owner")
+    response = client.get(
+        "/admin/reports/bonuses/", {**PERIOD, "bucket": "day", "end": "2026-03-04", "export": "csv"}
+    )
+    assert response["Content-Disposition"] == 'attachment; filename="bonuses.csv"'
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    header, *rows = list(csv.reader(io.StringIO(text)))
+    assert len(header) == 9 and len(rows) == 3
+    accrued = [row[1] for row in rows]
+    outstanding = [row[-1] for row in rows]
+    assert accrued == ["50", "98.5", "15"]
+    assert outstanding == ["50", "118.5", "123.5"]
+
+
+def test_bonuses_at_risk_export_as_xlsx_lists_the_customer_with_contacts(
+    merchant, actor, history, make_customer
+):
+    from django.db import transaction
+
+    from kopilka.ledger import locks
+    from kopilka.ledger import services as ledger
+    from kopilka.ledger.models import Account
+
+    account = Account.objects.filter(merchant=merchant).order_by("pk").first()
+    now = datetime.now(UTC)
+    with transaction.atomic():
+        [locked] = locks.lock_accounts([account.pk])
+        ledger.credit(account=locked, amount=4200, actor=actor, lifetime_days=3, now=now)
+    response = staff_client(merchant, actor, "marketer").get(
+        "/admin/reports/at-risk/", {"days": 7, "export": "xlsx"}
+    )
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert len(rows) == 2
+    assert rows[1][1] == account.customer.phone and float(rows[1][4]) == 42.0
+
+
+def test_a_period_that_ends_before_it_starts_is_refused_with_a_message(merchant, actor, history):
+    page = staff_client(merchant, actor, "owner").get(
+        "/admin/reports/bonuses/", {"start": "2026-03-08", "end": "2026-03-01"}
+    )
+    assert page.status_code == 200
+    assert page.context["form"].errors and page.context["table"] == []
