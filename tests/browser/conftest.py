@@ -90,3 +90,12 @@ def log_in(page, user, *, path: str = "/admin/login/") -> None:
     page.fill("input[name=password]", PASSWORD)
     page.locator("[type=submit]").first.click()
     page.wait_for_load_state("networkidle")
+
+
+def save_screenshot(page, name: str) -> None:
+    """Keep a screenshot for the documentation when KOPILKA_SCREENSHOTS names a folder
+    (e.g. docs/screenshots); a plain test run leaves the working tree alone."""
+    folder = os.environ.get("KOPILKA_SCREENSHOTS")
+    if folder:
+        page.set_viewport_size({"width": 1280, "height": 800})
+        page.screenshot(path=str(Path(folder) / name))

@@ -2,7 +2,6 @@
 chart drawn by the vendored Chart.js; a screenshot for the documentation."""
 
 from datetime import timedelta
-from pathlib import Path
 
 from django.utils import timezone, translation
 
@@ -14,9 +13,8 @@ from kopilka.pos.models import Receipt
 from tests.conftest import SYSTEM
 from tests.ledger.helpers import locked
 
-from .conftest import log_in
+from .conftest import log_in, save_screenshot
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 DAY = timedelta(days=1)
 
 
@@ -77,8 +75,7 @@ def test_the_dashboard_shows_the_periods_figures_and_a_chart(
     assert {name: shown(name) for name in expected_30} == expected_30
     assert page.locator("#dashboard-chart").is_visible()
     assert page.evaluate("Chart.getChart(document.getElementById('dashboard-chart')) !== undefined")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / "backoffice-dashboard.png")
+    save_screenshot(page, "backoffice-dashboard.png")
 
     page.locator("a[data-period='90']").click()
     page.wait_for_load_state("networkidle")

@@ -1,8 +1,6 @@
 """The products list in a real browser: two products chosen and excluded from accrual by the
 bulk action, and a screenshot of the list for the documentation."""
 
-from pathlib import Path
-
 from django.utils import translation
 from django.utils.translation import gettext, ngettext
 
@@ -10,10 +8,9 @@ from kopilka.catalog import services as catalog
 from kopilka.catalog.models import Product
 from tests.conftest import SYSTEM
 
-from .conftest import log_in
+from .conftest import log_in, save_screenshot
 
 LIST = "/admin/catalog/product/"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def test_two_products_are_excluded_from_accrual_by_the_bulk_action(page, make_staff, merchant):
@@ -66,5 +63,4 @@ def test_two_products_are_excluded_from_accrual_by_the_bulk_action(page, make_st
     assert accrual_cells["FD-002"].inner_text().strip() == excluded_text
     assert accrual_cells["AL-001"].inner_text().strip() == inherited_text
     assert accrual_cells["DR-001"].inner_text().strip() == "—"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / "backoffice-products.png")
+    save_screenshot(page, "backoffice-products.png")

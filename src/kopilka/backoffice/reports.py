@@ -65,7 +65,7 @@ class PeriodForm(forms.Form):
     start = forms.DateField(label=_("from"), widget=UnfoldAdminDateWidget)
     end = forms.DateField(label=_("to"), widget=UnfoldAdminDateWidget)
     bucket = forms.ChoiceField(
-        label=_("by"),
+        label=_("grouped by"),
         choices=[("day", _("day")), ("week", _("week")), ("month", _("month"))],
         initial="day",
     )
@@ -205,10 +205,10 @@ def bonuses_report(request, merchant):
     bucket = form.cleaned_data.get("bucket", "day") if form.is_valid() else "day"
     groups = list(selectors.BONUS_GROUPS)
     names = {
-        "accrued": _("accrued"),
+        "accrued": _("bonuses accrued"),
         "gifts": _("welcome and birthday"),
-        "spent": _("spent"),
-        "expired": _("expired"),
+        "spent": _("bonuses spent"),
+        "expired": _("bonuses expired"),
         "returned": _("returned on refunds"),
         "clawed_back": _("clawed back on refunds"),
         "manual": _("manual changes"),
@@ -237,9 +237,9 @@ def bonuses_report(request, merchant):
     summary = []
     if report:
         summary = [
-            (_("accrued"), money(report.totals.get("accrued", 0))),
-            (_("spent"), money(report.totals.get("spent", 0))),
-            (_("expired"), money(report.totals.get("expired", 0))),
+            (names["accrued"], money(report.totals.get("accrued", 0))),
+            (names["spent"], money(report.totals.get("spent", 0))),
+            (names["expired"], money(report.totals.get("expired", 0))),
             (_("outstanding (available and pending)"), money(report.outstanding)),
             (_("breakage (expired / accrued)"), f"{report.breakage * 100:.1f} %"),
         ]

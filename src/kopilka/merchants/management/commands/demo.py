@@ -32,12 +32,15 @@ class Command(BaseCommand):
         if existing is None:
             self.stdout.write(f"Building demo data: {customers} customers, {months} months…")
             info = demo.demo_build(customers_count=customers, months=months)
+            rollups.refresh(merchant=info.merchant)  # the reports show the history at once
         else:
             info = demo.demo_describe(existing)
         if receipts > 0:
             self._history(info.merchant, receipts, days)
         self.stdout.write(self.style.SUCCESS(f"Demo merchant: {info.merchant.name}"))
         self.stdout.write("  Back office:  http://127.0.0.1:8000/admin/")
+        self.stdout.write("  Reports:      http://127.0.0.1:8000/admin/reports/")
+        self.stdout.write("  Cashier:      http://127.0.0.1:8000/cashier/")
         self.stdout.write("  POS API:      http://127.0.0.1:8000/api/v1/docs")
         self.stdout.write("  Logins (username / password):")
         for role, username, password in info.logins:
