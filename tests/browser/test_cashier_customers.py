@@ -35,7 +35,7 @@ def test_a_new_customer_registered_at_the_till_confirms_with_the_code_sent_to_th
     page.fill("#id_phone", "8 916 555-12-34")
     page.fill("#id_first_name", "Олег")
     page.check("#id_virtual_card")
-    page.get_by_role("button", name="Register").click()
+    page.click("#register-submit")
 
     expect(page.locator("#code")).to_be_focused()
     expect(page.locator("#customer-panel")).to_contain_text("+7 916 ***-**-34")
