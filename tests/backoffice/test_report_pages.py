@@ -41,7 +41,7 @@ def staff_client(merchant, actor, role):
 @pytest.mark.parametrize("role", ["owner", "admin", "marketer", "auditor"])
 def test_every_back_office_role_opens_every_report(merchant, actor, history, role):
     client = staff_client(merchant, actor, role)
-    for path in ("", "customers/", "bonuses/", "at-risk/", "levels/", "campaigns/"):
+    for path in ("", "customers/", "bonuses/", "at-risk/", "levels/", "campaigns/", "simulator/"):
         response = client.get(f"/admin/reports/{path}")
         assert response.status_code == 200, (path, response.status_code)
 
@@ -103,4 +103,32 @@ def test_a_period_that_ends_before_it_starts_is_refused_with_a_message(merchant,
         "/admin/reports/bonuses/", {"start": "2026-03-08", "end": "2026-03-01"}
     )
     assert page.status_code == 200
+    assert page.context["form"].errors and page.context["table"] == []
+
+
+def test_the_simulator_page_replays_the_period_beside_the_current_program(merchant, actor, history):
+    params = {
+        "start": "2026-03-02",
+        "end": "2026-03-04",
+        "program": history.pk,
+        "bonus_percent": "10",
+        "bonus_max_share": "50",
+        "bonus_lifetime": "",
+        "discount_percent": "3",
+    }
+    page = staff_client(merchant, actor, "owner").get("/admin/reports/simulator/", params)
+    assert page.status_code == 200, page.context["form"].errors
+    receipts, revenue, discounts, issued = (row[1:] for row in page.context["table"][:4])
+    assert receipts == [4, 4, 4]
+    assert [str(v) for v in revenue] == ["3800", "3800", "3800"]
+    # The current program issues exactly what the real ledger accrued: 163.50.
+    assert str(issued[0]) == "163.5"
+    # 3 % of every receipt, anonymous ones included; the bonus programs give no discount.
+    assert [str(v) for v in discounts] == ["0", "0", "114"]
+
+
+def test_the_simulator_refuses_a_period_too_long_for_a_page(merchant, actor, history):
+    page = staff_client(merchant, actor, "owner").get(
+        "/admin/reports/simulator/", {"start": "2024-01-01", "end": "2026-03-04"}
+    )
     assert page.context["form"].errors and page.context["table"] == []

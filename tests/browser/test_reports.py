@@ -19,7 +19,7 @@ def test_an_owner_opens_every_report_and_exports_the_bonuses(
     log_in(page, make_staff("owner"))
     page.goto("/admin/reports/")
     slugs = page.locator("[data-report]").evaluate_all("els => els.map(e => e.dataset.report)")
-    assert slugs == ["customers", "bonuses", "at-risk", "levels", "campaigns"]
+    assert slugs == ["customers", "bonuses", "at-risk", "levels", "campaigns", "simulator"]
     for slug in slugs:
         page.goto("/admin/reports/")
         page.click(f"[data-report='{slug}']")

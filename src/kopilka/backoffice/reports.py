@@ -417,6 +417,168 @@ def campaigns_report(request, merchant):
     )
 
 
+class SimulatorForm(forms.Form):
+    """The period to replay and the alternatives to compare with the current program; an
+    alternative left blank is skipped."""
+
+    start = forms.DateField(label=_("from"), widget=UnfoldAdminDateWidget)
+    end = forms.DateField(label=_("to"), widget=UnfoldAdminDateWidget)
+    program = forms.ModelChoiceField(
+        label=_("current program"), queryset=Program.objects.none(), required=False
+    )
+    bonus_percent = forms.DecimalField(
+        label=_("bonuses, %"), min_value=0, max_value=100, decimal_places=3, required=False
+    )
+    bonus_max_share = forms.DecimalField(
+        label=_("payable by bonuses, share of a receipt, %"),
+        min_value=0,
+        max_value=100,
+        decimal_places=3,
+        required=False,
+    )
+    bonus_lifetime = forms.IntegerField(
+        label=_("bonus lifetime, days"), min_value=1, max_value=3650, required=False
+    )
+    discount_percent = forms.DecimalField(
+        label=_("fixed discount, %"), min_value=0, max_value=100, decimal_places=3, required=False
+    )
+
+    def __init__(self, data, *, merchant):
+        today = _today(merchant)
+        programs = Program.objects.filter(merchant=merchant).order_by("pk")
+        defaults = {
+            "start": today - timedelta(days=89),
+            "end": today,
+            "bonus_percent": 5,
+            "bonus_max_share": 30,
+            "bonus_lifetime": 90,
+            "discount_percent": 3,
+        }
+        if programs:
+            defaults["program"] = programs[0].pk
+        super().__init__(_with_defaults(data, defaults))
+        self.fields["program"].queryset = programs
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and start > end:
+            raise forms.ValidationError(_("The period ends before it starts."))
+        if start and end and (end - start).days >= SIMULATOR_MAX_DAYS:
+            raise forms.ValidationError(
+                _("Replay at most %(days)s days at a time.") % {"days": SIMULATOR_MAX_DAYS}
+            )
+        return cleaned
+
+    def scenarios(self) -> list:
+        from kopilka.reports import simulator
+
+        data, found = self.cleaned_data, []
+        if data.get("program") is not None:
+            found.append(simulator.current_scenario(data["program"]))
+        if data.get("bonus_percent") is not None:
+            found.append(
+                simulator.bonus_scenario(
+                    percent=data["bonus_percent"],
+                    max_share_percent=data.get("bonus_max_share") or 100,
+                    lifetime_days=data.get("bonus_lifetime"),
+                )
+            )
+        if data.get("discount_percent") is not None:
+            found.append(simulator.fixed_discount_scenario(percent=data["discount_percent"]))
+        return found
+
+
+# A page replays in the web request; longer periods belong to a quieter tool.
+SIMULATOR_MAX_DAYS = 366
+SIMULATOR_ROWS = (
+    ("receipts", _("receipts replayed"), False),
+    ("revenue", _("revenue"), True),
+    ("discount", _("discounts given"), True),
+    ("issued", _("bonuses issued"), True),
+    ("spent_net", _("bonuses spent"), True),
+    ("expired", _("bonuses expired"), True),
+    ("outstanding", _("outstanding at the end"), True),
+    ("cost", _("cost: discounts and bonuses spent"), True),
+)
+
+
+@report_view
+def simulator_report(request, merchant):
+    from kopilka.reports import simulator
+
+    form = SimulatorForm(request.GET, merchant=merchant)
+    results, table, chart, scenarios = [], [], None, []
+    if form.is_valid():
+        scenarios = form.scenarios()
+        if not scenarios:
+            form.add_error(None, _("Choose the current program or an alternative to replay."))
+    if form.is_valid() and scenarios:
+        tz = ZoneInfo(merchant.time_zone)
+        start = datetime.combine(form.cleaned_data["start"], time.min, tzinfo=tz)
+        end = datetime.combine(form.cleaned_data["end"] + timedelta(days=1), time.min, tzinfo=tz)
+        report = simulator.simulate(merchant=merchant, start=start, end=end, scenarios=scenarios)
+        results = list(report.results)
+        for attribute, label, is_money in SIMULATOR_ROWS:
+            values = [getattr(r, attribute) for r in results]
+            table.append([label, *[_units(v) if is_money else v for v in values]])
+        table.append(
+            [
+                _("cost as a share of revenue, %"),
+                *[
+                    round(float(r.cost_share) * 100, 2) if r.cost_share is not None else ""
+                    for r in results
+                ],
+            ]
+        )
+        table.append(
+            [
+                _("cost with every issued bonus as a share of revenue, %"),
+                *[
+                    round(float(r.cost_with_liability_share) * 100, 2)
+                    if r.cost_with_liability_share is not None
+                    else ""
+                    for r in results
+                ],
+            ]
+        )
+        names = sorted({name for r in results for name, _count in r.levels})
+        for level in names:
+            table.append(
+                [
+                    _("customers at level %(level)s") % {"level": level},
+                    *[dict(r.levels).get(level, 0) for r in results],
+                ]
+            )
+        chart = {
+            "type": "bar",
+            "labels": [r.name for r in results],
+            "datasets": [
+                {
+                    "label": str(_("cost as a share of revenue, %")),
+                    "data": [float(r.cost_share or 0) * 100 for r in results],
+                }
+            ],
+        }
+    headers = [_("figure"), *[r.name for r in results]]
+    if fmt := _export_format(request):
+        return table_response("simulation", fmt, headers, table)
+    return _page(
+        request,
+        "backoffice/reports/table.html",
+        _("Program simulator"),
+        form=form,
+        headers=headers,
+        table=table,
+        chart=chart,
+        note=_(
+            "Every receipt of the period replayed through the rules engine under each "
+            "program; customers spend what they really spent, as far as the simulated balance "
+            "allows. Nothing is written: the real ledger stays as it is."
+        ),
+    )
+
+
 REPORT_LINKS = [
     (
         "customers",
@@ -427,6 +589,11 @@ REPORT_LINKS = [
     ("at-risk", _("Bonuses at risk"), _("Customers whose bonuses expire soon, for a mailing.")),
     ("levels", _("Levels"), _("Customers per level and moves up and down.")),
     ("campaigns", _("Campaign results"), _("Receipts, revenue and bonuses per campaign.")),
+    (
+        "simulator",
+        _("Program simulator"),
+        _("Your real receipts replayed under other programs: what would they cost?"),
+    ),
 ]
 
 urlpatterns = [
@@ -436,4 +603,5 @@ urlpatterns = [
     path("at-risk/", at_risk_report, name="reports-at-risk"),
     path("levels/", levels_report, name="reports-levels"),
     path("campaigns/", campaigns_report, name="reports-campaigns"),
+    path("simulator/", simulator_report, name="reports-simulator"),
 ]
