@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         "simulator_configs": len(report.results),
         "simulator_processes": report.processes,
         "simulator_fill_s": round(fill_s, 1),
-        "simulator_scan_revenue": revenue,
+        "simulator_scan_revenue": int(revenue),  # PostgreSQL sums bigints as numeric
         "simulator_errors": len(problems),
     }
     for name, value in figures.items():
