@@ -5,7 +5,7 @@ from `kopilka.reports.selectors`; these views only shape them for people."""
 from __future__ import annotations
 
 import functools
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -23,6 +23,7 @@ from kopilka.customers.models import Customer
 from kopilka.merchants.models import Role, Store
 from kopilka.programs.models import Level, Program
 from kopilka.reports import selectors
+from kopilka.reports.rollups import day_bounds
 
 from .exports import FORMATS, table_response
 from .formatting import money
@@ -105,6 +106,14 @@ def _page(request, template: str, title, **context):
             **context,
         },
     )
+
+
+def _moments(merchant, form) -> tuple[datetime, datetime]:
+    """The form's local days as moments: [the first one's start, the last one's end)."""
+    tz = ZoneInfo(merchant.time_zone)
+    first, _first_end = day_bounds(form.cleaned_data["start"], tz)
+    _last_start, last = day_bounds(form.cleaned_data["end"], tz)
+    return first, last
 
 
 def _export_format(request) -> str | None:
@@ -336,9 +345,7 @@ def levels_report(request, merchant):
     table, summary = [], []
     if form.is_valid():
         program = form.cleaned_data["program"]
-        tz = ZoneInfo(merchant.time_zone)
-        start = datetime.combine(form.cleaned_data["start"], time.min, tzinfo=tz)
-        end = datetime.combine(form.cleaned_data["end"] + timedelta(days=1), time.min, tzinfo=tz)
+        start, end = _moments(merchant, form)
         report = selectors.levels_summary(program=program, start=start, end=end)
         levels = list(Level.objects.filter(program=program).order_by("priority"))
         table = [[lv.name, report.customers_by_level.get(lv.pk, 0)] for lv in levels]
@@ -370,9 +377,7 @@ def campaigns_report(request, merchant):
     form = PeriodForm(request.GET, merchant=merchant)
     table = []
     if form.is_valid():
-        tz = ZoneInfo(merchant.time_zone)
-        start = datetime.combine(form.cleaned_data["start"], time.min, tzinfo=tz)
-        end = datetime.combine(form.cleaned_data["end"] + timedelta(days=1), time.min, tzinfo=tz)
+        start, end = _moments(merchant, form)
         report = selectors.campaign_results(merchant=merchant, start=start, end=end)
         table = [
             [
@@ -514,9 +519,7 @@ def simulator_report(request, merchant):
         if not scenarios:
             form.add_error(None, _("Choose the current program or an alternative to replay."))
     if form.is_valid() and scenarios:
-        tz = ZoneInfo(merchant.time_zone)
-        start = datetime.combine(form.cleaned_data["start"], time.min, tzinfo=tz)
-        end = datetime.combine(form.cleaned_data["end"] + timedelta(days=1), time.min, tzinfo=tz)
+        start, end = _moments(merchant, form)
         report = simulator.simulate(merchant=merchant, start=start, end=end, scenarios=scenarios)
         results = list(report.results)
         for attribute, label, is_money in SIMULATOR_ROWS:
