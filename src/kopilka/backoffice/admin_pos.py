@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import TabularInline
+from unfold.paginator import InfinitePaginator
 
 from kopilka.pos.models import Receipt, ReceiptLine
 
@@ -73,6 +74,10 @@ class ReceiptAdmin(ReadOnlyAdmin):
     ]
     list_select_related = ["store", "customer"]
     search_fields = ["external_number", "customer__phone"]
+    # The whole purchase history of a merchant runs to millions of rows: no COUNT(*) per page.
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = InfinitePaginator
     fields = [
         "external_number",
         "kind",
