@@ -16,7 +16,7 @@ from .admin_client import page_form_data, staff_user
 # What each back-office role may change, by the area's representative model.
 MAY_CHANGE = {
     Role.OWNER: {"product", "program", "campaign", "store", "merchant"},
-    Role.ADMIN: {"product", "program", "campaign", "store"},
+    Role.ADMIN: {"product", "program", "campaign", "store", "merchant"},
     Role.MARKETER: {"product", "campaign"},
     Role.AUDITOR: set(),
 }
@@ -108,8 +108,9 @@ def test_a_cashier_cannot_sign_in_to_the_back_office(client, merchant):
     assert "_auth_user_id" not in client.session
 
 
-def test_the_plan_is_read_only_even_for_the_owner(client, merchant, targets):
-    _signed_in(client, merchant, Role.OWNER)
+@pytest.mark.parametrize("role", [Role.OWNER, Role.ADMIN])
+def test_the_plan_is_read_only_for_owners_and_admins(client, merchant, targets, role):
+    _signed_in(client, merchant, role)
     url = targets["merchant"][0]
     page = client.get(url)
     data = page_form_data(page)

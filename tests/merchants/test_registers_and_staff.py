@@ -55,8 +55,8 @@ def test_every_role_has_its_group(db):
         ("owner", ["merchants.change_merchant", "customers.change_customer"], []),
         (
             "admin",
-            ["customers.change_customer", "catalog.change_product"],
-            ["merchants.change_merchant"],
+            ["customers.change_customer", "catalog.change_product", "merchants.change_merchant"],
+            ["ledger.change_entry", "pos.change_receipt"],
         ),
         (
             "marketer",

@@ -38,7 +38,8 @@ def _changed(form, names) -> dict:
 
 @admin.register(Merchant)
 class MerchantAdmin(MerchantScopedAdmin):
-    """An owner edits their merchant's settings; its plan is the platform operator's."""
+    """An owner or admin edits their merchant's settings; its plan (billing) is the platform
+    operator's."""
 
     merchant_path = "pk"
     fields = ["name", "currency", "time_zone", "phone_region", "language", *PLAN_FIELDS]

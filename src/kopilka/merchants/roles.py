@@ -38,8 +38,6 @@ MARKETER_MODELS = {
     "category",
     "segment",
 }
-# The merchant's own settings and plan: only its owner changes them.
-OWNER_ONLY = {"merchant"}
 
 
 def role_allows(role: str, model: str, action: str) -> bool:
@@ -48,10 +46,10 @@ def role_allows(role: str, model: str, action: str) -> bool:
         return False
     if role == Role.AUDITOR or model in READ_ONLY_MODELS:
         return action == "view"
-    if role == Role.OWNER:
+    if role in (Role.OWNER, Role.ADMIN):
+        # The differences between them are finer than a model: only an owner appoints or
+        # changes owners (back-office staff admin); the plan is the platform's (merchant admin).
         return True
-    if role == Role.ADMIN:
-        return model not in OWNER_ONLY or action == "view"
     if role == Role.MARKETER:
         return model in MARKETER_MODELS or action == "view"
     return False
