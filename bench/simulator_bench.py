@@ -1,7 +1,7 @@
 """The program simulator over a large history: receipts replayed per second, against one SQL sum.
 
     DATABASE_URL=postgres://... python bench/simulator_bench.py [--receipts 1000000]
-        [--customers 20000] [--processes 2] [--profile]
+        [--customers 20000] [--processes 4] [--profile]
 
 DATABASE_URL names any database on a PostgreSQL server; the benchmark (re)creates its own
 database `kopilka_simulator_bench` there and migrates it. It makes one merchant with two stores,
@@ -265,7 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--receipts", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=20_000)
-    parser.add_argument("--processes", type=int, default=2)
+    # More processes than cores: while one waits for its rows from PostgreSQL another computes
+    # (1,000,000 receipts on 2 cores: 2 processes 35.9 s per configuration, 4 processes 32.7 s).
+    parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
