@@ -93,6 +93,20 @@ class PeriodForm(forms.Form):
         stores = self.cleaned_data.get("stores")
         return [s.pk for s in stores] if stores else None
 
+    @property
+    def chosen_bucket(self) -> str:
+        return self.cleaned_data.get("bucket", "day") if self.is_valid() else "day"
+
+    def period(self) -> dict:
+        """The selectors' period arguments: start, end, bucket and stores."""
+        data = self.cleaned_data
+        return {
+            "start": data["start"],
+            "end": data["end"],
+            "bucket": data["bucket"],
+            "store_ids": self.store_ids(),
+        }
+
 
 def _page(request, template: str, title, **context):
     return render(
@@ -137,14 +151,8 @@ def customers_report(request, merchant):
     form = PeriodForm(request.GET, merchant=merchant)
     rows = []
     if form.is_valid():
-        rows = selectors.customer_mix(
-            merchant=merchant,
-            start=form.cleaned_data["start"],
-            end=form.cleaned_data["end"],
-            bucket=form.cleaned_data["bucket"],
-            store_ids=form.store_ids(),
-        )
-    bucket = form.cleaned_data.get("bucket", "day") if form.is_valid() else "day"
+        rows = selectors.customer_mix(merchant=merchant, **form.period())
+    bucket = form.chosen_bucket
     headers = [
         _("period"),
         _("new customers"),
@@ -204,14 +212,8 @@ def bonuses_report(request, merchant):
     form = PeriodForm(request.GET, merchant=merchant)
     report = None
     if form.is_valid():
-        report = selectors.bonus_flow(
-            merchant=merchant,
-            start=form.cleaned_data["start"],
-            end=form.cleaned_data["end"],
-            bucket=form.cleaned_data["bucket"],
-            store_ids=form.store_ids(),
-        )
-    bucket = form.cleaned_data.get("bucket", "day") if form.is_valid() else "day"
+        report = selectors.bonus_flow(merchant=merchant, **form.period())
+    bucket = form.chosen_bucket
     groups = list(selectors.BONUS_GROUPS)
     names = {
         "accrued": _("bonuses accrued"),
