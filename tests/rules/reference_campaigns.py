@@ -16,7 +16,6 @@ from kopilka.rules.campaigns import (
     NTH_FREE,
     Campaign,
     _plus,
-    _requirements,
     _times,
     applicable,
 )
@@ -131,7 +130,7 @@ def _gift(c: Campaign, lines: Sequence[CartLine]) -> dict[int, int]:
     on_receipt: dict[str, int] = defaultdict(int)
     for line in lines:
         on_receipt[line.sku] += _units(line)
-    need = _requirements(c)
+    need = c.requirements
     gift_lines = [i for i, ln in enumerate(lines) if ln.sku == c.gift_sku and _discountable(c, ln)]
     giftable = sum(_units(lines[i]) for i in gift_lines)
     others = [on_receipt[sku] // qty for sku, qty in need.items() if sku != c.gift_sku]

@@ -28,12 +28,15 @@ def largest_remainder(total: int, weights: Sequence[int | Fraction]) -> list[int
         if total:
             raise ValueError("cannot split a positive total over zero weights")
         return [0] * len(weights)
+    if total == weight_sum:  # e.g. spending the most bonuses allowed: each part its weight
+        return list(weights)
     products = [total * w for w in weights]
     parts = [p // weight_sum for p in products]
     remainders = [p % weight_sum for p in products]
     left = total - sum(parts)
     if left:
-        order = sorted(range(len(weights)), key=lambda i: (-remainders[i], i))
+        # A reversed sort stays stable: on equal remainders the earlier part still comes first.
+        order = sorted(range(len(weights)), key=remainders.__getitem__, reverse=True)
         for i in order[:left]:
             parts[i] += 1
     return parts

@@ -31,11 +31,14 @@ Choices made here (documented for the engine and the back office):
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
+from functools import cached_property, lru_cache
+from itertools import accumulate
 from math import floor
 
 from .model import CartLine, Reason
@@ -77,11 +80,62 @@ class Campaign:
         return not (self.ends_at is not None and now >= self.ends_at)
 
     def qualifies(self, line: CartLine) -> bool:
-        return not self.segment_ids or bool(self.segment_ids & line.segment_ids)
+        return self.qualifies_segments(line.segment_ids)
 
-    @property
+    def qualifies_segments(self, segment_ids: frozenset[int]) -> bool:
+        return not self.segment_ids or not self.segment_ids.isdisjoint(segment_ids)
+
+    # What follows is derived once per campaign, not once per receipt: configurations live
+    # as long as their program version. (cached_property fills the instance's __dict__
+    # directly, so it works on a frozen dataclass; equality and hashing still see fields only.)
+
+    @cached_property
     def source(self) -> str:
         return f"campaign:{self.id}"
+
+    @cached_property
+    def requirements(self) -> dict[str, int]:
+        """The gift set as sku -> units; duplicate skus add up, pairs of qty <= 0 are ignored."""
+        need: dict[str, int] = defaultdict(int)
+        for sku, qty in self.set_skus:
+            if qty > 0:
+                need[sku] += qty
+        return dict(need)
+
+    @cached_property
+    def workable(self) -> bool:
+        """False for a campaign that can never do anything (unknown kind, n < 1, no set...)."""
+        if self.kind == NTH_FREE:
+            return self.n >= 1
+        if self.kind == GIFT:
+            return bool(self.gift_sku) and bool(self.requirements)
+        return self.kind in KINDS
+
+    @cached_property
+    def accrual_terms(self) -> tuple[int, int, int, int] | None:
+        """(multiplier numerator, denominator, extra percent numerator, denominator) of an
+        accrual campaign that changes something; None for any other."""
+        if self.kind == MULTIPLIER and self.multiplier != 1:
+            return self.multiplier.numerator, self.multiplier.denominator, 0, 1
+        if self.kind == EXTRA_PERCENT and self.extra_percent:
+            return 1, 1, self.extra_percent.numerator, self.extra_percent.denominator
+        if self.kind == FIXED_BONUS and self.fixed_bonus > 0:
+            return 1, 1, 0, 1
+        return None
+
+    @cached_property
+    def reason(self) -> Reason | None:
+        """The reason this campaign leaves on every line it touches, for the kinds whose
+        reason does not depend on the line (a gift's names the units given)."""
+        if self.kind == NTH_FREE:
+            return Reason("nth_item_free", self.source, str(self.n))
+        if self.kind == MULTIPLIER:
+            return Reason("bonus_multiplier", self.source, _times(self.multiplier))
+        if self.kind == EXTRA_PERCENT:
+            return Reason("extra_percent", self.source, _plus(self.extra_percent))
+        if self.kind == FIXED_BONUS:
+            return Reason("fixed_bonus", self.source, str(self.fixed_bonus))
+        return None
 
 
 @dataclass(frozen=True)
@@ -122,7 +176,7 @@ def applicable(
     anonymous = customer_group_ids is None
     eligible = []
     for c in campaigns:
-        if not _workable(c) or not c.is_running(now):
+        if not c.workable or not c.is_running(now):
             continue
         if c.store_ids and store_id not in c.store_ids:
             continue
@@ -148,23 +202,46 @@ class _Receipt:
 
     def __init__(self, lines: Sequence[CartLine]):
         self.lines = lines
-        self.units = [_whole_units(line.qty) for line in lines]
-        cheapest_first = sorted(range(len(lines)), key=lambda i: (lines[i].unit_price, i))
+        self.units = _whole_units([line.qty for line in lines])
+        prices = [line.unit_price for line in lines]
+        # A stable sort on the price alone: equal prices keep the receipt's order.
+        cheapest_first = sorted(range(len(lines)), key=prices.__getitem__)
         self.discountable = [i for i in cheapest_first if not lines[i].no_discount]
-        self.by_segment: dict[int, list[int]] = defaultdict(list)  # cheapest first
-        self.units_by_segment: dict[int, int] = defaultdict(int)
-        units = self.units
+        self.by_segment = by_segment = defaultdict(list)  # segment -> lines, cheapest first
         for i in self.discountable:
             for segment_id in lines[i].segment_ids:
-                self.by_segment[segment_id].append(i)
-                self.units_by_segment[segment_id] += units[i]
-        self.discountable_units = sum([units[i] for i in self.discountable])
-        self.on_receipt: dict[str, int] = defaultdict(int)
-        self.by_sku: dict[str, list[int]] = defaultdict(list)  # discountable, cheapest first
-        for i, line in enumerate(lines):
-            self.on_receipt[line.sku] += self.units[i]
-        for i in self.discountable:
-            self.by_sku[lines[i].sku].append(i)
+                by_segment[segment_id].append(i)
+        self._running: dict[int, tuple[list[int], list[int]]] = {}
+
+    # Gift campaigns alone look lines up by sku: one index, built on their first use, and
+    # what they ask of it worked out per sku.
+    @cached_property
+    def sku_lines(self) -> dict[str, list[int]]:
+        """Every line by sku, in the receipt's order."""
+        index: dict[str, list[int]] = defaultdict(list)
+        for i, line in enumerate(self.lines):
+            index[line.sku].append(i)
+        return index
+
+    def on_receipt(self, sku: str) -> int:
+        """Whole units of the sku over every line, discountable or not."""
+        return sum([self.units[i] for i in self.sku_lines.get(sku, ())])
+
+    def discountable_of(self, sku: str) -> list[int]:
+        """Discountable lines of the sku, cheapest first."""
+        lines = self.lines
+        found = [i for i in self.sku_lines.get(sku, ()) if not lines[i].no_discount]
+        return sorted(found, key=lambda i: lines[i].unit_price) if len(found) > 1 else found
+
+    def running_units(self, candidates: list[int]) -> list[int]:
+        """Whole units of the candidates added up in their order (kept for the receipt's own
+        lists, which many campaigns share)."""
+        # Keyed by identity; the entry holds the list itself, so its id cannot be reused.
+        known = self._running.get(id(candidates))
+        if known is None:
+            running = list(accumulate([self.units[i] for i in candidates]))
+            known = self._running[id(candidates)] = (candidates, running)
+        return known[1]
 
     def candidates(self, c: Campaign) -> list[int]:
         """Discountable lines the campaign qualifies, cheapest first."""
@@ -179,41 +256,25 @@ class _Receipt:
             key=lambda i: (lines[i].unit_price, i),
         )
 
-    def cheapest(self, candidates: Iterable[int], free: int) -> dict[int, int]:
-        """Spread `free` units over the candidates (given cheapest first)."""
-        result: dict[int, int] = {}
-        units = self.units
-        for i in candidates:
-            if free <= 0:
-                break
-            take = min(units[i], free)
-            if take:
-                result[i] = take
-                free -= take
-        return result
-
-    def nth_free(self, c: Campaign) -> dict[int, int]:
-        """Line index -> free units: every n-th qualifying whole unit, the cheapest ones."""
+    def nth_free(self, c: Campaign) -> tuple[list[int], int]:
+        """The candidate lines (cheapest first) and how many of their units are free: every
+        n-th qualifying whole unit."""
         candidates = self.candidates(c)
-        if not c.segment_ids:
-            total = self.discountable_units
-        elif len(c.segment_ids) == 1:
-            total = self.units_by_segment.get(next(iter(c.segment_ids)), 0)
-        else:
-            total = sum([self.units[i] for i in candidates])
-        return self.cheapest(candidates, total // c.n)
+        running = self.running_units(candidates)
+        return candidates, (running[-1] if running else 0) // c.n
 
-    def gift(self, c: Campaign) -> dict[int, int]:
-        """Line index -> free gift units: one per complete set, never a unit the set used."""
-        need = _requirements(c)
-        gift_lines = [i for i in self.by_sku.get(c.gift_sku, ()) if c.qualifies(self.lines[i])]
-        giftable = sum(self.units[i] for i in gift_lines)
+    def gift(self, c: Campaign) -> tuple[list[int], int]:
+        """The gift lines (cheapest first) and how many gift units are free: one per complete
+        set, never a unit the set used."""
+        need = c.requirements
+        lines = self.lines
+        gift_lines = [i for i in self.discountable_of(c.gift_sku) if c.qualifies(lines[i])]
+        giftable = sum([self.units[i] for i in gift_lines])
         on_receipt = self.on_receipt
-        others = [on_receipt.get(sku, 0) // qty for sku, qty in need.items() if sku != c.gift_sku]
+        others = [on_receipt(sku) // qty for sku, qty in need.items() if sku != c.gift_sku]
         # k gifts need k x (set units of the gift sku + 1) units of it, k of them discountable.
-        own = on_receipt.get(c.gift_sku, 0) // (need.get(c.gift_sku, 0) + 1)
-        sets = min([*others, own, giftable])
-        return self.cheapest(gift_lines, sets)
+        own = on_receipt(c.gift_sku) // (need.get(c.gift_sku, 0) + 1)
+        return gift_lines, min([*others, own, giftable])
 
 
 def apply_campaigns(
@@ -241,7 +302,9 @@ def apply_campaigns(
         return _nothing(count)
     discounts = [0] * count
     touched: set[int] = set()  # campaign ids that changed something
-    by_line: dict[int, list[tuple[int, Reason]]] = defaultdict(list)  # line -> (rank, reason)
+    # Line -> (rank, reason) pairs. A campaign leaves at most one reason on a line, so ranks
+    # never tie and the pairs sort by rank alone, without a key function.
+    by_line: dict[int, list[tuple[int, Reason]]] = defaultdict(list)
 
     # Discounts first, each campaign on what the previous ones left of the line.
     receipt = None
@@ -249,15 +312,27 @@ def apply_campaigns(
         if c.kind not in DISCOUNT_KINDS:
             continue
         receipt = receipt or _Receipt(lines)
-        free = receipt.nth_free(c) if c.kind == NTH_FREE else receipt.gift(c)
-        code = "nth_item_free" if c.kind == NTH_FREE else "gift_item"
-        for i, units in free.items():
-            left = max(amounts[i] - discounts[i], 0)
-            off = min(units * lines[i].unit_price, left)
+        if c.kind == NTH_FREE:
+            candidates, free = receipt.nth_free(c)
+            same = (rank, c.reason)
+        else:
+            candidates, free = receipt.gift(c)
+            same = None  # a gift's reason names the units given on the line
+        if free <= 0:
+            continue
+        # The free units go to the cheapest candidates first, whatever earlier campaigns
+        # left of those lines (a line already free gives nothing more): every unit of the
+        # lines before candidates[k], and the rest on candidates[k].
+        units, prefix = receipt.units, receipt.running_units(candidates)
+        k = bisect_left(prefix, free)
+        takes = [(i, units[i]) for i in candidates[:k] if discounts[i] < amounts[i]]
+        if k < len(candidates):
+            takes.append((candidates[k], free - (prefix[k - 1] if k else 0)))
+        for i, take in takes:
+            off = min(take * lines[i].unit_price, amounts[i] - discounts[i])
             if off > 0:
                 discounts[i] += off
-                value = str(c.n) if c.kind == NTH_FREE else str(units)
-                by_line[i].append((rank, Reason(code, c.source, value)))
+                by_line[i].append(same or (rank, Reason("gift_item", c.source, str(take))))
                 touched.add(c.id)
 
     # Accrual effects on the amounts left after the campaign discounts. They depend on a line
@@ -271,38 +346,57 @@ def apply_campaigns(
         segs: sum([amounts[i] for i in members]) - sum([discounts[i] for i in members])
         for segs, members in profiles.items()
     }
-    note: dict[int, tuple[int, Reason]] = {}  # campaign id -> (rank, reason)
-    for n, c in enumerate(chosen):
-        if c.kind == MULTIPLIER:
-            note[c.id] = (n, Reason("bonus_multiplier", c.source, _times(c.multiplier)))
-        elif c.kind == EXTRA_PERCENT:
-            note[c.id] = (n, Reason("extra_percent", c.source, _plus(c.extra_percent)))
-    everywhere = _Factors()
-    by_segment: dict[int, list[Campaign]] = defaultdict(list)
-    qualifying: dict[int, int] = defaultdict(int)  # fixed-bonus campaign id -> amount
-    for c in chosen:
-        if not _changes_accrual(c):
+    # The accrual campaigns of each profile, as ranks in `chosen`: those without segments
+    # touch every profile alike, the others the profiles sharing one of their segments.
+    # Multipliers and extra percents (factors) are kept apart from fixed bonuses, which
+    # only need the amount of the lines they touch.
+    factors_everywhere: list[int] = []
+    factors_by_segment: dict[int, list[int]] = defaultdict(list)
+    bonus_ranks: list[int] = []
+    for rank, c in enumerate(chosen):
+        if c.accrual_terms is None:
             continue
-        if not c.segment_ids:
-            if profiles:
-                everywhere.add(c, note.get(c.id))
+        if c.kind == FIXED_BONUS:
+            bonus_ranks.append(rank)
+        elif not c.segment_ids:
+            factors_everywhere.append(rank)
+        else:
+            for segment_id in c.segment_ids:
+                factors_by_segment[segment_id].append(rank)
+    qualifying: dict[int, int] = {}  # fixed-bonus campaign id -> amount of its lines
+    if bonus_ranks:
+        left_by_segment: dict[int, int] = defaultdict(int)
+        for segs, amount in left.items():
+            for segment_id in segs:
+                left_by_segment[segment_id] += amount
+        for rank in bonus_ranks:
+            c = chosen[rank]
+            if not c.segment_ids:
+                found, amount = bool(profiles), sum(left.values())
+            elif len(c.segment_ids) == 1:
+                (segment_id,) = c.segment_ids
+                found, amount = segment_id in left_by_segment, left_by_segment.get(segment_id, 0)
+            else:  # a line in two of its segments counts once
+                mine = [v for segs, v in left.items() if c.qualifies_segments(segs)]
+                found, amount = bool(mine), sum(mine)
+            if found:
                 touched.add(c.id)
-                qualifying[c.id] = sum(left.values())
-            continue
-        for segment_id in c.segment_ids:
-            by_segment[segment_id].append(c)
+                qualifying[c.id] = amount
+    if profiles:
+        touched.update([chosen[rank].id for rank in factors_everywhere])
+    common = _Factors(chosen, factors_everywhere)
     per_profile: dict[frozenset[int], _Factors] = {}
     for segs in profiles:
-        own = {c.id: c for s in segs for c in by_segment.get(s, ())}
+        if len(segs) == 1:
+            (segment_id,) = segs
+            own = factors_by_segment.get(segment_id, ())
+        else:
+            own = {rank for s in segs for rank in factors_by_segment.get(s, ())}
         if not own:
-            per_profile[segs] = everywhere
+            per_profile[segs] = common
             continue
-        factors = everywhere.copy()
-        for c in own.values():
-            factors.add(c, note.get(c.id))
-            touched.add(c.id)
-            qualifying[c.id] += left[segs]
-        per_profile[segs] = factors
+        touched.update([chosen[rank].id for rank in own])
+        per_profile[segs] = _Factors(chosen, sorted([*own, *factors_everywhere]))
 
     bonuses: list[tuple[int, int]] = []
     receipt_reasons: list[Reason] = []
@@ -310,7 +404,7 @@ def apply_campaigns(
         if c.kind == FIXED_BONUS and c.id in touched:
             if qualifying[c.id] >= max(1, c.min_qualifying_amount):
                 bonuses.append((c.id, c.fixed_bonus))
-                receipt_reasons.append(Reason("fixed_bonus", c.source, str(c.fixed_bonus)))
+                receipt_reasons.append(c.reason)
             else:  # it touched lines but did not reach its threshold: it did nothing
                 touched.discard(c.id)
 
@@ -321,15 +415,20 @@ def apply_campaigns(
     line_reasons: list[tuple[Reason, ...]] = [()] * count
     for segs, members in profiles.items():
         factors = per_profile[segs]
-        if not factors.notes:
-            continue
-        multiplier, extra, reasons = factors.result()
-        for i in members:
-            multipliers[i], extras[i], line_reasons[i] = multiplier, extra, reasons
+        if factors.notes:
+            multiplier, extra, reasons = factors.multiplier, factors.extra, factors.reasons
+            for i in members:
+                multipliers[i], extras[i], line_reasons[i] = multiplier, extra, reasons
     for i, own in by_line.items():  # lines with a discount: merge in campaign order
-        if not lines[i].no_accrual:
-            own = own + per_profile[lines[i].segment_ids].notes
-        line_reasons[i] = tuple([reason for _, reason in sorted(own, key=_first)])
+        factors = per_profile[lines[i].segment_ids] if not lines[i].no_accrual else None
+        if factors is None or not factors.notes:
+            line_reasons[i] = tuple([reason for _, reason in own])  # already in rank order
+        elif len(own) == 1:  # the usual case: one discount among the profile's reasons
+            [(rank, reason)] = own
+            at = bisect_left(factors.ranks, rank)
+            line_reasons[i] = (*factors.reasons[:at], reason, *factors.reasons[at:])
+        else:
+            line_reasons[i] = tuple([reason for _, reason in sorted(own + factors.notes)])
     return CampaignEffects(
         applied=applied,
         line_discounts=tuple(discounts),
@@ -342,60 +441,43 @@ def apply_campaigns(
     )
 
 
-def _whole_units(qty) -> int:
-    if type(qty) is Fraction or type(qty) is int:  # the engine's own types, the fast way
-        return max(qty.numerator // qty.denominator, 0)
-    return max(floor(qty), 0)
-
-
-def _first(pair: tuple) -> int:
-    return pair[0]
-
-
-def _changes_accrual(c: Campaign) -> bool:
-    if c.kind == MULTIPLIER:
-        return c.multiplier != 1
-    if c.kind == EXTRA_PERCENT:
-        return bool(c.extra_percent)
-    return c.kind == FIXED_BONUS and c.fixed_bonus > 0
+def _whole_units(quantities: list) -> list[int]:
+    """floor(qty) of each quantity, 0 for a negative one."""
+    if set(map(type, quantities)) <= {Fraction}:  # the engine's own type, the fast way
+        units = [qty.numerator // qty.denominator for qty in quantities]
+        return units if not units or min(units) >= 0 else [max(u, 0) for u in units]
+    return [max(floor(qty), 0) for qty in quantities]
 
 
 class _Factors:
-    """The accrual campaigns of one profile: the product of multipliers and the sum of extra
-    percents as integer numerator / denominator pairs, and their reasons with their ranks."""
+    """The multiplier and extra-percent campaigns of one profile (ranks in `chosen`, in
+    order): the product of the multipliers and the sum of the extra percents, kept in
+    integers until the end, and the (rank, reason) notes they leave on the profile's lines."""
 
-    __slots__ = ("e_den", "e_num", "m_den", "m_num", "notes")
+    __slots__ = ("extra", "multiplier", "notes", "ranks", "reasons")
 
-    def __init__(self):
-        self.m_num = self.m_den = self.e_den = 1
-        self.e_num = 0
-        self.notes: list[tuple[int, Reason]] = []
+    def __init__(self, chosen: Sequence[Campaign], ranks: Sequence[int]):
+        m_num = m_den = e_den = 1
+        e_num = 0
+        notes = []
+        for rank in ranks:
+            c = chosen[rank]
+            mn, md, en, ed = c.accrual_terms
+            m_num, m_den = m_num * mn, m_den * md
+            e_num, e_den = e_num * ed + en * e_den, e_den * ed
+            notes.append((rank, c.reason))
+        self.notes: list[tuple[int, Reason]] = notes
+        self.ranks = ranks
+        self.multiplier = _fraction(m_num, m_den) if m_num != m_den else ONE
+        self.extra = _fraction(e_num, e_den) if e_num else ZERO
+        self.reasons = tuple([reason for _, reason in notes])
 
-    def copy(self) -> _Factors:
-        other = _Factors()
-        other.m_num, other.m_den, other.e_num, other.e_den = (
-            self.m_num,
-            self.m_den,
-            self.e_num,
-            self.e_den,
-        )
-        other.notes = list(self.notes)
-        return other
 
-    def add(self, c: Campaign, note: tuple[int, Reason]) -> None:
-        if c.kind == MULTIPLIER:
-            self.m_num *= c.multiplier.numerator
-            self.m_den *= c.multiplier.denominator
-            self.notes.append(note)
-        elif c.kind == EXTRA_PERCENT:
-            num, den = c.extra_percent.numerator, c.extra_percent.denominator
-            self.e_num, self.e_den = self.e_num * den + num * self.e_den, self.e_den * den
-            self.notes.append(note)
-
-    def result(self) -> tuple[Fraction, Fraction, tuple[Reason, ...]]:
-        multiplier = Fraction(self.m_num, self.m_den) if self.m_num != self.m_den else ONE
-        extra = Fraction(self.e_num, self.e_den) if self.e_num else ZERO
-        return multiplier, extra, tuple([reason for _, reason in sorted(self.notes, key=_first)])
+@lru_cache(maxsize=4096)
+def _fraction(numerator: int, denominator: int) -> Fraction:
+    # Reducing a Fraction costs more than the rest of a profile's factors; the same campaign
+    # mixes come back receipt after receipt, so their reduced values are kept.
+    return Fraction(numerator, denominator)
 
 
 def _nothing(count: int) -> CampaignEffects:
@@ -409,23 +491,6 @@ def _nothing(count: int) -> CampaignEffects:
         line_reasons=((),) * count,
         receipt_reasons=(),
     )
-
-
-def _workable(c: Campaign) -> bool:
-    if c.kind == NTH_FREE:
-        return c.n >= 1
-    if c.kind == GIFT:
-        return bool(c.gift_sku) and bool(_requirements(c))
-    return c.kind in KINDS
-
-
-def _requirements(c: Campaign) -> dict[str, int]:
-    """The gift set as sku -> units; duplicate skus add up, pairs of qty <= 0 are ignored."""
-    need: dict[str, int] = defaultdict(int)
-    for sku, qty in c.set_skus:
-        if qty > 0:
-            need[sku] += qty
-    return dict(need)
 
 
 def _number(value: Fraction) -> str:

@@ -60,17 +60,16 @@ def quote(
 ) -> Outcome:
     """What the receipt is worth for this customer under this program at `now`."""
     lines = cart.lines
-    amounts = [line_amount(line) for line in lines]
-    _check(cart, amounts)
-    notes: dict[int, list[Reason]] = defaultdict(list)
+    amounts = _amounts(cart)
+    notes: list[list[Reason]] = [[] for _ in lines]  # each line's reasons, in order
     receipt_notes: list[Reason] = []
     source = f"program:{config.id}"
     active = config.is_active(now)
     if not active:
         receipt_notes.append(Reason("program_inactive", source))
-    for i, line in enumerate(lines):
+    for line, own in zip(lines, notes, strict=True):
         if line.no_accrual or line.no_discount or line.no_bonus_payment:
-            notes[i].extend(_exclusions(line.no_accrual, line.no_discount, line.no_bonus_payment))
+            own += _exclusions(line.no_accrual, line.no_discount, line.no_bonus_payment)
 
     before = _standing(config, customer)
     level = before.level if active else None
@@ -85,9 +84,9 @@ def quote(
         store_id=cart.store_id,
         customer_group_ids=customer.group_ids if customer is not None else None,
     )
-    for i, reasons in enumerate(effects.line_reasons):
+    for own, reasons in zip(notes, effects.line_reasons, strict=True):
         if reasons:
-            notes[i].extend(reasons)
+            own += reasons
     receipt_notes.extend(effects.receipt_reasons)
     discounts = list(effects.line_discounts)
 
@@ -106,12 +105,18 @@ def quote(
                         notes[i].append(Reason("program_discount", discount_source, percent(share)))
     after_discount = [a - d for a, d in zip(amounts, discounts, strict=True)]
 
+    # Caps and rates depend on a line's segments only: lines sharing them are worked out
+    # together.
+    groups: dict[frozenset[int], list[int]] = defaultdict(list)
+    for i, line in enumerate(lines):
+        groups[line.segment_ids].append(i)
+
     # 4. Bonus spend.
     caps = [0] * len(lines)
     spent = [0] * len(lines)
     max_spend = 0
     if active and config.kind == PROGRAM_BONUS and customer is not None:
-        caps = _caps(config, level, lines, after_discount, notes)
+        caps = _caps(config, level, lines, groups, after_discount, notes)
         refusal = _spend_refusal(cart, customer)
         if refusal is not None:
             receipt_notes.append(refusal)
@@ -133,7 +138,7 @@ def quote(
             receipt_notes.append(Reason("no_accrual_when_paid_with_bonuses", source))
         else:
             accruals = _accrual(
-                config, level, effects, lines, discounts, after_discount, spent, notes
+                config, level, effects, lines, groups, discounts, after_discount, spent, notes
             )
         if sum(accruals) or effects.fixed_bonus:
             freeze = config.freeze_days
@@ -146,9 +151,15 @@ def quote(
                 expires_at = available_from + timedelta(days=lifetime)
 
     outcomes = tuple(
-        LineOutcome(line.line_no, amount, discount, cap, spend, accrual, tuple(notes.get(i, ())))
-        for i, (line, amount, discount, cap, spend, accrual) in enumerate(
-            zip(lines, amounts, discounts, caps, spent, accruals, strict=True)
+        map(
+            LineOutcome,
+            [line.line_no for line in lines],
+            amounts,
+            discounts,
+            caps,
+            spent,
+            accruals,
+            map(tuple, notes),
         )
     )
     after = _standing(config, customer, this_receipt=(lines, after_discount))
@@ -178,10 +189,13 @@ def _standing(config: ProgramConfig, customer: CustomerState | None, this_receip
     activities = dict(customer.activity)
     if this_receipt is not None:
         lines, after_discount = this_receipt
+        # Only the segments some level has a threshold on matter to the standing.
+        counted = {segment_id for lv in config.levels for segment_id, _ in lv.min_spend_by_segment}
         by_segment: dict[int, int] = defaultdict(int)
-        for line, amount in zip(lines, after_discount, strict=True):
-            for segment_id in line.segment_ids:
-                by_segment[segment_id] += amount
+        if counted:
+            for line, amount in zip(lines, after_discount, strict=True):
+                for segment_id in line.segment_ids & counted:
+                    by_segment[segment_id] += amount
         windows = {level.window_days for level in config.levels}
         activities = {
             window: activities.get(window, Activity()).plus(sum(after_discount), by_segment)
@@ -200,17 +214,27 @@ def _exclusions(no_accrual: bool, no_discount: bool, no_bonus_payment: bool) -> 
     return tuple(Reason(f"excluded_{flag}", "catalog") for flag, on in flags if on)
 
 
-def _check(cart: Cart, amounts: list[int]) -> None:
-    numbers = {line.line_no for line in cart.lines}
-    if len(numbers) != len(cart.lines):
+def _amounts(cart: Cart) -> list[int]:
+    """The line amounts, refusing an impossible cart (InvalidCart)."""
+    lines = cart.lines
+    if len({line.line_no for line in lines}) != len(lines):
         raise InvalidCart("duplicate line numbers")
-    for line, amount in zip(cart.lines, amounts, strict=True):
-        if line.qty <= 0 or line.unit_price < 0 or line.pos_discount < 0:
+    amounts = []
+    for line in lines:
+        qty, price = line.qty, line.unit_price
+        if type(qty) is not Fraction and type(qty) is not int:
+            qty = Fraction(qty)
+        if qty.numerator <= 0 or price < 0 or line.pos_discount < 0:
             raise InvalidCart(f"line {line.line_no}: quantity, price or discount out of range")
+        # line_amount(), inlined: this loop runs for every line of every quote.
+        den = qty.denominator
+        amount = (2 * qty.numerator * price + den) // (2 * den) - line.pos_discount
         if amount < 0:
             raise InvalidCart(f"line {line.line_no}: the discount exceeds the line amount")
+        amounts.append(amount)
     if cart.requested_spend is not None and cart.requested_spend < 0:
         raise InvalidCart("requested spend must not be negative")
+    return amounts
 
 
 def _discount_share(
@@ -238,34 +262,29 @@ def _spend_refusal(cart: Cart, customer: CustomerState) -> Reason | None:
     return None
 
 
-def _caps(config, level, lines, after_discount, notes) -> list[int]:
+def _caps(config, level, lines, groups, after_discount, notes) -> list[int]:
     """The most bonuses may pay per line: the line's share, the tightest segment cap winning.
     A level's own shares replace the program's. A share depends on the line's segments only,
-    so it is worked out once per set of segments."""
+    so it is worked out once per group of lines sharing their segments."""
     segment_caps = dict(config.segment_max_share)
     default_share, default_source = config.max_share, f"program:{config.id}"
     if level is not None:
         segment_caps.update(dict(level.max_share_by_segment))
         if level.max_share is not None:
             default_share, default_source = level.max_share, f"level:{level.id}"
-    by_segments: dict[frozenset[int], tuple[int, int, Reason | None]] = {}
-    caps = []
-    for i, line in enumerate(lines):
-        if line.no_bonus_payment:
-            caps.append(0)
-            continue
-        known = by_segments.get(line.segment_ids)
-        if known is None:
-            share, source = default_share, default_source
-            for segment_id in sorted(line.segment_ids & segment_caps.keys()):
-                if segment_caps[segment_id] < share:
-                    share, source = segment_caps[segment_id], f"segment:{segment_id}"
-            reason = Reason("bonus_cap", source, percent(share)) if share < 1 else None
-            known = by_segments[line.segment_ids] = (share.numerator, share.denominator, reason)
-        num, den, reason = known
-        caps.append(after_discount[i] * num // den)  # amounts are never negative
-        if reason is not None:
-            notes[i].append(reason)
+    caps = [0] * len(lines)
+    for segments, members in groups.items():
+        share, source = default_share, default_source
+        for segment_id in sorted(segments & segment_caps.keys()):
+            if segment_caps[segment_id] < share:
+                share, source = segment_caps[segment_id], f"segment:{segment_id}"
+        reason = Reason("bonus_cap", source, percent(share)) if share < 1 else None
+        num, den = share.numerator, share.denominator
+        for i in members:
+            if not lines[i].no_bonus_payment:
+                caps[i] = after_discount[i] * num // den  # amounts are never negative
+                if reason is not None:
+                    notes[i].append(reason)
     return caps
 
 
@@ -276,40 +295,44 @@ def _level_percent(level: LevelConfig, line: CartLine) -> Fraction:
     return rates[matching[0]] if matching else (level.cashback or Fraction(0))
 
 
-def _accrual(config, level, effects, lines, discounts, after_discount, spent, notes) -> list[int]:
+def _accrual(
+    config, level, effects, lines, groups, discounts, after_discount, spent, notes
+) -> list[int]:
     # Steps are chosen by the receipt total after discounts (the document sum), as in the
     # seeds: 4900 earns 2 %, and 100 more makes the whole receipt earn 5 %.
     receipt_total = sum(after_discount)
     not_discounted = Reason("discounted_line_earns_nothing", f"program:{config.id}")
-    # A line's rate depends only on its segments (campaign factors too, for accruing lines):
-    # it is worked out once per set of segments.
-    rates: dict[frozenset[int], tuple[Fraction, Reason | None]] = {}
+    skip_discounted = not config.accrue_on_discounted
     rules = _Rules(config.accrual_rules, receipt_total)
-    earning: list[tuple[int, int, frozenset[int]]] = []  # (line index, base, segments)
-    for i, line in enumerate(lines):
-        if line.no_accrual:
-            continue
-        if (line.pos_discount or discounts[i]) and not config.accrue_on_discounted:
-            notes[i].append(not_discounted)
-            continue
-        known = rates.get(line.segment_ids)
-        if known is None:
-            extra, factor = effects.accrual_extra_percent[i], effects.accrual_multiplier[i]
-            known = _rate(rules, level, line, extra, factor)
-            rates[line.segment_ids] = known
-        rate, reason = known
-        if rate:
-            notes[i].append(reason)
-            earning.append((i, after_discount[i] - spent[i], line.segment_ids))
+    # A line's rate depends only on its segments (campaign factors too, for accruing lines):
+    # it is worked out once per group of lines sharing their segments.
+    earning: list[tuple[Fraction, list[int]]] = []  # (rate, indexes of the lines earning it)
+    for members in groups.values():
+        rate = reason = None
+        earners = []
+        for i in members:
+            line = lines[i]
+            if line.no_accrual:
+                continue
+            if skip_discounted and (line.pos_discount or discounts[i]):
+                notes[i].append(not_discounted)
+                continue
+            if rate is None:
+                extra, factor = effects.accrual_extra_percent[i], effects.accrual_multiplier[i]
+                rate, reason = _rate(rules, level, line, extra, factor)
+            if rate:
+                notes[i].append(reason)
+                earners.append(i)
+        if earners:
+            earning.append((rate, earners))
     # Exact to the last fraction of a kopeck, in integers: scale every line's share by the
     # common denominator of the rates (percents with at most three decimals keep it small).
-    scale = lcm(*(rate.denominator for rate, _ in rates.values()))
-    factors = {
-        segs: rate.numerator * (scale // rate.denominator) for segs, (rate, _) in rates.items()
-    }
+    scale = lcm(*(rate.denominator for rate, _ in earning))
     scaled = [0] * len(lines)
-    for i, base, segs in earning:
-        scaled[i] = base * factors[segs]
+    for rate, earners in earning:
+        factor = rate.numerator * (scale // rate.denominator)
+        for i in earners:
+            scaled[i] = (after_discount[i] - spent[i]) * factor
     unit = max(config.accrual_unit, 1)
     total = sum(scaled) // (scale * unit) * unit
     return largest_remainder(total, scaled) if total else [0] * len(lines)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .levels import Activity, LevelConfig, NextLevel
 
@@ -133,8 +133,10 @@ class Cart:
     store_id: int | None = None
 
 
-@dataclass(frozen=True)
-class LineOutcome:
+class LineOutcome(NamedTuple):
+    """One line's figures. A named tuple rather than a frozen dataclass: a quote builds one
+    per line, and a tuple is built three times faster (immutable all the same)."""
+
     line_no: int
     amount: int  # qty x unit price - POS discount
     discount: int  # program (and later campaign) discount
