@@ -203,7 +203,7 @@ class _Receipt:
     def __init__(self, lines: Sequence[CartLine]):
         self.lines = lines
         self.units = _whole_units([line.qty for line in lines])
-        prices = [line.unit_price for line in lines]
+        self.prices = prices = [line.unit_price for line in lines]
         # A stable sort on the price alone: equal prices keep the receipt's order.
         cheapest_first = sorted(range(len(lines)), key=prices.__getitem__)
         self.discountable = [i for i in cheapest_first if not lines[i].no_discount]
@@ -285,12 +285,15 @@ def apply_campaigns(
     now: datetime,
     store_id: int | None,
     customer_group_ids: frozenset[int] | None,
+    memo: dict | None = None,
 ) -> CampaignEffects:
     """What the applicable campaigns do to a receipt whose line amounts are `amounts`.
 
     `amounts` are the line amounts after the till's discount (qty x unit price - pos_discount).
     Accrual campaigns depend on a line only through its segments and its no_accrual flag, so
     they are worked out once per such profile, and lines of one profile share the result.
+    `memo`, an empty dict owned by whoever owns `campaigns`, lets later receipts reuse those
+    per-profile results (it is keyed by the campaign objects themselves).
     """
     if len(lines) != len(amounts):
         raise ValueError("one amount per line is needed")
@@ -323,17 +326,22 @@ def apply_campaigns(
         # The free units go to the cheapest candidates first, whatever earlier campaigns
         # left of those lines (a line already free gives nothing more): every unit of the
         # lines before candidates[k], and the rest on candidates[k].
-        units, prefix = receipt.units, receipt.running_units(candidates)
-        k = bisect_left(prefix, free)
-        takes = [(i, units[i]) for i in candidates[:k] if discounts[i] < amounts[i]]
-        if k < len(candidates):
-            takes.append((candidates[k], free - (prefix[k - 1] if k else 0)))
-        for i, take in takes:
-            off = min(take * lines[i].unit_price, amounts[i] - discounts[i])
+        units, prices, running = receipt.units, receipt.prices, receipt.running_units(candidates)
+        k = bisect_left(running, free)
+        takes = [i for i in candidates[:k] if discounts[i] < amounts[i]]
+        last = candidates[k] if k < len(candidates) else None
+        if last is not None:
+            takes.append(last)
+        given = False
+        for i in takes:
+            take = units[i] if i != last else free - (running[k - 1] if k else 0)
+            off = min(take * prices[i], amounts[i] - discounts[i])
             if off > 0:
                 discounts[i] += off
                 by_line[i].append(same or (rank, Reason("gift_item", c.source, str(take))))
-                touched.add(c.id)
+                given = True
+        if given:
+            touched.add(c.id)
 
     # Accrual effects on the amounts left after the campaign discounts. They depend on a line
     # only through its segments, so they are worked out per profile (lines sharing segments),
@@ -384,19 +392,26 @@ def apply_campaigns(
                 qualifying[c.id] = amount
     if profiles:
         touched.update([chosen[rank].id for rank in factors_everywhere])
-    common = _Factors(chosen, factors_everywhere)
+    # A profile's factors depend only on the chosen campaigns and its segments: with a memo
+    # (the engine keeps one per program configuration) each mix is worked out once, not on
+    # every receipt.
+    table = _memo_table(memo, chosen)
     per_profile: dict[frozenset[int], _Factors] = {}
+    present: set[int] = set()  # segments of accruing lines
     for segs in profiles:
-        if len(segs) == 1:
-            (segment_id,) = segs
-            own = factors_by_segment.get(segment_id, ())
-        else:
-            own = {rank for s in segs for rank in factors_by_segment.get(s, ())}
-        if not own:
-            per_profile[segs] = common
-            continue
-        touched.update([chosen[rank].id for rank in own])
-        per_profile[segs] = _Factors(chosen, sorted([*own, *factors_everywhere]))
+        present.update(segs)
+        factors = table.get(segs)
+        if factors is None:
+            if len(segs) == 1:
+                (segment_id,) = segs
+                own = factors_by_segment.get(segment_id, ())
+            else:
+                own = {rank for s in segs for rank in factors_by_segment.get(s, ())}
+            ranks = sorted([*own, *factors_everywhere]) if own else factors_everywhere
+            factors = table[segs] = _Factors(chosen, ranks)
+        per_profile[segs] = factors
+    for segment_id in present.intersection(factors_by_segment):
+        touched.update([chosen[rank].id for rank in factors_by_segment[segment_id]])
 
     bonuses: list[tuple[int, int]] = []
     receipt_reasons: list[Reason] = []
@@ -468,19 +483,38 @@ class _Factors:
             notes.append((rank, c.reason))
         self.notes: list[tuple[int, Reason]] = notes
         self.ranks = ranks
-        self.multiplier = _fraction(m_num, m_den) if m_num != m_den else ONE
-        self.extra = _fraction(e_num, e_den) if e_num else ZERO
+        self.multiplier = cached_fraction(m_num, m_den) if m_num != m_den else ONE
+        self.extra = cached_fraction(e_num, e_den) if e_num else ZERO
         self.reasons = tuple([reason for _, reason in notes])
 
 
+_MEMO_CHOICES, _MEMO_PROFILES = 16, 4096  # bounds: sets of campaigns, profiles per set
+
+
+def _memo_table(memo: dict | None, chosen: list[Campaign]) -> dict:
+    """The memo's table of profile factors for exactly these chosen campaigns."""
+    if memo is None:
+        return {}
+    # Object identities: the memo's owner holds the campaigns, so no other object can take
+    # one of their ids while the memo lives.
+    key = tuple([id(c) for c in chosen])
+    table = memo.get(key)
+    if table is None or len(table) >= _MEMO_PROFILES:
+        if len(memo) >= _MEMO_CHOICES:
+            memo.clear()
+        table = memo[key] = {}
+    return table
+
+
 @lru_cache(maxsize=4096)
-def _fraction(numerator: int, denominator: int) -> Fraction:
+def cached_fraction(numerator: int, denominator: int) -> Fraction:
     # Reducing a Fraction costs more than the rest of a profile's factors; the same campaign
     # mixes come back receipt after receipt, so their reduced values are kept.
     return Fraction(numerator, denominator)
 
 
-def _nothing(count: int) -> CampaignEffects:
+@lru_cache(maxsize=64)
+def _nothing(count: int) -> CampaignEffects:  # immutable: one per receipt size will do
     return CampaignEffects(
         applied=(),
         line_discounts=(0,) * count,

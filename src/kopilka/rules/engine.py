@@ -10,17 +10,16 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 from fractions import Fraction
-from functools import lru_cache
+from functools import lru_cache, partial
 from math import lcm
 
 from .allocation import largest_remainder
-from .campaigns import apply_campaigns
+from .campaigns import ONE, ZERO, apply_campaigns, cached_fraction
 from .levels import Activity, LevelConfig, LevelStanding, standing
 from .model import (
     PROGRAM_ACCUMULATIVE_DISCOUNT,
     PROGRAM_BONUS,
     PROGRAM_FIXED_DISCOUNT,
-    AccrualRule,
     Cart,
     CartLine,
     CustomerState,
@@ -30,7 +29,9 @@ from .model import (
     Reason,
 )
 
-ZERO, ONE = Fraction(0), Fraction(1)
+NO_LEVEL = LevelStanding(level=None)
+# A LineOutcome from a tuple of its fields, without a Python call per line.
+_line_outcome = partial(tuple.__new__, LineOutcome)
 
 
 class InvalidCart(ValueError):
@@ -38,21 +39,20 @@ class InvalidCart(ValueError):
 
 
 def percent(share: Fraction) -> str:
+    return _percent(share.numerator, share.denominator)
+
+
+@lru_cache(maxsize=1024)
+def _percent(numerator: int, denominator: int) -> str:
     # int / int is correctly rounded, like float(Fraction), without building share x 100.
-    text = f"{share.numerator * 100 / share.denominator:.4f}".rstrip("0").rstrip(".")
+    text = f"{numerator * 100 / denominator:.4f}".rstrip("0").rstrip(".")
     return f"{text}%"
 
 
-def line_amount(line: CartLine) -> int:
-    """qty x unit price, rounded half up to a kopeck, less the till's own discount."""
-    # In integers: floor((2 x qty x price + 1) / 2), with qty = numerator / denominator.
-    qty = line.qty
-    if type(qty) is not Fraction and type(qty) is not int:
-        qty = Fraction(qty)
-    num, den = qty.numerator, qty.denominator
-    twice = 2 * num * line.unit_price
-    rounded = (twice + den) // (2 * den) if twice >= 0 else -((-twice + den) // (2 * den))
-    return rounded - line.pos_discount
+@lru_cache(maxsize=4096)
+def _reason(code: str, source: str, value: str) -> Reason:
+    # Reasons are immutable and few (a rate or a cap of a source): quotes share them.
+    return Reason(code, source, value)
 
 
 def quote(
@@ -61,15 +61,11 @@ def quote(
     """What the receipt is worth for this customer under this program at `now`."""
     lines = cart.lines
     amounts = _amounts(cart)
-    notes: list[list[Reason]] = [[] for _ in lines]  # each line's reasons, in order
     receipt_notes: list[Reason] = []
-    source = f"program:{config.id}"
+    source = config.source
     active = config.is_active(now)
     if not active:
         receipt_notes.append(Reason("program_inactive", source))
-    for line, own in zip(lines, notes, strict=True):
-        if line.no_accrual or line.no_discount or line.no_bonus_payment:
-            own += _exclusions(line.no_accrual, line.no_discount, line.no_bonus_payment)
 
     before = _standing(config, customer)
     level = before.level if active else None
@@ -83,10 +79,19 @@ def quote(
         now=now,
         store_id=cart.store_id,
         customer_group_ids=customer.group_ids if customer is not None else None,
+        memo=config.campaign_memo,
     )
-    for own, reasons in zip(notes, effects.line_reasons, strict=True):
-        if reasons:
-            own += reasons
+    # Each line's reasons, in order: its exclusions, then what the campaigns did to it. Lines
+    # sharing their segments share caps and rates (worked out once per group).
+    notes: list[list[Reason]] = []
+    groups: dict[frozenset[int], list[int]] = defaultdict(list)
+    for i, (line, reasons) in enumerate(zip(lines, effects.line_reasons, strict=True)):
+        if line.no_accrual or line.no_discount or line.no_bonus_payment:
+            notes.append([*_exclusions(line.no_accrual, line.no_discount, line.no_bonus_payment)])
+            notes[i] += reasons
+        else:
+            notes.append([*reasons])
+        groups[line.segment_ids].append(i)
     receipt_notes.extend(effects.receipt_reasons)
     discounts = list(effects.line_discounts)
 
@@ -97,19 +102,14 @@ def quote(
             eligible = [
                 0 if line.no_discount else amounts[i] - discounts[i] for i, line in enumerate(lines)
             ]
-            total = int(sum(eligible) * share)
+            total = sum(eligible) * share.numerator // share.denominator  # never negative
             if total:
+                reason = Reason("program_discount", discount_source, percent(share))
                 for i, d in enumerate(largest_remainder(total, eligible)):
                     if d:
                         discounts[i] += d
-                        notes[i].append(Reason("program_discount", discount_source, percent(share)))
+                        notes[i].append(reason)
     after_discount = [a - d for a, d in zip(amounts, discounts, strict=True)]
-
-    # Caps and rates depend on a line's segments only: lines sharing them are worked out
-    # together.
-    groups: dict[frozenset[int], list[int]] = defaultdict(list)
-    for i, line in enumerate(lines):
-        groups[line.segment_ids].append(i)
 
     # 4. Bonus spend.
     caps = [0] * len(lines)
@@ -150,18 +150,17 @@ def quote(
             if lifetime:
                 expires_at = available_from + timedelta(days=lifetime)
 
-    outcomes = tuple(
-        map(
-            LineOutcome,
-            [line.line_no for line in lines],
-            amounts,
-            discounts,
-            caps,
-            spent,
-            accruals,
-            map(tuple, notes),
-        )
+    figures = zip(
+        [line.line_no for line in lines],
+        amounts,
+        discounts,
+        caps,
+        spent,
+        accruals,
+        map(tuple, notes),
+        strict=True,
     )
+    outcomes = tuple(map(_line_outcome, figures))
     after = _standing(config, customer, this_receipt=(lines, after_discount))
     return Outcome(
         lines=outcomes,
@@ -185,7 +184,7 @@ def quote(
 def _standing(config: ProgramConfig, customer: CustomerState | None, this_receipt=None):
     """The customer's level, before or (given this receipt's lines) after the receipt."""
     if customer is None or not config.levels:
-        return LevelStanding(level=None)
+        return NO_LEVEL
     activities = dict(customer.activity)
     if this_receipt is not None:
         lines, after_discount = this_receipt
@@ -226,7 +225,8 @@ def _amounts(cart: Cart) -> list[int]:
             qty = Fraction(qty)
         if qty.numerator <= 0 or price < 0 or line.pos_discount < 0:
             raise InvalidCart(f"line {line.line_no}: quantity, price or discount out of range")
-        # line_amount(), inlined: this loop runs for every line of every quote.
+        # qty x unit price rounded half up to a kopeck, in integers (quantities are positive
+        # here), less the till's own discount.
         den = qty.denominator
         amount = (2 * qty.numerator * price + den) // (2 * den) - line.pos_discount
         if amount < 0:
@@ -266,20 +266,22 @@ def _caps(config, level, lines, groups, after_discount, notes) -> list[int]:
     """The most bonuses may pay per line: the line's share, the tightest segment cap winning.
     A level's own shares replace the program's. A share depends on the line's segments only,
     so it is worked out once per group of lines sharing their segments."""
-    segment_caps = dict(config.segment_max_share)
-    default_share, default_source = config.max_share, f"program:{config.id}"
+    segment_caps = config.segment_caps
+    default_share, default_source = config.max_share, config.source
     if level is not None:
-        segment_caps.update(dict(level.max_share_by_segment))
+        if level.max_share_by_segment:
+            segment_caps = {**segment_caps, **dict(level.max_share_by_segment)}
         if level.max_share is not None:
             default_share, default_source = level.max_share, f"level:{level.id}"
     caps = [0] * len(lines)
     for segments, members in groups.items():
         share, source = default_share, default_source
-        for segment_id in sorted(segments & segment_caps.keys()):
-            if segment_caps[segment_id] < share:
-                share, source = segment_caps[segment_id], f"segment:{segment_id}"
-        reason = Reason("bonus_cap", source, percent(share)) if share < 1 else None
+        if segment_caps and not segments.isdisjoint(segment_caps):
+            for segment_id in sorted(segments.intersection(segment_caps)):
+                if segment_caps[segment_id] < share:
+                    share, source = segment_caps[segment_id], f"segment:{segment_id}"
         num, den = share.numerator, share.denominator
+        reason = _reason("bonus_cap", source, percent(share)) if num < den else None
         for i in members:
             if not lines[i].no_bonus_payment:
                 caps[i] = after_discount[i] * num // den  # amounts are never negative
@@ -301,9 +303,9 @@ def _accrual(
     # Steps are chosen by the receipt total after discounts (the document sum), as in the
     # seeds: 4900 earns 2 %, and 100 more makes the whole receipt earn 5 %.
     receipt_total = sum(after_discount)
-    not_discounted = Reason("discounted_line_earns_nothing", f"program:{config.id}")
+    not_discounted = _reason("discounted_line_earns_nothing", config.source, "")
     skip_discounted = not config.accrue_on_discounted
-    rules = _Rules(config.accrual_rules, receipt_total)
+    rules = _Rules(config, receipt_total)
     # A line's rate depends only on its segments (campaign factors too, for accruing lines):
     # it is worked out once per group of lines sharing their segments.
     earning: list[tuple[Fraction, list[int]]] = []  # (rate, indexes of the lines earning it)
@@ -342,19 +344,19 @@ class _Rules:
     """The accrual rules of one receipt: a segment rule covering the line wins over a
     whole-receipt rule, the lowest id first; each rule's step is chosen by the receipt total."""
 
-    def __init__(self, rules: tuple[AccrualRule, ...], receipt_total: int):
-        self.by_segment = sorted((r for r in rules if r.segment_ids), key=lambda r: r.id)
-        self.general = min(
-            (r for r in rules if not r.segment_ids), default=None, key=lambda r: r.id
-        )
+    def __init__(self, config: ProgramConfig, receipt_total: int):
+        self.by_segment, self.general = config.accrual_rules_in_order
         self.receipt_total = receipt_total
 
     def rate_for(self, line: CartLine) -> tuple[Fraction, str]:
-        rule = next((r for r in self.by_segment if r.segment_ids & line.segment_ids), self.general)
+        rule = self.general
+        if self.by_segment:
+            segments = line.segment_ids
+            rule = next((r for r in self.by_segment if r.segment_ids & segments), rule)
         if rule is None:
             return ZERO, ""
         step = rule.percent_for(self.receipt_total)
-        return (step.percent if step else ZERO), f"accrual_rule:{rule.id}"
+        return (step.percent if step else ZERO), rule.source
 
 
 def _rate(rules: _Rules, level, line, extra, factor) -> tuple[Fraction, Reason | None]:
@@ -364,6 +366,13 @@ def _rate(rules: _Rules, level, line, extra, factor) -> tuple[Fraction, Reason |
         rate, source = _level_percent(level, line), f"level:{level.id}"
     else:
         rate, source = rules.rate_for(line)
-    if extra or factor != 1:
-        rate = min((rate + extra) * factor, ONE)
-    return rate, (Reason("accrual_percent", source, percent(rate)) if rate else None)
+    if (extra is not ZERO and extra.numerator) or (
+        factor is not ONE and factor.numerator != factor.denominator
+    ):
+        # (rate + extra) x factor, capped at 1, in integers: Fraction arithmetic would cost
+        # more than the rest of the line group's accrual.
+        r_num, r_den, e_den = rate.numerator, rate.denominator, extra.denominator
+        num = (r_num * e_den + extra.numerator * r_den) * factor.numerator
+        den = r_den * e_den * factor.denominator
+        rate = ONE if num >= den else cached_fraction(num, den)
+    return rate, (_reason("accrual_percent", source, percent(rate)) if rate else None)

@@ -6,9 +6,10 @@ quantities are Fractions so that 0.345 kg is exact.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
+from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple
 
 from .levels import Activity, LevelConfig, NextLevel
@@ -49,10 +50,20 @@ class AccrualRule:
 
     def percent_for(self, receipt_total: int) -> AccrualStep | None:
         chosen = None
-        for step in sorted(self.steps, key=lambda s: s.min_receipt_total):
+        for step in self.steps_in_order:
             if receipt_total >= step.min_receipt_total:
                 chosen = step
         return chosen
+
+    # Derived once per rule, not per receipt (cached_property fills the instance's __dict__
+    # directly, past the frozen __setattr__; equality and hashing still see fields only).
+    @cached_property
+    def steps_in_order(self) -> list[AccrualStep]:
+        return sorted(self.steps, key=lambda s: s.min_receipt_total)
+
+    @cached_property
+    def source(self) -> str:
+        return f"accrual_rule:{self.id}"
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,34 @@ class ProgramConfig:
     # Campaigns of this program and the merchant's standalone ones, already filtered to the
     # customer's remaining uses; the engine picks those running at the receipt's moment.
     campaigns: tuple[Campaign, ...] = ()
+
+    @cached_property
+    def source(self) -> str:
+        return f"program:{self.id}"
+
+    @cached_property
+    def campaign_memo(self) -> dict:
+        """What the engine learns about this configuration's campaigns (see apply_campaigns)."""
+        return {}
+
+    def __getstate__(self) -> dict:
+        # The memo is keyed by object identities, which do not survive pickling (the
+        # simulator sends configurations to other processes): each copy starts its own.
+        state = dict(self.__dict__)
+        state.pop("campaign_memo", None)
+        return state
+
+    @cached_property
+    def segment_caps(self) -> dict[int, Fraction]:
+        return dict(self.segment_max_share)
+
+    @cached_property
+    def accrual_rules_in_order(self) -> tuple[list[AccrualRule], AccrualRule | None]:
+        """The segment rules by id, and the whole-receipt rule with the lowest id."""
+        rules = self.accrual_rules
+        by_segment = sorted((r for r in rules if r.segment_ids), key=lambda r: r.id)
+        general = min((r for r in rules if not r.segment_ids), default=None, key=lambda r: r.id)
+        return by_segment, general
 
     def is_active(self, now: datetime) -> bool:
         if not self.enabled:
@@ -133,9 +172,13 @@ class Cart:
     store_id: int | None = None
 
 
+# The two results below are named tuples rather than frozen dataclasses: every quote builds
+# them (the simulator millions of times), and a tuple is built several times faster while
+# being just as immutable. They are read by attribute only.
+
+
 class LineOutcome(NamedTuple):
-    """One line's figures. A named tuple rather than a frozen dataclass: a quote builds one
-    per line, and a tuple is built three times faster (immutable all the same)."""
+    """One line's figures."""
 
     line_no: int
     amount: int  # qty x unit price - POS discount
@@ -150,8 +193,9 @@ class LineOutcome(NamedTuple):
         return self.amount - self.discount - self.bonus_spent
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
+    """What a receipt is worth: the totals, the lines, the reasons and the level."""
+
     lines: tuple[LineOutcome, ...]
     subtotal: int  # sum of line amounts: the purchase sum, excluded items included
     discount: int
@@ -161,7 +205,7 @@ class Outcome:
     accrual: int
     accrual_available_from: datetime | None
     accrual_expires_at: datetime | None
-    reasons: tuple[Reason, ...] = field(default=())
+    reasons: tuple[Reason, ...] = ()
     campaigns_applied: tuple[int, ...] = ()
     campaign_bonus: int = 0  # fixed bonuses of campaigns, credited besides the accrual
     level_before: LevelConfig | None = None
