@@ -286,6 +286,7 @@ def apply_campaigns(
     store_id: int | None,
     customer_group_ids: frozenset[int] | None,
     memo: dict | None = None,
+    groups: dict[frozenset[int], list[int]] | None = None,
 ) -> CampaignEffects:
     """What the applicable campaigns do to a receipt whose line amounts are `amounts`.
 
@@ -293,7 +294,8 @@ def apply_campaigns(
     Accrual campaigns depend on a line only through its segments and its no_accrual flag, so
     they are worked out once per such profile, and lines of one profile share the result.
     `memo`, an empty dict owned by whoever owns `campaigns`, lets later receipts reuse those
-    per-profile results (it is keyed by the campaign objects themselves).
+    per-profile results (it is keyed by the campaign objects themselves). `groups`, the line
+    indexes by segments, saves working them out again when the caller has them.
     """
     if len(lines) != len(amounts):
         raise ValueError("one amount per line is needed")
@@ -346,10 +348,17 @@ def apply_campaigns(
     # Accrual effects on the amounts left after the campaign discounts. They depend on a line
     # only through its segments, so they are worked out per profile (lines sharing segments),
     # and the campaigns without segments, which touch every profile alike, only once.
-    profiles: dict[frozenset[int], list[int]] = defaultdict(list)  # accruing lines by segments
-    for i, line in enumerate(lines):
-        if not line.no_accrual:
-            profiles[line.segment_ids].append(i)
+    if groups is None:
+        groups = defaultdict(list)
+        for i, line in enumerate(lines):
+            groups[line.segment_ids].append(i)
+    profiles = groups  # accruing lines by segments
+    if any(line.no_accrual for line in lines):
+        accruing = {
+            segs: [i for i in members if not lines[i].no_accrual]
+            for segs, members in groups.items()
+        }
+        profiles = {segs: members for segs, members in accruing.items() if members}
     left = {
         segs: sum([amounts[i] for i in members]) - sum([discounts[i] for i in members])
         for segs, members in profiles.items()

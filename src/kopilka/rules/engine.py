@@ -69,6 +69,11 @@ def quote(
 
     before = _standing(config, customer)
     level = before.level if active else None
+    # Caps, rates and campaign factors depend on a line's segments only: lines sharing them
+    # are worked out together.
+    groups: dict[frozenset[int], list[int]] = defaultdict(list)
+    for i, line in enumerate(lines):
+        groups[line.segment_ids].append(i)
 
     # 2. Campaigns: discounts now, accrual factors and fixed bonuses for step 5. Standalone
     # campaigns work without a program and for anonymous receipts.
@@ -80,18 +85,15 @@ def quote(
         store_id=cart.store_id,
         customer_group_ids=customer.group_ids if customer is not None else None,
         memo=config.campaign_memo,
+        groups=groups,
     )
-    # Each line's reasons, in order: its exclusions, then what the campaigns did to it. Lines
-    # sharing their segments share caps and rates (worked out once per group).
-    notes: list[list[Reason]] = []
-    groups: dict[frozenset[int], list[int]] = defaultdict(list)
-    for i, (line, reasons) in enumerate(zip(lines, effects.line_reasons, strict=True)):
-        if line.no_accrual or line.no_discount or line.no_bonus_payment:
-            notes.append([*_exclusions(line.no_accrual, line.no_discount, line.no_bonus_payment)])
-            notes[i] += reasons
-        else:
-            notes.append([*reasons])
-        groups[line.segment_ids].append(i)
+    # Each line's reasons, in order: its exclusions, then what the campaigns did to it.
+    notes = [
+        [*_exclusions(line.no_accrual, line.no_discount, line.no_bonus_payment), *reasons]
+        if line.no_accrual or line.no_discount or line.no_bonus_payment
+        else [*reasons]
+        for line, reasons in zip(lines, effects.line_reasons, strict=True)
+    ]
     receipt_notes.extend(effects.receipt_reasons)
     discounts = list(effects.line_discounts)
 
@@ -214,26 +216,36 @@ def _exclusions(no_accrual: bool, no_discount: bool, no_bonus_payment: bool) -> 
 
 
 def _amounts(cart: Cart) -> list[int]:
-    """The line amounts, refusing an impossible cart (InvalidCart)."""
+    """The line amounts: qty x unit price rounded half up to a kopeck, less the till's own
+    discount. An impossible cart raises InvalidCart."""
     lines = cart.lines
     if len({line.line_no for line in lines}) != len(lines):
         raise InvalidCart("duplicate line numbers")
-    amounts = []
-    for line in lines:
-        qty, price = line.qty, line.unit_price
-        if type(qty) is not Fraction and type(qty) is not int:
-            qty = Fraction(qty)
-        if qty.numerator <= 0 or price < 0 or line.pos_discount < 0:
-            raise InvalidCart(f"line {line.line_no}: quantity, price or discount out of range")
-        # qty x unit price rounded half up to a kopeck, in integers (quantities are positive
-        # here), less the till's own discount.
-        den = qty.denominator
-        amount = (2 * qty.numerator * price + den) // (2 * den) - line.pos_discount
-        if amount < 0:
-            raise InvalidCart(f"line {line.line_no}: the discount exceeds the line amount")
-        amounts.append(amount)
     if cart.requested_spend is not None and cart.requested_spend < 0:
         raise InvalidCart("requested spend must not be negative")
+    quantities = [line.qty for line in lines]
+    if not set(map(type, quantities)) <= {Fraction, int}:
+        quantities = [Fraction(qty) for qty in quantities]
+    # Whole lists at a time: this runs for every line of every quote.
+    prices = [line.unit_price for line in lines]
+    pos_discounts = [line.pos_discount for line in lines]
+    nums = [qty.numerator for qty in quantities]
+    dens = [qty.denominator for qty in quantities]
+    if lines and (min(nums) <= 0 or min(prices) < 0 or min(pos_discounts) < 0):
+        bad = next(
+            line
+            for line, num, price, off in zip(lines, nums, prices, pos_discounts, strict=True)
+            if num <= 0 or price < 0 or off < 0
+        )
+        raise InvalidCart(f"line {bad.line_no}: quantity, price or discount out of range")
+    # In integers, quantities being positive: floor((2 x num x price + den) / (2 x den)).
+    amounts = [
+        (2 * num * price + den) // (2 * den) - off
+        for num, den, price, off in zip(nums, dens, prices, pos_discounts, strict=True)
+    ]
+    if lines and min(amounts) < 0:
+        bad = next(line for line, amount in zip(lines, amounts, strict=True) if amount < 0)
+        raise InvalidCart(f"line {bad.line_no}: the discount exceeds the line amount")
     return amounts
 
 
