@@ -173,3 +173,21 @@ def test_grouped_campaigns_agree_with_the_line_by_line_reference(
         campaigns, lines, amounts, now=NOW, store_id=store_id, customer_group_ids=groups
     )
     assert {name: getattr(effects, name) for name in expected} == expected
+
+
+@settings(max_examples=200)
+@given(campaign_lists(), st.lists(carts(), min_size=2, max_size=4), st.integers(1, 3), GROUPS)
+def test_a_memo_warmed_by_other_receipts_changes_nothing(campaigns, receipts, store_id, groups):
+    memo: dict = {}
+    for lines in receipts:  # each receipt sees the memo the ones before it filled
+        amounts, fresh = effects_of(campaigns, lines, store_id, groups)
+        remembered = apply_campaigns(
+            campaigns,
+            lines,
+            amounts,
+            now=NOW,
+            store_id=store_id,
+            customer_group_ids=groups,
+            memo=memo,
+        )
+        assert remembered == fresh
