@@ -305,13 +305,81 @@ def apply_campaigns(
     )
     if not chosen:
         return _nothing(count)
-    discounts = [0] * count
     touched: set[int] = set()  # campaign ids that changed something
+    discounts, by_line = _discounts(chosen, lines, amounts, touched)
+
+    # Accrual effects on the amounts left after the campaign discounts. They depend on a line
+    # only through its segments, so they are worked out per profile (lines sharing segments),
+    # and the campaigns without segments, which touch every profile alike, only once.
+    if groups is None:
+        groups = defaultdict(list)
+        for i, line in enumerate(lines):
+            groups[line.segment_ids].append(i)
+    profiles = groups  # accruing lines by segments
+    if any(line.no_accrual for line in lines):
+        accruing = {
+            segs: [i for i in members if not lines[i].no_accrual]
+            for segs, members in groups.items()
+        }
+        profiles = {segs: members for segs, members in accruing.items() if members}
+    left = {
+        segs: sum([amounts[i] for i in members]) - sum([discounts[i] for i in members])
+        for segs, members in profiles.items()
+    }
+    per_profile, qualifying = _accrual_effects(chosen, profiles, left, touched, memo)
+
+    bonuses: list[tuple[int, int]] = []
+    receipt_reasons: list[Reason] = []
+    for c in chosen:
+        if c.kind == FIXED_BONUS and c.id in touched:
+            if qualifying[c.id] >= max(1, c.min_qualifying_amount):
+                bonuses.append((c.id, c.fixed_bonus))
+                receipt_reasons.append(c.reason)
+            else:  # it touched lines but did not reach its threshold: it did nothing
+                touched.discard(c.id)
+
+    order = [c.id for c in chosen if c.id in touched]
+    applied = tuple(order)
+    multipliers: list[Fraction] = [ONE] * count
+    extras: list[Fraction] = [ZERO] * count
+    line_reasons: list[tuple[Reason, ...]] = [()] * count
+    for segs, members in profiles.items():
+        factors = per_profile[segs]
+        if factors.notes:
+            multiplier, extra, reasons = factors.multiplier, factors.extra, factors.reasons
+            for i in members:
+                multipliers[i], extras[i], line_reasons[i] = multiplier, extra, reasons
+    for i, own in by_line.items():  # lines with a discount: merge in campaign order
+        factors = per_profile[lines[i].segment_ids] if not lines[i].no_accrual else None
+        if factors is None or not factors.notes:
+            line_reasons[i] = tuple([reason for _, reason in own])  # already in rank order
+        elif len(own) == 1:  # the usual case: one discount among the profile's reasons
+            [(rank, reason)] = own
+            at = bisect_left(factors.ranks, rank)
+            line_reasons[i] = (*factors.reasons[:at], reason, *factors.reasons[at:])
+        else:
+            line_reasons[i] = tuple([reason for _, reason in sorted(own + factors.notes)])
+    return CampaignEffects(
+        applied=applied,
+        line_discounts=tuple(discounts),
+        accrual_multiplier=tuple(multipliers),
+        accrual_extra_percent=tuple(extras),
+        fixed_bonus=sum(k for _, k in bonuses),
+        fixed_bonus_by_campaign=tuple(bonuses),
+        line_reasons=tuple(line_reasons),
+        receipt_reasons=tuple(receipt_reasons),
+    )
+
+
+def _discounts(chosen, lines, amounts, touched: set[int]):
+    """Discount campaigns first, in rank order, each on what the previous ones left of the
+    line: the discount per line, and the (rank, reason) pairs they left on each line."""
+    count = len(lines)
+    discounts = [0] * count
     # Line -> (rank, reason) pairs. A campaign leaves at most one reason on a line, so ranks
     # never tie and the pairs sort by rank alone, without a key function.
     by_line: dict[int, list[tuple[int, Reason]]] = defaultdict(list)
 
-    # Discounts first, each campaign on what the previous ones left of the line.
     receipt = None
     for rank, c in enumerate(chosen):
         if c.kind not in DISCOUNT_KINDS:
@@ -344,25 +412,12 @@ def apply_campaigns(
                 given = True
         if given:
             touched.add(c.id)
+    return discounts, by_line
 
-    # Accrual effects on the amounts left after the campaign discounts. They depend on a line
-    # only through its segments, so they are worked out per profile (lines sharing segments),
-    # and the campaigns without segments, which touch every profile alike, only once.
-    if groups is None:
-        groups = defaultdict(list)
-        for i, line in enumerate(lines):
-            groups[line.segment_ids].append(i)
-    profiles = groups  # accruing lines by segments
-    if any(line.no_accrual for line in lines):
-        accruing = {
-            segs: [i for i in members if not lines[i].no_accrual]
-            for segs, members in groups.items()
-        }
-        profiles = {segs: members for segs, members in accruing.items() if members}
-    left = {
-        segs: sum([amounts[i] for i in members]) - sum([discounts[i] for i in members])
-        for segs, members in profiles.items()
-    }
+
+def _accrual_effects(chosen, profiles, left, touched: set[int], memo):
+    """Accrual campaigns per profile: the factors of each profile, and the amount of the
+    lines each fixed bonus covers."""
     # The accrual campaigns of each profile, as ranks in `chosen`: those without segments
     # touch every profile alike, the others the profiles sharing one of their segments.
     # Multipliers and extra percents (factors) are kept apart from fixed bonuses, which
@@ -421,48 +476,7 @@ def apply_campaigns(
         per_profile[segs] = factors
     for segment_id in present.intersection(factors_by_segment):
         touched.update([chosen[rank].id for rank in factors_by_segment[segment_id]])
-
-    bonuses: list[tuple[int, int]] = []
-    receipt_reasons: list[Reason] = []
-    for c in chosen:
-        if c.kind == FIXED_BONUS and c.id in touched:
-            if qualifying[c.id] >= max(1, c.min_qualifying_amount):
-                bonuses.append((c.id, c.fixed_bonus))
-                receipt_reasons.append(c.reason)
-            else:  # it touched lines but did not reach its threshold: it did nothing
-                touched.discard(c.id)
-
-    order = [c.id for c in chosen if c.id in touched]
-    applied = tuple(order)
-    multipliers: list[Fraction] = [ONE] * count
-    extras: list[Fraction] = [ZERO] * count
-    line_reasons: list[tuple[Reason, ...]] = [()] * count
-    for segs, members in profiles.items():
-        factors = per_profile[segs]
-        if factors.notes:
-            multiplier, extra, reasons = factors.multiplier, factors.extra, factors.reasons
-            for i in members:
-                multipliers[i], extras[i], line_reasons[i] = multiplier, extra, reasons
-    for i, own in by_line.items():  # lines with a discount: merge in campaign order
-        factors = per_profile[lines[i].segment_ids] if not lines[i].no_accrual else None
-        if factors is None or not factors.notes:
-            line_reasons[i] = tuple([reason for _, reason in own])  # already in rank order
-        elif len(own) == 1:  # the usual case: one discount among the profile's reasons
-            [(rank, reason)] = own
-            at = bisect_left(factors.ranks, rank)
-            line_reasons[i] = (*factors.reasons[:at], reason, *factors.reasons[at:])
-        else:
-            line_reasons[i] = tuple([reason for _, reason in sorted(own + factors.notes)])
-    return CampaignEffects(
-        applied=applied,
-        line_discounts=tuple(discounts),
-        accrual_multiplier=tuple(multipliers),
-        accrual_extra_percent=tuple(extras),
-        fixed_bonus=sum(k for _, k in bonuses),
-        fixed_bonus_by_campaign=tuple(bonuses),
-        line_reasons=tuple(line_reasons),
-        receipt_reasons=tuple(receipt_reasons),
-    )
+    return per_profile, qualifying
 
 
 def _whole_units(quantities: list) -> list[int]:
