@@ -1,7 +1,8 @@
 """Django settings. Everything that differs between machines comes from the environment.
 
 Variables (all optional; the defaults suit a developer's machine):
-KOPILKA_SECRET_KEY, KOPILKA_DEBUG, KOPILKA_ALLOWED_HOSTS, DATABASE_URL, KOPILKA_VAR_DIR.
+KOPILKA_SECRET_KEY, KOPILKA_DEBUG, KOPILKA_ALLOWED_HOSTS, DATABASE_URL, KOPILKA_VAR_DIR,
+KOPILKA_PG_PREPARE_THRESHOLD.
 """
 
 import os
@@ -107,6 +108,15 @@ def _database() -> dict:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
         config["CONN_MAX_AGE"] = 0
+    elif config["ENGINE"] == "django.db.backends.postgresql":
+        # psycopg prepares a statement on its sixth run on a connection. It only ever does
+        # so for server-side-binding cursors, which just the ledger's hot path uses (Django's
+        # own cursors bind on the client). Behind a pooler that cannot keep prepared
+        # statements (PgBouncer in transaction mode), set KOPILKA_PG_PREPARE_THRESHOLD=off.
+        threshold = os.environ.get("KOPILKA_PG_PREPARE_THRESHOLD", "5")
+        config.setdefault("OPTIONS", {})["prepare_threshold"] = (
+            None if threshold.lower() in ("", "off", "none") else int(threshold)
+        )
     return config
 
 
