@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from kopilka.customers.models import Customer
 from kopilka.ledger import locks
 from kopilka.ledger import services as ledger
-from kopilka.ledger.models import Entry
+from kopilka.ledger.models import Account, Entry
+from kopilka.ledger.selectors import account_balance
 from kopilka.ledger.verify import verify_ledger
 from kopilka.pos.models import IdempotencyRecord, Receipt
 from kopilka.programs import services as programs
@@ -179,6 +180,47 @@ def test_quote_and_confirm_agree(prices, spend):
                 assert (q["totals"].pop(moment) is None) == (c["totals"].pop(moment) is None)
             assert (c["totals"], c["lines"]) == (q["totals"], q["lines"])
         transaction.set_rollback(True)
+
+
+def test_a_receipt_of_many_lines_stores_every_line(till, customer):
+    lines = [line(n, f"SKU-{n % 7}", 100 + n) for n in range(1, 301)]
+    response = till.confirm(sale(customer, "BIG-1", lines=lines))
+    assert response.status_code == 201, response.json()
+    receipt = Receipt.objects.get(pk=response.json()["receipt_id"])
+    stored = list(receipt.lines.order_by("line_no").values_list("line_no", "sku", "unit_price"))
+    assert stored == [(n, f"SKU-{n % 7}", 100 + n) for n in range(1, 301)]
+    assert receipt.subtotal == sum(100 + n for n in range(1, 301))
+
+
+def test_a_held_sale_answers_the_balance_the_account_has_right_after_it(till, customer):
+    body = till.confirm(sale(customer, "BH-1", spend=3000, hold=True)).json()
+    account = Account.objects.get(customer=customer)
+    after = account_balance(account, now=timezone.now())
+    assert (body["balance"]["available"], body["balance"]["held"]) == (after.available, 3000)
+    assert after.held == 3000 and body["balance"]["pending"] == after.pending
+
+
+@pytest.mark.parametrize("freeze_days", [0, 3])
+def test_a_sale_answers_the_balance_the_account_has_right_after_it(
+    till, customer, bonus_program, actor, freeze_days
+):
+    programs.program_update(
+        program=bonus_program, actor=actor, freeze_days=freeze_days, lifetime_days=30
+    )
+    body = till.confirm(sale(customer, "B-1", spend=3000)).json()
+    account = Account.objects.get(customer=customer, program=bonus_program)
+    after = account_balance(account, now=timezone.now())
+    assert body["balance"] == {
+        "program_id": bonus_program.pk,
+        "program": bonus_program.name,
+        "available": after.available,
+        "pending": after.pending,
+        "held": after.held,
+    }
+    accrual = body["totals"]["accrual"]
+    assert (after.available, after.pending) == (
+        (20000 - 3000, accrual) if freeze_days else (20000 - 3000 + accrual, 0)
+    )
 
 
 # ---- holds ----------------------------------------------------------------------------------

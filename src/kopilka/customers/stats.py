@@ -30,8 +30,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import BigIntegerField, Case, Count, F, Max, Q, Sum, Value, When
+from django.db import connection, transaction
+from django.db.models import BigIntegerField, Count, F, Max, Q, Sum
 from django.db.models.functions import Coalesce
 
 from kopilka.ledger.models import Entry, Lot
@@ -47,6 +47,15 @@ BATCH = 1000
 OVERLAP = timedelta(minutes=10)
 
 
+# The sale's UPDATE, written out: the ORM spent more CPU building it (a CASE over Q objects
+# and F expressions) than the database spends running it, on every sale.
+_SALE = (
+    "UPDATE customers_customer SET visits = visits + 1, purchases_total = purchases_total + %s, "
+    "last_purchase_at = CASE WHEN last_purchase_at IS NULL OR last_purchase_at < %s THEN %s "
+    "ELSE last_purchase_at END, balance = balance + %s WHERE id = %s"
+)
+
+
 def _spent(receipt) -> int:
     return receipt.subtotal - receipt.discount
 
@@ -59,18 +68,11 @@ def record_sale(receipt, *, now: datetime) -> None:
     delta = (
         receipt.campaign_bonus + (receipt.accrued if accrual_credited else 0) - receipt.bonus_spent
     )
-    Customer.objects.filter(pk=receipt.customer_id).update(
-        visits=F("visits") + 1,
-        purchases_total=F("purchases_total") + _spent(receipt),
-        last_purchase_at=Case(
-            When(
-                Q(last_purchase_at__isnull=True) | Q(last_purchase_at__lt=receipt.occurred_at),
-                then=Value(receipt.occurred_at),
-            ),
-            default=F("last_purchase_at"),
-        ),
-        balance=F("balance") + delta,
-    )
+    occurred_at = connection.ops.adapt_datetimefield_value(receipt.occurred_at)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SALE, [_spent(receipt), occurred_at, occurred_at, delta, receipt.customer_id]
+        )
 
 
 def record_refund(refund) -> None:

@@ -146,7 +146,7 @@ def identify(request, payload: IdentifyIn):
     """By a free query (card, phone, e-mail or name as typed), or exactly by id, card number,
     phone, e-mail or code word. Personal data comes back masked."""
     ratelimit.hit("identify", _register_bucket(request))
-    customer, card = customer_identify(request.merchant, **payload.dict())
+    customer, card = customer_identify(request.merchant, **payload.model_dump())
     return customer_summary(customer, card=card)
 
 
@@ -161,7 +161,7 @@ def register(request, payload: RegisterIn):
         merchant=request.merchant,
         actor=Actor.register(request.register),
         now=now,
-        **payload.dict(),
+        **payload.model_dump(),
     )
     return Status(
         201,

@@ -1,15 +1,34 @@
-"""Turn a till's receipt lines into the engine's cart: products, inherited flags, segments."""
+"""Turn a till's receipt lines into the engine's cart: products, inherited flags, segments.
+
+Two queries whatever the receipt: the lines' products with the segments naming them, and the
+merchant's category tree with the segments naming each category (a product is in a segment
+that names it or any of its category's ancestors, as `catalog.selectors.SegmentIndex` says).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
+from django.db import connection
+
 from kopilka import rules
-from kopilka.catalog.models import Category, Product
-from kopilka.catalog.selectors import SegmentIndex, category_tree
+from kopilka.catalog.models import Category, Product, Segment
 from kopilka.catalog.services import product_get_or_create_by_sku
-from kopilka.catalog.tree import FLAGS
+from kopilka.catalog.tree import FLAGS, CategoryTree, Node
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """What a receipt line needs of its catalogue product. `pk` is None for a product a
+    quote only imagines (an unknown SKU in a known category); `flags` are its explicit
+    values (None: inherit); `segment_ids`, the merchant's segments naming the product."""
+
+    pk: int | None
+    category_id: int | None
+    flags: dict[str, bool | None] = field(default_factory=dict)
+    segment_ids: frozenset[int] = frozenset()
 
 
 def _category_for(merchant, name: str | None, cache: dict) -> Category | None:
@@ -23,46 +42,125 @@ def _category_for(merchant, name: str | None, cache: dict) -> Category | None:
     return cache[name]
 
 
-def products_for_lines(merchant, lines, *, create_missing: bool) -> dict[str, Product]:
+def _flag(value) -> bool | None:
+    return None if value is None else bool(value)  # SQLite answers 0 / 1
+
+
+def _with_segments(sql: str, params: list) -> dict[int, tuple[tuple, set[int]]]:
+    """Run a query of rows (id, ..., segment id), one per segment of the merchant naming
+    the item (a single one, segment id NULL, when none does), and fold them into {id: (row
+    without the segment, segment ids)}."""
+    folded: dict[int, tuple[tuple, set[int]]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for *row, segment_id in cursor.fetchall():
+            _, segment_ids = folded.setdefault(row[0], (tuple(row), set()))
+            if segment_id is not None:
+                segment_ids.add(segment_id)
+    return folded
+
+
+def _naming_join(table: str, through, column: str) -> str:
+    """`table` (aliased t) with the merchant's segments naming each row (the first
+    parameter is the merchant)."""
+    return (
+        f"FROM {table} t LEFT JOIN {through._meta.db_table} named ON named.{column} = t.id "
+        f"LEFT JOIN {Segment._meta.db_table} s ON s.id = named.segment_id AND s.merchant_id = %s"
+    )
+
+
+# Written out: the ORM spent more CPU building these two than the database running them.
+_FLAG_COLUMNS = ", ".join(f"t.{flag}" for flag in FLAGS)
+_PRODUCTS = (
+    f"SELECT t.id, t.sku, t.category_id, {_FLAG_COLUMNS}, s.id "
+    + _naming_join(Product._meta.db_table, Segment.products.through, "product_id")
+    + " WHERE t.merchant_id = %s AND t.sku IN ({skus})"
+)
+_CATEGORIES = (
+    f"SELECT t.id, t.parent_id, {_FLAG_COLUMNS}, s.id "
+    + _naming_join(Category._meta.db_table, Segment.categories.through, "category_id")
+    + " WHERE t.merchant_id = %s"
+)
+
+
+def _named_segments(merchant, product_ids: list[int]) -> dict[int, set[int]]:
+    named: dict[int, set[int]] = {}
+    for product_id, segment_id in Segment.products.through.objects.filter(
+        product_id__in=product_ids, segment__merchant=merchant
+    ).values_list("product_id", "segment_id"):
+        named.setdefault(product_id, set()).add(segment_id)
+    return named
+
+
+def products_for_lines(merchant, lines, *, create_missing: bool) -> dict[str, Item]:
     """The merchant's products by SKU, one query for the known ones. At confirm, unknown SKUs
     are created on first sight; a quote writes nothing and leaves them unknown."""
-    skus = {line.sku for line in lines}
-    found = {p.sku: p for p in Product.objects.filter(merchant=merchant, sku__in=skus)}
+    skus = sorted({line.sku for line in lines})
+    rows = _with_segments(
+        _PRODUCTS.format(skus=", ".join(["%s"] * len(skus))), [merchant.pk, merchant.pk, *skus]
+    )
+    found = {
+        sku: Item(
+            pk, category_id, dict(zip(FLAGS, map(_flag, flags), strict=True)), frozenset(named)
+        )
+        for (pk, sku, category_id, *flags), named in rows.values()
+    }
     categories: dict = {}
+    created: dict[str, Product] = {}
     for line in lines:
-        if line.sku in found:
+        if line.sku in found or line.sku in created:
             continue
         category = _category_for(merchant, line.category, categories)
         if create_missing:
-            found[line.sku], _ = product_get_or_create_by_sku(
+            created[line.sku], _ = product_get_or_create_by_sku(
                 merchant=merchant, sku=line.sku, name=line.name or "", category=category
             )
         elif category is not None:
             # Not saved: the quote only needs the category's flags and segments, exactly as
             # the product confirm will create.
-            found[line.sku] = Product(merchant=merchant, sku=line.sku, category=category)
+            found[line.sku] = Item(None, category.pk)
+    if created:
+        # A product another till (or a differently spelt SKU) created first may be named.
+        named = _named_segments(merchant, [p.pk for p in created.values()])
+        for sku, product in created.items():
+            found[sku] = Item(
+                product.pk,
+                product.category_id,
+                {f: getattr(product, f) for f in FLAGS},
+                frozenset(named.get(product.pk, ())),
+            )
     return found
+
+
+def _tree_and_segments(merchant) -> tuple[CategoryTree, dict[int, set[int]]]:
+    """The merchant's category tree and the segments naming each category, in one query."""
+    rows = _with_segments(_CATEGORIES, [merchant.pk, merchant.pk])
+    tree = CategoryTree(
+        Node(pk, parent_id, dict(zip(FLAGS, map(_flag, flags), strict=True)))
+        for (pk, parent_id, *flags), _ in rows.values()
+    )
+    return tree, {pk: named for pk, (_, named) in rows.items() if named}
 
 
 def build_cart(
     merchant,
     lines,
-    products: dict[str, Product],
+    products: dict[str, Item],
     *,
     requested_spend: int | None,
     store_accepts_bonus_payment: bool,
     spend_allowed: bool,
     store_id: int | None = None,
 ) -> rules.Cart:
-    tree = category_tree(merchant=merchant)
-    segments = SegmentIndex(merchant, tree)
+    tree, naming = _tree_and_segments(merchant)
     cart_lines = []
     for line in lines:
-        product = products.get(line.sku)
-        base = (
-            tree.flags_for(product.category_id, {f: getattr(product, f) for f in FLAGS})
-            if product
-            else None
+        item = products.get(line.sku)
+        base = tree.flags_for(item.category_id, item.flags) if item else None
+        segment_ids = (
+            item.segment_ids.union(*(naming.get(c, ()) for c in tree.ancestors(item.category_id)))
+            if item
+            else frozenset()
         )
         asked = line.flags
         cart_lines.append(
@@ -78,7 +176,7 @@ def build_cart(
                 no_bonus_payment=bool(
                     (base and base.no_bonus_payment) or (asked and asked.no_bonus_payment)
                 ),
-                segment_ids=segments.of(product) if product else frozenset(),
+                segment_ids=segment_ids,
             )
         )
     return rules.Cart(

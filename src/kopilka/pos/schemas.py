@@ -7,12 +7,16 @@ from decimal import Decimal
 from typing import Literal
 
 from ninja import Schema
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
-class Strict(Schema):
+class Strict(BaseModel):
     """Request bodies: unknown fields are an error, and so is a NUL character, which
-    PostgreSQL cannot store in text."""
+    PostgreSQL cannot store in text.
+
+    Plain pydantic models, not ninja Schemas: a Schema that forbids unknown fields validates
+    each object twice, and so each nested one four times (a receipt's lines, say), for
+    attribute getters that a JSON body never needs."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -101,13 +105,17 @@ class RefundIn(Strict):
     )
 
 
-class ReasonOut(Schema):
+# What a quote and a sale answer: plain pydantic models too, built from the services' dicts
+# (a ninja Schema would wrap every nested object in its ORM attribute getter first).
+
+
+class ReasonOut(BaseModel):
     code: str
     source: str
     value: str
 
 
-class LineOut(Schema):
+class LineOut(BaseModel):
     line_no: int
     amount: int
     discount: int
@@ -118,7 +126,7 @@ class LineOut(Schema):
     reasons: list[ReasonOut]
 
 
-class TotalsOut(Schema):
+class TotalsOut(BaseModel):
     subtotal: int
     discount: int
     max_spend: int
@@ -130,17 +138,17 @@ class TotalsOut(Schema):
     accrual_expires_at: datetime | None
 
 
-class LevelRef(Schema):
+class LevelRef(BaseModel):
     id: int
     name: str
 
 
-class SegmentAmount(Schema):
+class SegmentAmount(BaseModel):
     segment_id: int
     amount: int
 
 
-class NextLevelOut(Schema):
+class NextLevelOut(BaseModel):
     id: int
     name: str
     spend: int | None = Field(description="Spend still needed (None: the level has no spend path).")
@@ -148,13 +156,13 @@ class NextLevelOut(Schema):
     visits: int | None = Field(description="Visits still needed (None: no visit path).")
 
 
-class LevelOut(Schema):
+class LevelOut(BaseModel):
     before: LevelRef | None
     after: LevelRef | None
     next: NextLevelOut | None
 
 
-class QuoteOut(Schema):
+class QuoteOut(BaseModel):
     customer_id: int | None
     program_id: int | None
     totals: TotalsOut

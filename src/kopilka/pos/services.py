@@ -26,7 +26,7 @@ from kopilka.ledger import locks
 from kopilka.ledger import services as ledger
 from kopilka.ledger.exceptions import InsufficientBalance
 from kopilka.ledger.models import Account, Entry, EntryKind, Hold
-from kopilka.ledger.selectors import account_balance
+from kopilka.ledger.selectors import Balance, account_balance
 from kopilka.merchants.actors import Actor
 from kopilka.programs.exceptions import ProgramInactive
 from kopilka.programs.models import CampaignUse, Program
@@ -41,6 +41,7 @@ from kopilka.programs.services import customer_enrol
 from kopilka.rules.allocation import largest_remainder
 from kopilka.rules.engine import InvalidCart
 
+from . import sql
 from .cart import build_cart, products_for_lines
 from .exceptions import (
     CannotRefundRefund,
@@ -65,6 +66,8 @@ from .resolve import customer_and_card_from_reference
 from .selectors import customer_activity, receipt_get
 
 NO_PROGRAM = rules.ProgramConfig(id=0, enabled=False)
+# A lot a sale opened: (amount, available_from, expires_at).
+OpenedLot = tuple[int, datetime, datetime | None]
 # A till's clock may run a little behind ours; older than this, the receipt is "offline".
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -107,14 +110,10 @@ def _config(merchant, program, customer) -> rules.ProgramConfig:
     return replace(config, campaigns=campaigns) if campaigns else config
 
 
-def _customer_state(
-    customer, account, program, config, now, balance=None
-) -> rules.CustomerState | None:
-    """What the engine needs about the customer; `balance` if the caller already read it."""
+def _customer_state(customer, program, config, now, balance) -> rules.CustomerState | None:
+    """What the engine needs about the customer (`balance`: of their account, if any)."""
     if customer is None:
         return None
-    if balance is None and account is not None:
-        balance = account_balance(account, now=now)
     available = balance.available if balance is not None else 0
     windows = {level.window_days for level in config.levels}
     leveled = program is not None and bool(windows)
@@ -247,7 +246,7 @@ def receipt_quote(*, register, data, now: datetime | None = None) -> dict:
     config = _config(merchant, program, customer)
     # A quote writes nothing, so one reading of the balance serves the engine and the answer.
     balance = account_balance(account, now=now) if account is not None else None
-    state = _customer_state(customer, account, program, config, now, balance)
+    state = _customer_state(customer, program, config, now, balance)
     if state is None and data.customer is not None:
         state = rules.CustomerState()
     cart = build_cart(
@@ -325,18 +324,16 @@ def idempotent(
     """
     if not key or len(key) > 128:
         raise IdempotencyKeyRequired()
-    replayed = _replay(register, key, request_hash)
-    if replayed is not None:
-        return replayed
+    # No read first: nearly every key is new, and a retry's insert fails on the unique index
+    # (after waiting for the first request to commit), which sends it to the replay below.
     try:
         with transaction.atomic():
-            record = IdempotencyRecord.objects.create(
+            record = IdempotencyRecord(
                 register=register, key=key, operation=operation, request_hash=request_hash
             )
+            sql.insert_record(record)
             body = book()
-            record.response_status = 201
-            record.response_body = body
-            record.save(update_fields=["response_status", "response_body"])
+            sql.store_response(record, 201, body)
             return body
     except IntegrityError:
         replayed = _replay(register, key, request_hash)
@@ -393,7 +390,10 @@ def _book_sale(register, data, now: datetime) -> dict:
         opened = ledger.account_open(customer=customer, program=program, actor=actor)
         [account] = locks.lock_accounts([opened.pk])
     config = _config(merchant, program, customer)
-    state = _customer_state(customer, account, program, config, now)
+    # The account stays locked until commit, so this reading and the sale's own movements
+    # give the balance after the sale too (_balance_after).
+    balance = account_balance(account, now=now) if account is not None else None
+    state = _customer_state(customer, program, config, now, balance)
     products = products_for_lines(merchant, data.lines, create_missing=True)
     cart = build_cart(
         merchant,
@@ -415,7 +415,7 @@ def _book_sale(register, data, now: datetime) -> dict:
         raise PaymentsMismatch(to_pay=outcome.to_pay, payments=sum(p.amount for p in data.payments))
 
     held = data.hold and outcome.bonus_spent > 0
-    receipt = Receipt.objects.create(
+    receipt = Receipt(
         merchant=merchant,
         store_id=register.store_id,
         register=register,
@@ -440,26 +440,28 @@ def _book_sale(register, data, now: datetime) -> dict:
     )
     by_no = {o.line_no: o for o in outcome.lines}
     flags = {line.line_no: line for line in cart.lines}
-    ReceiptLine.objects.bulk_create(
-        ReceiptLine(
-            receipt=receipt,
-            line_no=line.line_no,
-            product=products.get(line.sku),
-            sku=line.sku,
-            name=line.name,
-            qty=line.qty,
-            unit_price=line.unit_price,
-            pos_discount=line.pos_discount,
-            amount=by_no[line.line_no].amount,
-            discount=by_no[line.line_no].discount,
-            bonus_spent=by_no[line.line_no].bonus_spent,
-            accrued=by_no[line.line_no].accrual,
-            no_accrual=flags[line.line_no].no_accrual,
-            no_discount=flags[line.line_no].no_discount,
-            no_bonus_payment=flags[line.line_no].no_bonus_payment,
-            reasons=_reason_list(by_no[line.line_no].reasons),
-        )
-        for line in data.lines
+    sql.insert_sale(
+        receipt,
+        [
+            ReceiptLine(
+                line_no=line.line_no,
+                product_id=products[line.sku].pk,
+                sku=line.sku,
+                name=line.name,
+                qty=line.qty,
+                unit_price=line.unit_price,
+                pos_discount=line.pos_discount,
+                amount=by_no[line.line_no].amount,
+                discount=by_no[line.line_no].discount,
+                bonus_spent=by_no[line.line_no].bonus_spent,
+                accrued=by_no[line.line_no].accrual,
+                no_accrual=flags[line.line_no].no_accrual,
+                no_discount=flags[line.line_no].no_discount,
+                no_bonus_payment=flags[line.line_no].no_bonus_payment,
+                reasons=_reason_list(by_no[line.line_no].reasons),
+            )
+            for line in data.lines
+        ],
     )
     if outcome.bonus_spent:
         if held:
@@ -470,46 +472,65 @@ def _book_sale(register, data, now: datetime) -> dict:
             ledger.spend(
                 account=account, amount=outcome.bonus_spent, actor=actor, receipt=receipt, now=now
             )
+    credits = []
     if not held:
-        _credit_accrual(account, receipt, actor, now)
+        credits = _credit_accrual(account, receipt, actor, now)
         customer_stats.record_sale(receipt, now=now)
     if customer is not None and outcome.campaigns_applied:
         CampaignUse.objects.bulk_create(
             CampaignUse(campaign_id=campaign_id, customer=customer, receipt=receipt)
             for campaign_id in outcome.campaigns_applied
         )
-    body = _outcome_body(outcome, customer, program, _balance_body(account, program, now))
+    if balance is not None:
+        balance = _balance_after(
+            balance,
+            now,
+            taken=outcome.bonus_spent,
+            held=outcome.bonus_spent if held else 0,
+            lots=credits,
+        )
+    body = _outcome_body(outcome, customer, program, _balance_body(account, program, now, balance))
     return _receipt_body(receipt, body)
 
 
-def _credit_accrual(account, receipt: Receipt, actor, now) -> None:
+def _credit_accrual(account, receipt: Receipt, actor, now) -> list[OpenedLot]:
+    """Credit the sale's campaign bonus and accrual; returns the lots opened."""
     if account is None:
-        return
+        return []
+    credits = []
     if receipt.campaign_bonus:
+        credits.append((EntryKind.CAMPAIGN, receipt.campaign_bonus))
+    # An old offline receipt's accrual is not credited when it would already have burnt.
+    if receipt.accrued and (receipt.accrual_expires_at is None or receipt.accrual_expires_at > now):
+        credits.append((EntryKind.ACCRUAL, receipt.accrued))
+    available_from = receipt.accrual_available_from or now
+    for kind, amount in credits:
         ledger.credit(
             account=account,
-            amount=receipt.campaign_bonus,
-            kind=EntryKind.CAMPAIGN,
+            amount=amount,
+            kind=kind,
             actor=actor,
             receipt=receipt,
             now=now,
-            available_from=receipt.accrual_available_from or now,
+            available_from=available_from,
             expires_at=receipt.accrual_expires_at,
         )
-    if not receipt.accrued:
-        return
-    if receipt.accrual_expires_at is not None and receipt.accrual_expires_at <= now:
-        return  # an old offline receipt whose bonuses would already have burnt
-    ledger.credit(
-        account=account,
-        amount=receipt.accrued,
-        kind=EntryKind.ACCRUAL,
-        actor=actor,
-        receipt=receipt,
-        now=now,
-        available_from=receipt.accrual_available_from,
-        expires_at=receipt.accrual_expires_at,
-    )
+    return [(amount, available_from, receipt.accrual_expires_at) for _, amount in credits]
+
+
+def _balance_after(balance: Balance, now, *, taken: int, held: int, lots) -> Balance:
+    """The balance read before a sale, moved by the sale itself: the bonuses it paid with
+    (`taken`, of which `held` only reserved) left the available points, and each lot it
+    opened is available, pending or already expired at `now`, by `account_balance`'s rule."""
+    available, pending, expired = balance.available - taken, balance.pending, balance.expired
+    for amount, available_from, expires_at in lots:
+        if expires_at is not None and expires_at <= now:
+            expired += amount
+        elif available_from <= now:
+            available += amount
+        else:
+            pending += amount
+    return Balance(available=available, pending=pending, held=balance.held + held, expired=expired)
 
 
 def _receipt_body(receipt: Receipt, body: dict) -> dict:

@@ -1,0 +1,112 @@
+"""The writes of a sale's hot path, written out by hand: the receipt with its lines, and the
+idempotency record (inserted first, its response stored last).
+
+They are the statements the ORM would send, minus most of its cost of building them (about
+3.5 ms of CPU per sale of ten lines through the ORM, about 1.7 ms here). Columns and
+values come from the models' fields, through Django's own adapters, so a field added to a
+model is stored here too and both databases store values alike. On PostgreSQL the receipt
+and its lines go in one statement (the receipt's insert feeds the lines'); on SQLite in two.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Model
+
+from .models import IdempotencyRecord, Receipt, ReceiptLine
+
+
+def _columns(model: type[Model], *skip: str) -> list:
+    return [f for f in model._meta.concrete_fields if not f.primary_key and f.name not in skip]
+
+
+_RECEIPT_FIELDS = _columns(Receipt)
+_LINE_FIELDS = _columns(ReceiptLine, "receipt")
+_LINE_RECEIPT = ReceiptLine._meta.get_field("receipt")
+_RECORD_FIELDS = _columns(IdempotencyRecord)
+_RESPONSE_STATUS = IdempotencyRecord._meta.get_field("response_status")
+_RESPONSE_BODY = IdempotencyRecord._meta.get_field("response_body")
+
+
+def _db():
+    return connections[DEFAULT_DB_ALIAS]
+
+
+def _values(db, obj: Model, fields: list) -> list:
+    return [field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields]
+
+
+def _insert(model: type[Model], fields: list) -> str:
+    columns = ", ".join(field.column for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    return f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({placeholders}) RETURNING id"
+
+
+def _cast(db, field) -> str:
+    """The parameter's type for PostgreSQL without length or scale (varchar, numeric): the
+    column still checks those on insert, where a cast would truncate or round."""
+    return re.sub(r"\(.*\)", "", field.cast_db_type(db))
+
+
+def _saved(db, obj: Model, pk: int) -> None:
+    obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = db.alias
+
+
+def insert_record(record: IdempotencyRecord) -> None:
+    """Insert an unsaved idempotency record; it gets its id."""
+    db = _db()
+    with db.cursor() as cursor:
+        cursor.execute(
+            _insert(IdempotencyRecord, _RECORD_FIELDS), _values(db, record, _RECORD_FIELDS)
+        )
+        _saved(db, record, cursor.fetchone()[0])
+
+
+def store_response(record: IdempotencyRecord, status: int, body: dict) -> None:
+    """Keep the response a retry with the record's key will get."""
+    db = _db()
+    record.response_status, record.response_body = status, body
+    with db.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {IdempotencyRecord._meta.db_table} SET {_RESPONSE_STATUS.column} = %s, "
+            f"{_RESPONSE_BODY.column} = %s WHERE id = %s",
+            [status, _RESPONSE_BODY.get_db_prep_save(body, db), record.pk],
+        )
+
+
+def insert_sale(receipt: Receipt, lines: list[ReceiptLine]) -> None:
+    """Insert an unsaved receipt and its lines (at least one, their receipt left unset); the
+    receipt gets its id."""
+    db = _db()
+    receipt_values = _values(db, receipt, _RECEIPT_FIELDS)
+    rows = [_values(db, line, _LINE_FIELDS) for line in lines]
+    insert_receipt = _insert(Receipt, _RECEIPT_FIELDS)
+    columns = ", ".join(field.column for field in _LINE_FIELDS)
+    insert_lines = f"INSERT INTO {ReceiptLine._meta.db_table} (receipt_id, {columns})"
+    with db.cursor() as cursor:
+        if db.vendor == "postgresql":
+            # Typed parameters: a VALUES list outside an INSERT has no columns to type them.
+            row = "(" + ", ".join(f"%s::{_cast(db, f)}" for f in _LINE_FIELDS) + ")"
+            cursor.execute(
+                f"WITH receipt AS ({insert_receipt}) {insert_lines} "
+                f"SELECT receipt.id, line.* FROM receipt, (VALUES {', '.join([row] * len(rows))}) "
+                "AS line RETURNING receipt_id",
+                [*receipt_values, *(value for values in rows for value in values)],
+            )
+            _saved(db, receipt, cursor.fetchone()[0])
+        else:
+            cursor.execute(insert_receipt, receipt_values)
+            _saved(db, receipt, cursor.fetchone()[0])
+            row = "(" + ", ".join(["%s"] * (1 + len(_LINE_FIELDS))) + ")"
+            # In batches, as bulk_create would: SQLite may allow as few as 999 parameters.
+            size = db.ops.bulk_batch_size([_LINE_RECEIPT, *_LINE_FIELDS], rows)
+            for start in range(0, len(rows), size):
+                batch = rows[start : start + size]
+                cursor.execute(
+                    f"{insert_lines} VALUES {', '.join([row] * len(batch))}",
+                    [value for values in batch for value in (receipt.pk, *values)],
+                )
