@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db.models import Q
@@ -99,29 +100,44 @@ def segment_contains(*, segment: Segment, product: Product) -> bool:
 
 
 class SegmentIndex:
-    """Which of the merchant's segments a product belongs to, for saved products and for ones
-    a till names for the first time (known only by their category)."""
+    """Which of the merchant's segments a product belongs to: those naming the product, its
+    category or any ancestor of that category. Works for saved products and for ones a till
+    names for the first time (known only by their category)."""
 
     def __init__(self, merchant: Merchant, tree: CategoryTree):
-        segments = Segment.objects.filter(merchant=merchant).prefetch_related(
-            "categories", "products"
-        )
-        self._covered = [
-            (
-                segment.pk,
-                tree.subtree(c.pk for c in segment.categories.all()),
-                {p.pk for p in segment.products.all()},
-            )
-            for segment in segments
-        ]
+        categories: dict[int, set[int]] = defaultdict(set)
+        products: dict[int, set[int]] = defaultdict(set)
+        named = Segment.categories.through.objects.filter(segment__merchant=merchant)
+        for category_id, segment_id in named.values_list("category_id", "segment_id"):
+            categories[category_id].add(segment_id)
+        named = Segment.products.through.objects.filter(segment__merchant=merchant)
+        for product_id, segment_id in named.values_list("product_id", "segment_id"):
+            products[product_id].add(segment_id)
+        self._use(tree, categories, products)
+
+    @classmethod
+    def from_naming(
+        cls,
+        tree: CategoryTree,
+        *,
+        categories: dict[int, set[int]],
+        products: dict[int, frozenset[int]],
+    ) -> SegmentIndex:
+        """An index over what the caller has already read: the segments naming each category
+        and each product it will ask about (by id)."""
+        index = cls.__new__(cls)
+        index._use(tree, categories, products)
+        return index
+
+    def _use(self, tree: CategoryTree, categories, products) -> None:
+        self._tree, self._categories, self._products = tree, categories, products
 
     def of(self, product: Product) -> frozenset[int]:
         return self.of_ids(product.pk, product.category_id)
 
     def of_ids(self, product_id: int | None, category_id: int | None) -> frozenset[int]:
         """The same for a product known only by its id and category (e.g. a receipt line)."""
-        return frozenset(
-            segment_id
-            for segment_id, categories, named in self._covered
-            if (product_id is not None and product_id in named) or category_id in categories
-        )
+        found = set(self._products.get(product_id, ())) if product_id is not None else set()
+        for ancestor in self._tree.ancestors(category_id):
+            found.update(self._categories.get(ancestor, ()))
+        return frozenset(found)

@@ -2,7 +2,7 @@
 
 Two queries whatever the receipt: the lines' products with the segments naming them, and the
 merchant's category tree with the segments naming each category (a product is in a segment
-that names it or any of its category's ancestors, as `catalog.selectors.SegmentIndex` says).
+that names it or any of its category's ancestors: `catalog.selectors.SegmentIndex` decides).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from django.db import connection
 
 from kopilka import rules
 from kopilka.catalog.models import Category, Product, Segment
+from kopilka.catalog.selectors import SegmentIndex
 from kopilka.catalog.services import product_get_or_create_by_sku
 from kopilka.catalog.tree import FLAGS, CategoryTree, Node
 
@@ -153,15 +154,16 @@ def build_cart(
     store_id: int | None = None,
 ) -> rules.Cart:
     tree, naming = _tree_and_segments(merchant)
+    segments = SegmentIndex.from_naming(
+        tree,
+        categories=naming,
+        products={item.pk: item.segment_ids for item in products.values() if item.pk},
+    )
     cart_lines = []
     for line in lines:
         item = products.get(line.sku)
         base = tree.flags_for(item.category_id, item.flags) if item else None
-        segment_ids = (
-            item.segment_ids.union(*(naming.get(c, ()) for c in tree.ancestors(item.category_id)))
-            if item
-            else frozenset()
-        )
+        segment_ids = segments.of_ids(item.pk, item.category_id) if item else frozenset()
         asked = line.flags
         cart_lines.append(
             rules.CartLine(
