@@ -109,10 +109,10 @@ def _database() -> dict:
         }
         config["CONN_MAX_AGE"] = 0
     elif config["ENGINE"] == "django.db.backends.postgresql":
-        # psycopg prepares a statement on its sixth run on a connection. It only ever does
-        # so for server-side-binding cursors, which just the ledger's hot path uses (Django's
-        # own cursors bind on the client). Behind a pooler that cannot keep prepared
-        # statements (PgBouncer in transaction mode), set KOPILKA_PG_PREPARE_THRESHOLD=off.
+        # The ledger's hot statements (ledger/sql.py) are prepared on their sixth run on a
+        # connection, counted as psycopg counts; Django's own cursors bind on the client and
+        # never prepare. Behind a pooler that cannot keep prepared statements (PgBouncer in
+        # transaction mode), set KOPILKA_PG_PREPARE_THRESHOLD=off.
         threshold = os.environ.get("KOPILKA_PG_PREPARE_THRESHOLD", "5")
         config.setdefault("OPTIONS", {})["prepare_threshold"] = (
             None if threshold.lower() in ("", "off", "none") else int(threshold)

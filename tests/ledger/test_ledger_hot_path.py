@@ -1,20 +1,22 @@
 """The hot path's shortcuts (ledger/sql.py) do what the long way does.
 
 On PostgreSQL a spend is one statement over the first lots, with the long way (read the lots,
-then write) for held points and for spends the first lots cannot cover, and BEGIN travels with
-the lock of the accounts. Amounts in kopecks.
+then write) for held points and for spends the first lots cannot cover, BEGIN travels with
+the lock of the accounts, and the statements go to libpq, prepared once per session. Amounts
+in kopecks.
 """
 
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from django.db import OperationalError, connection, transaction
+from django.db import DatabaseError, DataError, OperationalError, connection, transaction
+from django.db.models.signals import post_init, pre_init
 from django.forms.models import model_to_dict
 
 from kopilka.ledger import locks, selectors, services
 from kopilka.ledger.exceptions import InsufficientBalance
-from kopilka.ledger.models import Entry
+from kopilka.ledger.models import Account, Entry
 from kopilka.ledger.verify import verify_ledger
 from kopilka.pos.models import Receipt
 
@@ -52,6 +54,21 @@ def test_written_entries_are_the_rows_the_database_holds(account, actor, registe
         assert model_to_dict(entry) == model_to_dict(stored)
         assert entry.account == account and entry.receipt == receipt
         assert not entry._state.adding
+
+
+def test_locked_accounts_are_the_rows_the_database_holds(account):
+    with transaction.atomic():
+        [acct] = locks.lock_accounts([account.pk])
+        assert model_to_dict(acct) == model_to_dict(Account.objects.get(pk=account.pk))
+        assert acct.created_at == account.created_at  # not read by the lock: loads on access
+        assert not acct._state.adding and acct._state.db == "default"
+
+
+def test_nothing_listens_for_ledger_instances_being_built():
+    """The hot path builds accounts and entries without Model.__init__ (models.loaded), so it
+    would skip anything connected to these signals."""
+    for model in (Account, Entry):
+        assert not pre_init.has_listeners(model) and not post_init.has_listeners(model)
 
 
 def test_a_spend_the_first_lots_cannot_cover_reads_the_rest(account, actor):
@@ -132,3 +149,70 @@ def test_the_spend_statement_is_prepared_on_the_connection(account, actor):
             ["%WITH first_lots AS%"],
         )
         assert cursor.fetchone() == (1,)
+
+
+def _ours_prepared() -> list[str]:
+    """The statements of ours prepared on the session, as their first words."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE name LIKE 'kopilka_%%'")
+        return sorted(" ".join(text.split()[:2]) for (text,) in cursor.fetchall())
+
+
+def _credits_and_spends(account, actor, rounds):
+    for _ in range(rounds):
+        locked(account, services.credit, amount=300, actor=actor, now=T0)
+        locked(account, services.spend, amount=100, actor=actor, now=T0)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_lock_credit_and_spend_are_all_prepared(account, actor):
+    connection.close()  # a fresh session
+    threshold = connection.settings_dict["OPTIONS"]["prepare_threshold"]  # from the settings
+    assert threshold >= 1
+    _credits_and_spends(account, actor, threshold)  # the lock has run twice as often
+    assert _ours_prepared() == ["SELECT id,"]
+    _credits_and_spends(account, actor, 1)
+    assert _ours_prepared() == ["SELECT id,", "WITH first_lots", "WITH new_lot"]
+    assert selectors.account_balance(account, now=T0).available == (threshold + 1) * 200
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_with_preparing_off_nothing_is_prepared(account, actor, monkeypatch):
+    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "prepare_threshold", None)
+    connection.close()
+    _credits_and_spends(account, actor, 8)
+    assert _ours_prepared() == []
+    assert selectors.account_balance(account, now=T0).available == 8 * 200
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_deallocated_session_prepares_its_statements_again(account, actor, monkeypatch):
+    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "prepare_threshold", 0)
+    _credits_and_spends(account, actor, 1)
+    assert len(_ours_prepared()) == 3
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    # The lock opens the transaction: it notices and starts the transaction again.
+    _credits_and_spends(account, actor, 1)
+    assert len(_ours_prepared()) == 3
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    # After other statements the lock cannot start again: that transaction fails as a
+    # database error, writes nothing, and the next one prepares afresh.
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Account.objects.get(pk=account.pk)
+        locks.lock_accounts([account.pk])
+    _credits_and_spends(account, actor, 1)
+    assert selectors.account_balance(account, now=T0).available == 3 * 200
+    assert verify_ledger(account=account) == []
+
+
+@pytest.mark.postgres_only
+def test_text_with_a_nul_byte_is_refused_not_cut_short(account, actor):
+    locked(account, services.credit, amount=500, actor=actor, now=T0)
+    with pytest.raises(DataError):
+        locked(account, services.manual_adjust, amount=-100, actor=actor, reason="a\x00b")
+    assert Entry.objects.filter(account=account).count() == 1

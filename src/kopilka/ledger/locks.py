@@ -7,29 +7,35 @@ already serialises writers.
 
 from collections.abc import Iterable
 
-from django.db import connection
-
 from . import sql
 from .exceptions import AccountNotLocked
-from .models import Account
+from .models import Account, loaded
 
 
 def lock_accounts(ids: Iterable[int]) -> list[Account]:
     """Lock the accounts with these ids for the rest of the transaction, in primary-key order."""
-    if not connection.in_atomic_block:
+    db = sql.default_db()
+    if not db.in_atomic_block:
         raise AccountNotLocked("lock_accounts() must run inside transaction.atomic()")
     wanted = sorted(set(ids))
     if not wanted:
         return []
-    accounts = [
-        Account.from_db(connection.alias, ["id", "merchant_id", "customer_id", "program_id"], row)
-        for row in sql.lock_account_rows(wanted)
-    ]
-    for account in accounts:
+    accounts = []
+    for pk, merchant_id, customer_id, program_id in sql.lock_account_rows(db, wanted):
+        account = loaded(
+            Account,
+            {
+                "id": pk,
+                "merchant_id": merchant_id,
+                "customer_id": customer_id,
+                "program_id": program_id,
+            },
+        )
         account._kopilka_locked = True
+        accounts.append(account)
     return accounts
 
 
 def require_locked(account: Account) -> None:
-    if not connection.in_atomic_block or not getattr(account, "_kopilka_locked", False):
+    if not getattr(account, "_kopilka_locked", False) or not sql.default_db().in_atomic_block:
         raise AccountNotLocked(f"account {account.pk} is not locked; use locks.lock_accounts()")

@@ -11,7 +11,6 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -29,7 +28,7 @@ from .exceptions import (
     ReversalNotPossible,
 )
 from .locks import require_locked
-from .models import CREDIT_KINDS, Account, Entry, EntryKind, Hold, HoldAllocation, Lot
+from .models import CREDIT_KINDS, Account, Entry, EntryKind, Hold, HoldAllocation, Lot, loaded
 
 # Spend order: the earliest expiry first (never-expiring last), then the oldest.
 SPEND_ORDER = (F("expires_at").asc(nulls_last=True), "created_at", "id")
@@ -86,9 +85,6 @@ def _posting(account, kind, *, actor, now, receipt, reason, transfer_id) -> sql.
     )
 
 
-_ENTRY_FIELDS = tuple(field.attname for field in Entry._meta.concrete_fields)
-
-
 def _saved(account, receipt, posting: sql.Posting, rows) -> list[Entry]:
     """The entries the hot path's statements have just written, from their (entry id, lot id,
     amount) rows: what the keyword constructor would build, for a fraction of its cost."""
@@ -106,8 +102,7 @@ def _saved(account, receipt, posting: sql.Posting, rows) -> list[Entry]:
     }
     entries = []
     for pk, lot_id, amount in rows:
-        values = {**shared, "id": pk, "lot_id": lot_id, "amount": amount}
-        entry = Entry.from_db(DEFAULT_DB_ALIAS, _ENTRY_FIELDS, [values[f] for f in _ENTRY_FIELDS])
+        entry = loaded(Entry, {**shared, "id": pk, "lot_id": lot_id, "amount": amount})
         entry.account = account
         if receipt is not None:
             entry.receipt = receipt
@@ -200,8 +195,8 @@ def _debit(*, account, amount, actor, kind, receipt, reason, now, transfer_id) -
     posting = _posting(
         account, kind, actor=actor, now=now, receipt=receipt, reason=reason, transfer_id=transfer_id
     )
-    if sql.takes_in_one_statement():
-        taken = sql.take(posting, amount=amount, limit=FIRST_LOTS)
+    taken = sql.take(posting, amount=amount, limit=FIRST_LOTS)
+    if taken is not None:
         if taken.posted:
             return _saved(account, receipt, posting, taken.posted)
         if taken.complete and not taken.held:

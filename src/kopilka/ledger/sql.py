@@ -2,10 +2,11 @@
 
 They are the statements the ORM would send, minus its per-call cost of building them (about
 0.3 ms of CPU each, several times a till's whole database time). On PostgreSQL they are also
-as few as SQL allows: the transaction's BEGIN travels with the lock, a credit is one statement
-and so is a spend (read the first lots, take from them, post the entries), and psycopg
-prepares them, so the server does not parse and plan them on every call. Portable between
-PostgreSQL and SQLite; values go through Django's own adapters so both store them alike.
+as few as SQL allows (the transaction's BEGIN travels with the lock, a credit is one statement
+and so is a spend: read the first lots, take from them, post the entries) and they go straight
+to libpq, prepared once per connection, so neither psycopg's Python layer nor the server's
+parser and planner run on every call. Portable between PostgreSQL and SQLite; on SQLite they
+go through Django's cursor and its adapters.
 
 Writes take a `Posting` (what the entries of one operation share) and give back
 `(entry id, lot id, amount)` rows; services turn those into `Entry` instances.
@@ -13,6 +14,9 @@ Writes take a `Posting` (what the entries of one operation share) and give back
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,38 +48,199 @@ class Posting:
     created_at: datetime
 
 
-def _db():
-    # Each `django.db.connection` attribute access goes through a thread-local proxy; the
-    # hot path looks the connection up once per statement instead.
+def default_db():
+    """The default connection. Each `django.db.connection` attribute access goes through a
+    thread-local proxy (a few microseconds); the hot path looks it up once per call."""
     return connections[DEFAULT_DB_ALIAS]
 
 
-def _cursor(db):
-    """On PostgreSQL, a cursor with server-side parameters: psycopg prepares its statements
-    (the settings' `prepare_threshold`), so the server stops parsing and planning these few
-    statements on every spend. Django's own cursors bind on the client and are never
-    prepared. Same connection and transaction as the ORM's."""
-    if db.vendor == "postgresql":
-        db.ensure_connection()
-        return psycopg.Cursor(db.connection)
-    return db.cursor()
-
-
-def _moment(db, value: datetime | None):
-    return None if value is None else db.ops.adapt_datetimefield_value(value)
-
-
-def _posting_params(db, posting: Posting) -> dict:
-    return {
+def _params(db, posting: Posting) -> dict:
+    params = {
         "merchant": posting.merchant_id,
         "account": posting.account_id,
-        "transfer": _TRANSFER_ID.get_db_prep_value(posting.transfer_id, db),
+        "transfer": posting.transfer_id,
         "kind": posting.kind,
         "receipt": posting.receipt_id,
         "actor": posting.actor,
         "reason": posting.reason,
-        "now": _moment(db, posting.created_at),
+        "now": posting.created_at,
     }
+    if db.vendor != "postgresql":
+        params["transfer"] = _TRANSFER_ID.get_db_prep_value(posting.transfer_id, db)
+        params["now"] = _moment(db, posting.created_at)
+    return params
+
+
+def _moment(db, value: datetime | None):
+    """A moment as this backend stores it (libpq takes the ISO text of any datetime)."""
+    if value is None or db.vendor == "postgresql":
+        return value
+    return db.ops.adapt_datetimefield_value(value)
+
+
+def _rows(db, query: str, params: dict, *, prepare: bool = True) -> list[tuple]:
+    """Run one statement with %(name)s parameters and fetch its rows."""
+    if db.vendor == "postgresql":
+        return _pg_rows(db, query, params, prepare=prepare)
+    with db.cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchall()
+
+
+# ---- PostgreSQL through libpq ---------------------------------------------------------------
+#
+# psycopg spends more CPU per execute (query conversion, dumpers, its generator-driven I/O
+# loop) than the server spends running these statements. Here they go to libpq directly, in
+# the same session and transaction as the ORM's: parameters as text, results parsed by column
+# type. Errors become psycopg's exceptions and then Django's, exactly as on a cursor.
+
+
+@dataclass(frozen=True, slots=True)
+class _Statement:
+    """A statement in libpq's form: $n placeholders and its parameter names in that order."""
+
+    name: bytes
+    text: bytes
+    names: tuple[str, ...]
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+@functools.lru_cache(maxsize=256)
+def _statement(query: str) -> _Statement:
+    names: list[str] = []
+
+    def number(match: re.Match) -> str:
+        if match[1] not in names:
+            names.append(match[1])
+        return f"${names.index(match[1]) + 1}"
+
+    text = _PLACEHOLDER.sub(number, query)
+    name = "kopilka_" + hashlib.sha256(text.encode()).hexdigest()[:24]
+    return _Statement(name.encode(), text.encode(), tuple(names))
+
+
+def _text(value) -> bytes | None:
+    """A parameter in PostgreSQL's text input format."""
+    kind = type(value)
+    if kind is str:
+        data = value.encode()
+        if b"\x00" in data:  # libpq would cut the text there, without a word
+            raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+        return data
+    if kind is int:
+        return b"%d" % value
+    if value is None:
+        return None
+    if kind is bool:
+        return b"t" if value else b"f"
+    if isinstance(value, datetime):
+        return value.isoformat().encode()
+    return str(value).encode()
+
+
+_INTEGER_TYPES = frozenset({20, 21, 23})  # int8, int2, int4
+_BOOLEAN = 16
+
+
+def _parse(result) -> list[tuple]:
+    columns = range(result.nfields)
+    parsers = [
+        int
+        if result.ftype(c) in _INTEGER_TYPES
+        else _boolean
+        if result.ftype(c) == _BOOLEAN
+        else bytes.decode
+        for c in columns
+    ]
+    get = result.get_value
+    return [
+        tuple(None if (value := get(row, c)) is None else parsers[c](value) for c in columns)
+        for row in range(result.ntuples)
+    ]
+
+
+def _boolean(value: bytes) -> bool:
+    return value == b"t"
+
+
+def _check(conn, result) -> None:
+    if result.status not in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
+        raise psycopg.errors.error_from_result(result, encoding=conn.info.encoding)
+
+
+class _Session:
+    """What this module has prepared on one database session, and how often it has run the
+    statements not prepared yet."""
+
+    __slots__ = ("conn", "prepared", "runs")
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
+        self.prepared: set[bytes] = set()
+        self.runs: dict[bytes, int] = {}
+
+
+def _session(db) -> _Session:
+    session = getattr(db, "_kopilka_session", None)
+    if session is None or session.conn is not db.connection:  # a new session
+        session = db._kopilka_session = _Session(db.connection)
+    return session
+
+
+def _prepared(db, query: str) -> _Statement | None:
+    """The statement if it is prepared on the session, preparing it on the run after
+    `prepare_threshold` runs (KOPILKA_PG_PREPARE_THRESHOLD, as psycopg counts); None when
+    preparing is off (e.g. behind PgBouncer in transaction mode, where the session that
+    prepared a statement may not be the one that runs it) or the statement is below it."""
+    threshold = db.settings_dict["OPTIONS"].get("prepare_threshold")
+    if threshold is None:
+        return None
+    statement = _statement(query)
+    session = _session(db)
+    if statement.name not in session.prepared:
+        runs = session.runs.get(statement.name, 0)
+        if runs < threshold:
+            session.runs[statement.name] = runs + 1
+            return None
+        _check(session.conn, session.conn.pgconn.prepare(statement.name, statement.text))
+        session.prepared.add(statement.name)
+    return statement
+
+
+def _forget_if_deallocated(db, error: Exception) -> None:
+    """Somebody ran DEALLOCATE on the session: prepare afresh from the next call on."""
+    if getattr(error, "sqlstate", None) == "26000":  # invalid_sql_statement_name
+        db._kopilka_session = None
+
+
+def _pg_rows(db, query: str, params: dict, *, prepare: bool) -> list[tuple]:
+    db.ensure_connection()
+    conn = db.connection
+    pgconn = conn.pgconn
+    with db.wrap_database_errors:
+        if not conn.autocommit and pgconn.transaction_status == pq.TransactionStatus.IDLE:
+            # Inside atomic() with nothing sent yet: open the transaction as psycopg would.
+            if _can_send_begin(conn):
+                _check(conn, pgconn.exec_(b"BEGIN"))
+            else:
+                with db.cursor() as cursor:
+                    cursor.execute("SELECT 1")
+        statement = _prepared(db, query) if prepare else None
+        if statement is not None:
+            values = [_text(params[name]) for name in statement.names]
+            result = pgconn.exec_prepared(statement.name, values)
+        else:
+            statement = _statement(query)
+            values = [_text(params[name]) for name in statement.names]
+            result = pgconn.exec_params(statement.text, values)
+        try:
+            _check(conn, result)
+        except psycopg.Error as error:
+            _forget_if_deallocated(db, error)
+            raise
+    return _parse(result)
 
 
 # ---- locks ----------------------------------------------------------------------------------
@@ -86,48 +251,57 @@ _LOCK = (
 )
 
 
-def lock_account_rows(ids: list[int]) -> list[tuple[int, int, int, int]]:
+def lock_account_rows(db, ids: list[int]) -> list[tuple[int, int, int, int]]:
     """(id, merchant_id, customer_id, program_id) of the accounts, locked, in id order."""
-    db = _db()
-    if db.vendor == "postgresql" and _nothing_sent_yet(db):
-        return _begin_and_lock(db, ids)
-    sql = _LOCK.format(", ".join(["%s"] * len(ids)))
+    sql = _LOCK.format(", ".join(f"%(id_{n})s" for n in range(len(ids))))
     if db.features.has_select_for_update:
         sql += " FOR UPDATE"
-    with _cursor(db) as cursor:
-        cursor.execute(sql, ids)
-        return cursor.fetchall()
+    params = {f"id_{n}": pk for n, pk in enumerate(ids)}
+    # One prepared statement per number of accounts would be many; tills lock one or two.
+    prepare = len(ids) <= 2
+    if db.vendor == "postgresql":
+        db.ensure_connection()
+        if _can_send_begin(db.connection):
+            return _begin_and_lock(db, sql, ids, prepare=prepare)
+    return _rows(db, sql, params, prepare=prepare)
 
 
-def _nothing_sent_yet(db) -> bool:
-    """True when the transaction is open in Django but psycopg has not sent its BEGIN yet:
-    it would send it on a round trip of its own before the first statement."""
-    db.ensure_connection()
-    conn = db.connection
+def _can_send_begin(conn) -> bool:
+    """True when the transaction is open in Django but its BEGIN has not been sent yet (psycopg
+    would send it on a round trip of its own before the first statement) and a plain BEGIN
+    is the right one."""
     return (
         not conn.autocommit
         and conn.pgconn.transaction_status == pq.TransactionStatus.IDLE
-        # Only a plain BEGIN is written out below; anything else goes psycopg's way.
         and conn.isolation_level is None
         and conn.read_only is None
         and conn.deferrable is None
     )
 
 
-def _begin_and_lock(db, ids: list[int]) -> list[tuple[int, int, int, int]]:
-    """BEGIN and the lock in one simple-protocol message, so one round trip. psycopg always
-    waits for its BEGIN before sending anything else (even in pipeline mode), so the two go
-    through libpq directly. The ids are integers, written into the text as such."""
-    query = "BEGIN; " + _LOCK.format(", ".join(str(int(pk)) for pk in ids)) + " FOR UPDATE"
+def _begin_and_lock(db, sql: str, ids: list[int], *, prepare: bool) -> list[tuple]:
+    """BEGIN and the lock in one simple-protocol message, so one round trip: psycopg always
+    waits for its BEGIN before sending anything else (even in pipeline mode). The lock runs
+    as EXECUTE of the prepared statement (planned once per session) when preparing is on;
+    the ids are integers, written into the text as such."""
     conn = db.connection
+    literals = ", ".join(str(int(pk)) for pk in ids)
     with db.wrap_database_errors:
-        result = conn.pgconn.exec_(query.encode())
-        if result.status != pq.ExecStatus.TUPLES_OK:
-            raise psycopg.errors.error_from_result(result, encoding=conn.info.encoding)
-    return [
-        tuple(int(result.get_value(row, column)) for column in range(4))
-        for row in range(result.ntuples)
-    ]
+        statement = _prepared(db, sql) if prepare else None
+        if statement is not None:
+            result = conn.pgconn.exec_(
+                b"BEGIN; EXECUTE %s(%s)" % (statement.name, literals.encode())
+            )
+            if result.error_field(pq.DiagnosticField.SQLSTATE) == b"26000":
+                # Somebody ran DEALLOCATE on the session. Nothing else has run in this
+                # transaction yet, so start it again with the lock written out.
+                db._kopilka_session = None
+                _check(conn, conn.pgconn.exec_(b"ROLLBACK"))
+                statement = None
+        if statement is None:
+            result = conn.pgconn.exec_(f"BEGIN; {_LOCK.format(literals)} FOR UPDATE".encode())
+        _check(conn, result)
+    return _parse(result)
 
 
 # ---- lots -----------------------------------------------------------------------------------
@@ -155,16 +329,13 @@ _SPENDABLE = (
 
 def spendable_lots(account_id: int, now: datetime, limit: int | None) -> list[LotRow]:
     """Lots spendable at `now` in spend order: earliest expiry first (never last), oldest."""
-    db = _db()
+    db = default_db()
     sql = "SELECT id, remaining, held " + _SPENDABLE
     params = {"account": account_id, "now": _moment(db, now)}
     if limit is not None:
         sql += " LIMIT %(limit)s"
         params["limit"] = limit
-    with _cursor(db) as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    return [LotRow(*row) for row in rows]
+    return [LotRow(*row) for row in _rows(db, sql, params)]
 
 
 # ---- writes ---------------------------------------------------------------------------------
@@ -223,19 +394,14 @@ class Taken:
     posted: list[tuple[int, int, int]]  # (entry id, lot id, amount) in spend order, or none
 
 
-def takes_in_one_statement() -> bool:
-    return _db().vendor == "postgresql"
-
-
-def take(posting: Posting, *, amount: int, limit: int) -> Taken:
+def take(posting: Posting, *, amount: int, limit: int) -> Taken | None:
     """Spend `amount` at the posting's moment from the account's first `limit` spendable lots
-    in one statement (PostgreSQL only); nothing is written when they do not cover it or some
-    of them hold points."""
-    db = _db()
-    params = {**_posting_params(db, posting), "limit": limit, "amount": amount}
-    with _cursor(db) as cursor:
-        cursor.execute(_TAKE, params)
-        rows = cursor.fetchall()
+    in one statement; nothing is written when they do not cover it or some of them hold
+    points. None on SQLite, where the statement cannot be written."""
+    db = default_db()
+    if db.vendor != "postgresql":
+        return None
+    rows = _rows(db, _TAKE, {**_params(db, posting), "limit": limit, "amount": amount})
     available, lots, held = rows[0][:3]
     posted = sorted((pk, lot_id, taken) for *_, pk, lot_id, taken in rows if pk is not None)
     return Taken(available=available, complete=lots < limit, held=held, posted=posted)
@@ -264,53 +430,50 @@ def credit(
 
     PostgreSQL: one statement. SQLite: two.
     """
-    db = _db()
+    db = default_db()
     params = {
-        **_posting_params(db, posting),
+        **_params(db, posting),
         "amount": amount,
         "available_from": _moment(db, available_from),
         "expires_at": _moment(db, expires_at),
     }
-    with _cursor(db) as cursor:
-        if db.vendor == "postgresql":
-            cursor.execute(_CREDIT, params)
-            entry_id, lot_id = cursor.fetchone()
-            return entry_id, lot_id, amount
-        cursor.execute(_LOT_INSERT, params)
-        [lot_id] = cursor.fetchone()
-        [row] = _insert_entries(cursor, params, [(lot_id, amount)])
+    if db.vendor == "postgresql":
+        [(entry_id, lot_id)] = _rows(db, _CREDIT, params)
+        return entry_id, lot_id, amount
+    [(lot_id,)] = _rows(db, _LOT_INSERT, params)
+    [row] = _insert_entries(db, params, [(lot_id, amount)])
     return row
 
 
 def debit(posting: Posting, takes: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
     """Take points from lots, (lot id, points) in spend order, and post one entry for each:
     (entry id, lot id, amount) in the same order. PostgreSQL: one statement. SQLite: two."""
-    db = _db()
-    params = _posting_params(db, posting)
+    db = default_db()
+    params = _params(db, posting)
     for n, (lot_id, taken) in enumerate(takes):
         params[f"lot_{n}"], params[f"take_{n}"] = lot_id, taken
-    with _cursor(db) as cursor:
-        if db.vendor == "postgresql":
-            rows = ", ".join(
-                f"(%(lot_{n})s::bigint, %(take_{n})s::bigint, {n})" for n in range(len(takes))
-            )
-            cursor.execute(
-                f"WITH takes (lot_id, take, n) AS (VALUES {rows}){_POST_TAKES} "
-                "SELECT id, lot_id, amount FROM posted",
-                params,
-            )
-            return sorted(cursor.fetchall())
-        cases = " ".join(f"WHEN %(lot_{n})s THEN %(take_{n})s" for n in range(len(takes)))
-        ids = ", ".join(f"%(lot_{n})s" for n in range(len(takes)))
-        cursor.execute(
-            f"UPDATE ledger_lot SET remaining = remaining - CASE id {cases} END "
-            f"WHERE id IN ({ids})",
-            params,
+    # The rare spend over many lots is not prepared: one statement per number of lots.
+    prepare = len(takes) <= 2
+    if db.vendor == "postgresql":
+        rows = ", ".join(
+            f"(%(lot_{n})s::bigint, %(take_{n})s::bigint, {n})" for n in range(len(takes))
         )
-        return _insert_entries(cursor, params, [(lot_id, -taken) for lot_id, taken in takes])
+        query = (
+            f"WITH takes (lot_id, take, n) AS (VALUES {rows}){_POST_TAKES} "
+            "SELECT id, lot_id, amount FROM posted"
+        )
+        return sorted(_rows(db, query, params, prepare=prepare))
+    cases = " ".join(f"WHEN %(lot_{n})s THEN %(take_{n})s" for n in range(len(takes)))
+    ids = ", ".join(f"%(lot_{n})s" for n in range(len(takes)))
+    _rows(
+        db,
+        f"UPDATE ledger_lot SET remaining = remaining - CASE id {cases} END WHERE id IN ({ids})",
+        params,
+    )
+    return _insert_entries(db, params, [(lot_id, -taken) for lot_id, taken in takes])
 
 
-def _insert_entries(cursor, params: dict, parts: list[tuple[int, int]]) -> list[tuple]:
+def _insert_entries(db, params: dict, parts: list[tuple[int, int]]) -> list[tuple]:
     """SQLite: insert one entry per (lot id, amount) in one statement."""
     rows = []
     for n, (lot_id, amount) in enumerate(parts):
@@ -319,9 +482,8 @@ def _insert_entries(cursor, params: dict, parts: list[tuple[int, int]]) -> list[
             f"(%(merchant)s, %(account)s, %(entry_lot_{n})s, %(transfer)s, %(kind)s, "
             f"%(entry_amount_{n})s, %(receipt)s, %(actor)s, %(reason)s, %(now)s)"
         )
-    cursor.execute(
+    query = (
         f"INSERT INTO ledger_entry ({_ENTRY_COLUMNS}) VALUES {', '.join(rows)} "
-        "RETURNING id, lot_id, amount",
-        params,
+        "RETURNING id, lot_id, amount"
     )
-    return sorted(cursor.fetchall())
+    return sorted(_rows(db, query, params))
