@@ -44,6 +44,33 @@ def test_opening_an_account_twice_gives_the_same_account(make_customer, program,
     assert services.account_open(customer=customer, program=program, actor=actor) == first
 
 
+def test_an_account_opened_and_locked_at_once_is_the_one_account(make_customer, program, actor):
+    customer = make_customer()
+    with transaction.atomic():
+        first = services.account_open_locked(customer=customer, program=program, actor=actor)
+        services.credit(account=first, amount=500, actor=actor, now=T0)  # locked: accepted
+    with transaction.atomic():
+        again = services.account_open_locked(customer=customer, program=program, actor=actor)
+        services.spend(account=again, amount=200, actor=actor, now=T0)
+    assert again.pk == first.pk and again.merchant_id == program.merchant_id
+    assert services.account_open(customer=customer, program=program, actor=actor) == first
+    assert balance(first, T0).available == 300
+
+
+@pytest.mark.django_db(transaction=True)  # so that no test transaction is open around it
+def test_opening_and_locking_needs_a_transaction_and_one_merchant(
+    make_customer, program, actor, other_merchant
+):
+    from kopilka.errors import ValidationFailed
+    from kopilka.programs.models import Program
+
+    with pytest.raises(AccountNotLocked):
+        services.account_open_locked(customer=make_customer(), program=program, actor=actor)
+    foreign = Program.objects.create(merchant=other_merchant, name="Чужие бонусы")
+    with pytest.raises(ValidationFailed), transaction.atomic():
+        services.account_open_locked(customer=make_customer(), program=foreign, actor=actor)
+
+
 def test_a_credit_opens_a_lot_and_is_spendable_at_once(account, actor):
     locked(account, services.credit, amount=70000, actor=actor, now=T0)
     assert balance(account, T0).available == 70000

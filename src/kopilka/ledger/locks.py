@@ -20,20 +20,16 @@ def lock_accounts(ids: Iterable[int]) -> list[Account]:
     wanted = sorted(set(ids))
     if not wanted:
         return []
-    accounts = []
-    for pk, merchant_id, customer_id, program_id in sql.lock_account_rows(db, wanted):
-        account = loaded(
-            Account,
-            {
-                "id": pk,
-                "merchant_id": merchant_id,
-                "customer_id": customer_id,
-                "program_id": program_id,
-            },
-        )
-        account._kopilka_locked = True
-        accounts.append(account)
-    return accounts
+    return [locked(row) for row in sql.lock_account_rows(db, wanted)]
+
+
+def locked(row: tuple[int, int, int, int]) -> Account:
+    """The account of a row the lock statements return, marked as locked."""
+    pk, merchant_id, customer_id, program_id = row
+    fields = {"merchant_id": merchant_id, "customer_id": customer_id, "program_id": program_id}
+    account = loaded(Account, {"id": pk, **fields})
+    account._kopilka_locked = True
+    return account
 
 
 def require_locked(account: Account) -> None:

@@ -20,6 +20,7 @@ from kopilka.merchants.services import audit_record
 
 from . import sql
 from .exceptions import (
+    AccountNotLocked,
     AlreadyReversed,
     HoldNotActive,
     InsufficientBalance,
@@ -27,7 +28,7 @@ from .exceptions import (
     ReasonRequired,
     ReversalNotPossible,
 )
-from .locks import require_locked
+from .locks import lock_accounts, locked, require_locked
 from .models import CREDIT_KINDS, Account, Entry, EntryKind, Hold, HoldAllocation, Lot, loaded
 
 # Spend order: the earliest expiry first (never-expiring last), then the oldest.
@@ -118,6 +119,22 @@ def account_open(*, customer, program, actor: Actor) -> Account:
         customer=customer, program=program, defaults={"merchant_id": customer.merchant_id}
     )
     return account
+
+
+def account_open_locked(*, customer, program, actor: Actor) -> Account:
+    """`account_open`, then `locks.lock_accounts` on it: one statement when the account is
+    there already, as it is for every sale but a customer's first."""
+    db = sql.default_db()
+    if not db.in_atomic_block:
+        raise AccountNotLocked("account_open_locked() must run inside transaction.atomic()")
+    if customer.merchant_id != program.merchant_id:
+        raise ValidationFailed(customer=customer.pk, program=program.pk)
+    row = sql.lock_account_row_of(db, customer.pk, program.pk)
+    if row is None:
+        opened = account_open(customer=customer, program=program, actor=actor)
+        [account] = lock_accounts([opened.pk])
+        return account
+    return locked(row)
 
 
 def credit(

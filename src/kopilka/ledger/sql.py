@@ -266,6 +266,20 @@ def lock_account_rows(db, ids: list[int]) -> list[tuple[int, int, int, int]]:
     return _rows(db, sql, params, prepare=prepare)
 
 
+_LOCK_OF = (
+    "SELECT id, merchant_id, customer_id, program_id FROM ledger_account "
+    "WHERE customer_id = %(customer)s AND program_id = %(program)s"
+)
+
+
+def lock_account_row_of(db, customer_id: int, program_id: int) -> tuple | None:
+    """(id, merchant_id, customer_id, program_id) of the customer's account in the program,
+    locked; None when there is none."""
+    sql = _LOCK_OF + (" FOR UPDATE" if db.features.has_select_for_update else "")
+    rows = _rows(db, sql, {"customer": customer_id, "program": program_id})
+    return rows[0] if rows else None
+
+
 def _can_send_begin(conn) -> bool:
     """True when the transaction is open in Django but its BEGIN has not been sent yet (psycopg
     would send it on a round trip of its own before the first statement) and a plain BEGIN
@@ -336,6 +350,28 @@ def spendable_lots(account_id: int, now: datetime, limit: int | None) -> list[Lo
         sql += " LIMIT %(limit)s"
         params["limit"] = limit
     return [LotRow(*row) for row in _rows(db, sql, params)]
+
+
+# A lot's points at %(now)s: available, pending (frozen) or expired, by the rule of
+# selectors._availability; and the points its holds reserve.
+_LOT_SUMS = (
+    "SELECT CAST(coalesce(sum(CASE WHEN available_from <= %(now)s AND (expires_at IS NULL OR "
+    "expires_at > %(now)s) THEN remaining END), 0) AS bigint), "
+    "CAST(coalesce(sum(CASE WHEN available_from > %(now)s AND (expires_at IS NULL OR "
+    "expires_at > %(now)s) THEN remaining END), 0) AS bigint), "
+    "CAST(coalesce(sum(CASE WHEN expires_at <= %(now)s THEN remaining END), 0) AS bigint), "
+    "CAST(coalesce(sum(held), 0) AS bigint) "
+    "FROM ledger_lot WHERE account_id = %(account)s"
+)
+
+
+def lot_sums(account_id: int, now: datetime) -> tuple[int, int, int, int]:
+    """(available, pending, expired, held) points in the account's lots at `now`."""
+    db = default_db()
+    [(available, pending, expired, held)] = _rows(
+        db, _LOT_SUMS, {"account": account_id, "now": _moment(db, now)}
+    )
+    return available, pending, expired, held
 
 
 # ---- writes ---------------------------------------------------------------------------------

@@ -387,8 +387,7 @@ def _book_sale(register, data, now: datetime) -> dict:
     customer, program = _customer_for_sale(merchant, data, actor, now)
     account = None
     if customer is not None and program is not None:
-        opened = ledger.account_open(customer=customer, program=program, actor=actor)
-        [account] = locks.lock_accounts([opened.pk])
+        account = ledger.account_open_locked(customer=customer, program=program, actor=actor)
     config = _config(merchant, program, customer)
     # The account stays locked until commit, so this reading and the sale's own movements
     # give the balance after the sale too (_balance_after).

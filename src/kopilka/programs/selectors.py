@@ -44,24 +44,38 @@ def program_of_customer(*, customer, merchant, card: Card | None = None) -> Prog
     it has one. Otherwise the newest of the customer's cards that has a type and is not lost
     decides. A customer without typed cards is in the merchant's default program
     (`program_for_receipts`). A type's program counts even when disabled: the engine then
-    gives nothing, as for any disabled program. One query, two without a typed card.
+    gives nothing, as for any disabled program. One query.
     """
     if card is not None and card.card_type_id is not None and card.customer_id == customer.pk:
         return card.card_type.program
-    typed = (
-        Card.objects.filter(
-            merchant=merchant,
-            customer=customer,
-            card_type__isnull=False,
-            status__in=CARD_STATUSES_WITH_PROGRAM,
+    # Written out: the till asks this on every sale, and one raw statement costs a fraction
+    # of the two ORM queries it replaces.
+    found = list(
+        Program.objects.raw(
+            _PROGRAM_OF_CUSTOMER,
+            {
+                "merchant": merchant.pk,
+                "customer": customer.pk,
+                "enabled": True,
+                **{f"status_{n}": status for n, status in enumerate(CARD_STATUSES_WITH_PROGRAM)},
+            },
         )
-        .select_related("card_type__program")
-        .order_by("-issued_at", "-id")
-        .first()
     )
-    if typed is not None:
-        return typed.card_type.program
-    return program_for_receipts(merchant=merchant)
+    return found[0] if found else None
+
+
+_STATUSES = ", ".join(f"%(status_{n})s" for n in range(len(CARD_STATUSES_WITH_PROGRAM)))
+_PROGRAM_OF_CUSTOMER = f"""
+SELECT * FROM programs_program WHERE id = coalesce(
+    (SELECT t.program_id FROM customers_card c
+        JOIN customers_cardtype t ON t.id = c.card_type_id
+        WHERE c.merchant_id = %(merchant)s AND c.customer_id = %(customer)s
+            AND c.status IN ({_STATUSES})
+        ORDER BY c.issued_at DESC, c.id DESC LIMIT 1),
+    (SELECT p.id FROM programs_program p
+        WHERE p.merchant_id = %(merchant)s AND p.enabled = %(enabled)s ORDER BY p.id LIMIT 1)
+)
+"""
 
 
 def programs_of_customers(*, merchant, customer_ids, default: int | None = None) -> dict:
