@@ -7,6 +7,8 @@ already serialises writers.
 
 from collections.abc import Iterable
 
+from kopilka import hotsql
+
 from . import sql
 from .exceptions import AccountNotLocked
 from .models import Account, loaded
@@ -14,7 +16,7 @@ from .models import Account, loaded
 
 def lock_accounts(ids: Iterable[int]) -> list[Account]:
     """Lock the accounts with these ids for the rest of the transaction, in primary-key order."""
-    db = sql.default_db()
+    db = hotsql.default_db()
     if not db.in_atomic_block:
         raise AccountNotLocked("lock_accounts() must run inside transaction.atomic()")
     wanted = sorted(set(ids))
@@ -33,5 +35,5 @@ def locked(row: tuple[int, int, int, int]) -> Account:
 
 
 def require_locked(account: Account) -> None:
-    if not getattr(account, "_kopilka_locked", False) or not sql.default_db().in_atomic_block:
+    if not getattr(account, "_kopilka_locked", False) or not hotsql.default_db().in_atomic_block:
         raise AccountNotLocked(f"account {account.pk} is not locked; use locks.lock_accounts()")

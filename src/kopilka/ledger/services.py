@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
+from kopilka import hotsql
 from kopilka.errors import NotFound, ValidationFailed
 from kopilka.merchants.actors import Actor
 from kopilka.merchants.services import audit_record
@@ -124,7 +125,7 @@ def account_open(*, customer, program, actor: Actor) -> Account:
 def account_open_locked(*, customer, program, actor: Actor) -> Account:
     """`account_open`, then `locks.lock_accounts` on it: one statement when the account is
     there already, as it is for every sale but a customer's first."""
-    db = sql.default_db()
+    db = hotsql.default_db()
     if not db.in_atomic_block:
         raise AccountNotLocked("account_open_locked() must run inside transaction.atomic()")
     if customer.merchant_id != program.merchant_id:

@@ -1,12 +1,10 @@
 """The statements of the ledger's hot path (lock, credit, spend), written out by hand.
 
 They are the statements the ORM would send, minus its per-call cost of building them (about
-0.3 ms of CPU each, several times a till's whole database time). On PostgreSQL they are also
-as few as SQL allows (the transaction's BEGIN travels with the lock, a credit is one statement
-and so is a spend: read the first lots, take from them, post the entries) and they go straight
-to libpq, prepared once per connection, so neither psycopg's Python layer nor the server's
-parser and planner run on every call. Portable between PostgreSQL and SQLite; on SQLite they
-go through Django's cursor and its adapters.
+0.3 ms of CPU each, several times a till's whole database time), run by `kopilka.hotsql`
+(straight to libpq on PostgreSQL, prepared per session). On PostgreSQL they are also as few as
+SQL allows: the transaction's BEGIN travels with the lock, a credit is one statement and so is
+a spend (read the first lots, take from them, post the entries). Portable to SQLite.
 
 Writes take a `Posting` (what the entries of one operation share) and give back
 `(entry id, lot id, amount)` rows; services turn those into `Entry` instances.
@@ -14,16 +12,13 @@ Writes take a `Posting` (what the entries of one operation share) and give back
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-import psycopg
-from django.db import DEFAULT_DB_ALIAS, connections
 from psycopg import pq
+
+from kopilka import hotsql
 
 from .models import Entry, Lot
 
@@ -48,12 +43,6 @@ class Posting:
     created_at: datetime
 
 
-def default_db():
-    """The default connection. Each `django.db.connection` attribute access goes through a
-    thread-local proxy (a few microseconds); the hot path looks it up once per call."""
-    return connections[DEFAULT_DB_ALIAS]
-
-
 def _params(db, posting: Posting) -> dict:
     params = {
         "merchant": posting.merchant_id,
@@ -67,180 +56,8 @@ def _params(db, posting: Posting) -> dict:
     }
     if db.vendor != "postgresql":
         params["transfer"] = _TRANSFER_ID.get_db_prep_value(posting.transfer_id, db)
-        params["now"] = _moment(db, posting.created_at)
+        params["now"] = hotsql.moment(db, posting.created_at)
     return params
-
-
-def _moment(db, value: datetime | None):
-    """A moment as this backend stores it (libpq takes the ISO text of any datetime)."""
-    if value is None or db.vendor == "postgresql":
-        return value
-    return db.ops.adapt_datetimefield_value(value)
-
-
-def _rows(db, query: str, params: dict, *, prepare: bool = True) -> list[tuple]:
-    """Run one statement with %(name)s parameters and fetch its rows."""
-    if db.vendor == "postgresql":
-        return _pg_rows(db, query, params, prepare=prepare)
-    with db.cursor() as cursor:
-        cursor.execute(query, params)
-        return cursor.fetchall()
-
-
-# ---- PostgreSQL through libpq ---------------------------------------------------------------
-#
-# psycopg spends more CPU per execute (query conversion, dumpers, its generator-driven I/O
-# loop) than the server spends running these statements. Here they go to libpq directly, in
-# the same session and transaction as the ORM's: parameters as text, results parsed by column
-# type. Errors become psycopg's exceptions and then Django's, exactly as on a cursor.
-
-
-@dataclass(frozen=True, slots=True)
-class _Statement:
-    """A statement in libpq's form: $n placeholders and its parameter names in that order."""
-
-    name: bytes
-    text: bytes
-    names: tuple[str, ...]
-
-
-_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
-
-
-@functools.lru_cache(maxsize=256)
-def _statement(query: str) -> _Statement:
-    names: list[str] = []
-
-    def number(match: re.Match) -> str:
-        if match[1] not in names:
-            names.append(match[1])
-        return f"${names.index(match[1]) + 1}"
-
-    text = _PLACEHOLDER.sub(number, query)
-    name = "kopilka_" + hashlib.sha256(text.encode()).hexdigest()[:24]
-    return _Statement(name.encode(), text.encode(), tuple(names))
-
-
-def _text(value) -> bytes | None:
-    """A parameter in PostgreSQL's text input format."""
-    kind = type(value)
-    if kind is str:
-        data = value.encode()
-        if b"\x00" in data:  # libpq would cut the text there, without a word
-            raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
-        return data
-    if kind is int:
-        return b"%d" % value
-    if value is None:
-        return None
-    if kind is bool:
-        return b"t" if value else b"f"
-    if isinstance(value, datetime):
-        return value.isoformat().encode()
-    return str(value).encode()
-
-
-_INTEGER_TYPES = frozenset({20, 21, 23})  # int8, int2, int4
-_BOOLEAN = 16
-
-
-def _parse(result) -> list[tuple]:
-    columns = range(result.nfields)
-    parsers = [
-        int
-        if result.ftype(c) in _INTEGER_TYPES
-        else _boolean
-        if result.ftype(c) == _BOOLEAN
-        else bytes.decode
-        for c in columns
-    ]
-    get = result.get_value
-    return [
-        tuple(None if (value := get(row, c)) is None else parsers[c](value) for c in columns)
-        for row in range(result.ntuples)
-    ]
-
-
-def _boolean(value: bytes) -> bool:
-    return value == b"t"
-
-
-def _check(conn, result) -> None:
-    if result.status not in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
-        raise psycopg.errors.error_from_result(result, encoding=conn.info.encoding)
-
-
-class _Session:
-    """What this module has prepared on one database session, and how often it has run the
-    statements not prepared yet."""
-
-    __slots__ = ("conn", "prepared", "runs")
-
-    def __init__(self, conn) -> None:
-        self.conn = conn
-        self.prepared: set[bytes] = set()
-        self.runs: dict[bytes, int] = {}
-
-
-def _session(db) -> _Session:
-    session = getattr(db, "_kopilka_session", None)
-    if session is None or session.conn is not db.connection:  # a new session
-        session = db._kopilka_session = _Session(db.connection)
-    return session
-
-
-def _prepared(db, query: str) -> _Statement | None:
-    """The statement if it is prepared on the session, preparing it on the run after
-    `prepare_threshold` runs (KOPILKA_PG_PREPARE_THRESHOLD, as psycopg counts); None when
-    preparing is off (e.g. behind PgBouncer in transaction mode, where the session that
-    prepared a statement may not be the one that runs it) or the statement is below it."""
-    threshold = db.settings_dict["OPTIONS"].get("prepare_threshold")
-    if threshold is None:
-        return None
-    statement = _statement(query)
-    session = _session(db)
-    if statement.name not in session.prepared:
-        runs = session.runs.get(statement.name, 0)
-        if runs < threshold:
-            session.runs[statement.name] = runs + 1
-            return None
-        _check(session.conn, session.conn.pgconn.prepare(statement.name, statement.text))
-        session.prepared.add(statement.name)
-    return statement
-
-
-def _forget_if_deallocated(db, error: Exception) -> None:
-    """Somebody ran DEALLOCATE on the session: prepare afresh from the next call on."""
-    if getattr(error, "sqlstate", None) == "26000":  # invalid_sql_statement_name
-        db._kopilka_session = None
-
-
-def _pg_rows(db, query: str, params: dict, *, prepare: bool) -> list[tuple]:
-    db.ensure_connection()
-    conn = db.connection
-    pgconn = conn.pgconn
-    with db.wrap_database_errors:
-        if not conn.autocommit and pgconn.transaction_status == pq.TransactionStatus.IDLE:
-            # Inside atomic() with nothing sent yet: open the transaction as psycopg would.
-            if _can_send_begin(conn):
-                _check(conn, pgconn.exec_(b"BEGIN"))
-            else:
-                with db.cursor() as cursor:
-                    cursor.execute("SELECT 1")
-        statement = _prepared(db, query) if prepare else None
-        if statement is not None:
-            values = [_text(params[name]) for name in statement.names]
-            result = pgconn.exec_prepared(statement.name, values)
-        else:
-            statement = _statement(query)
-            values = [_text(params[name]) for name in statement.names]
-            result = pgconn.exec_params(statement.text, values)
-        try:
-            _check(conn, result)
-        except psycopg.Error as error:
-            _forget_if_deallocated(db, error)
-            raise
-    return _parse(result)
 
 
 # ---- locks ----------------------------------------------------------------------------------
@@ -261,9 +78,9 @@ def lock_account_rows(db, ids: list[int]) -> list[tuple[int, int, int, int]]:
     prepare = len(ids) <= 2
     if db.vendor == "postgresql":
         db.ensure_connection()
-        if _can_send_begin(db.connection):
+        if hotsql.can_send_begin(db.connection):
             return _begin_and_lock(db, sql, ids, prepare=prepare)
-    return _rows(db, sql, params, prepare=prepare)
+    return hotsql.rows(db, sql, params, prepare=prepare)
 
 
 _LOCK_OF = (
@@ -276,21 +93,8 @@ def lock_account_row_of(db, customer_id: int, program_id: int) -> tuple | None:
     """(id, merchant_id, customer_id, program_id) of the customer's account in the program,
     locked; None when there is none."""
     sql = _LOCK_OF + (" FOR UPDATE" if db.features.has_select_for_update else "")
-    rows = _rows(db, sql, {"customer": customer_id, "program": program_id})
+    rows = hotsql.rows(db, sql, {"customer": customer_id, "program": program_id})
     return rows[0] if rows else None
-
-
-def _can_send_begin(conn) -> bool:
-    """True when the transaction is open in Django but its BEGIN has not been sent yet (psycopg
-    would send it on a round trip of its own before the first statement) and a plain BEGIN
-    is the right one."""
-    return (
-        not conn.autocommit
-        and conn.pgconn.transaction_status == pq.TransactionStatus.IDLE
-        and conn.isolation_level is None
-        and conn.read_only is None
-        and conn.deferrable is None
-    )
 
 
 def _begin_and_lock(db, sql: str, ids: list[int], *, prepare: bool) -> list[tuple]:
@@ -301,7 +105,7 @@ def _begin_and_lock(db, sql: str, ids: list[int], *, prepare: bool) -> list[tupl
     conn = db.connection
     literals = ", ".join(str(int(pk)) for pk in ids)
     with db.wrap_database_errors:
-        statement = _prepared(db, sql) if prepare else None
+        statement = hotsql.prepared(db, sql) if prepare else None
         if statement is not None:
             result = conn.pgconn.exec_(
                 b"BEGIN; EXECUTE %s(%s)" % (statement.name, literals.encode())
@@ -309,13 +113,13 @@ def _begin_and_lock(db, sql: str, ids: list[int], *, prepare: bool) -> list[tupl
             if result.error_field(pq.DiagnosticField.SQLSTATE) == b"26000":
                 # Somebody ran DEALLOCATE on the session. Nothing else has run in this
                 # transaction yet, so start it again with the lock written out.
-                db._kopilka_session = None
-                _check(conn, conn.pgconn.exec_(b"ROLLBACK"))
+                hotsql.forget_prepared(db)
+                hotsql.check(conn, conn.pgconn.exec_(b"ROLLBACK"))
                 statement = None
         if statement is None:
             result = conn.pgconn.exec_(f"BEGIN; {_LOCK.format(literals)} FOR UPDATE".encode())
-        _check(conn, result)
-    return _parse(result)
+        hotsql.check(conn, result)
+    return hotsql.parse(result)
 
 
 # ---- lots -----------------------------------------------------------------------------------
@@ -343,13 +147,13 @@ _SPENDABLE = (
 
 def spendable_lots(account_id: int, now: datetime, limit: int | None) -> list[LotRow]:
     """Lots spendable at `now` in spend order: earliest expiry first (never last), oldest."""
-    db = default_db()
+    db = hotsql.default_db()
     sql = "SELECT id, remaining, held " + _SPENDABLE
-    params = {"account": account_id, "now": _moment(db, now)}
+    params = {"account": account_id, "now": hotsql.moment(db, now)}
     if limit is not None:
         sql += " LIMIT %(limit)s"
         params["limit"] = limit
-    return [LotRow(*row) for row in _rows(db, sql, params)]
+    return [LotRow(*row) for row in hotsql.rows(db, sql, params)]
 
 
 # A lot's points at %(now)s: available, pending (frozen) or expired, by the rule of
@@ -367,9 +171,9 @@ _LOT_SUMS = (
 
 def lot_sums(account_id: int, now: datetime) -> tuple[int, int, int, int]:
     """(available, pending, expired, held) points in the account's lots at `now`."""
-    db = default_db()
-    [(available, pending, expired, held)] = _rows(
-        db, _LOT_SUMS, {"account": account_id, "now": _moment(db, now)}
+    db = hotsql.default_db()
+    [(available, pending, expired, held)] = hotsql.rows(
+        db, _LOT_SUMS, {"account": account_id, "now": hotsql.moment(db, now)}
     )
     return available, pending, expired, held
 
@@ -434,10 +238,10 @@ def take(posting: Posting, *, amount: int, limit: int) -> Taken | None:
     """Spend `amount` at the posting's moment from the account's first `limit` spendable lots
     in one statement; nothing is written when they do not cover it or some of them hold
     points. None on SQLite, where the statement cannot be written."""
-    db = default_db()
+    db = hotsql.default_db()
     if db.vendor != "postgresql":
         return None
-    rows = _rows(db, _TAKE, {**_params(db, posting), "limit": limit, "amount": amount})
+    rows = hotsql.rows(db, _TAKE, {**_params(db, posting), "limit": limit, "amount": amount})
     available, lots, held = rows[0][:3]
     posted = sorted((pk, lot_id, taken) for *_, pk, lot_id, taken in rows if pk is not None)
     return Taken(available=available, complete=lots < limit, held=held, posted=posted)
@@ -466,17 +270,17 @@ def credit(
 
     PostgreSQL: one statement. SQLite: two.
     """
-    db = default_db()
+    db = hotsql.default_db()
     params = {
         **_params(db, posting),
         "amount": amount,
-        "available_from": _moment(db, available_from),
-        "expires_at": _moment(db, expires_at),
+        "available_from": hotsql.moment(db, available_from),
+        "expires_at": hotsql.moment(db, expires_at),
     }
     if db.vendor == "postgresql":
-        [(entry_id, lot_id)] = _rows(db, _CREDIT, params)
+        [(entry_id, lot_id)] = hotsql.rows(db, _CREDIT, params)
         return entry_id, lot_id, amount
-    [(lot_id,)] = _rows(db, _LOT_INSERT, params)
+    [(lot_id,)] = hotsql.rows(db, _LOT_INSERT, params)
     [row] = _insert_entries(db, params, [(lot_id, amount)])
     return row
 
@@ -484,7 +288,7 @@ def credit(
 def debit(posting: Posting, takes: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
     """Take points from lots, (lot id, points) in spend order, and post one entry for each:
     (entry id, lot id, amount) in the same order. PostgreSQL: one statement. SQLite: two."""
-    db = default_db()
+    db = hotsql.default_db()
     params = _params(db, posting)
     for n, (lot_id, taken) in enumerate(takes):
         params[f"lot_{n}"], params[f"take_{n}"] = lot_id, taken
@@ -498,10 +302,10 @@ def debit(posting: Posting, takes: list[tuple[int, int]]) -> list[tuple[int, int
             f"WITH takes (lot_id, take, n) AS (VALUES {rows}){_POST_TAKES} "
             "SELECT id, lot_id, amount FROM posted"
         )
-        return sorted(_rows(db, query, params, prepare=prepare))
+        return sorted(hotsql.rows(db, query, params, prepare=prepare))
     cases = " ".join(f"WHEN %(lot_{n})s THEN %(take_{n})s" for n in range(len(takes)))
     ids = ", ".join(f"%(lot_{n})s" for n in range(len(takes)))
-    _rows(
+    hotsql.rows(
         db,
         f"UPDATE ledger_lot SET remaining = remaining - CASE id {cases} END WHERE id IN ({ids})",
         params,
@@ -522,4 +326,4 @@ def _insert_entries(db, params: dict, parts: list[tuple[int, int]]) -> list[tupl
         f"INSERT INTO ledger_entry ({_ENTRY_COLUMNS}) VALUES {', '.join(rows)} "
         "RETURNING id, lot_id, amount"
     )
-    return sorted(_rows(db, query, params))
+    return sorted(hotsql.rows(db, query, params))

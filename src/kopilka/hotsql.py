@@ -1,0 +1,230 @@
+"""Hand-written statements of the hot paths: one call, `rows(db, query, params)`, on both
+databases.
+
+On PostgreSQL a statement goes straight to libpq in the ORM's own session and transaction,
+with its parameters as text, and is prepared on the session after a few runs (the
+KOPILKA_PG_PREPARE_THRESHOLD setting), so neither psycopg's Python layer (query conversion,
+dumpers, its generator-driven I/O loop: more CPU per statement than the server spends running
+these) nor the server's parser and planner run on every call. On SQLite it goes through
+Django's cursor. Queries take `%(name)s` parameters with a dict or `%s` with a list; values
+are what Django's `get_db_prep_*` give. Errors become Django's, exactly as on a cursor.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import psycopg
+from django.db import DEFAULT_DB_ALIAS, connections
+from psycopg import pq
+from psycopg.types.json import Json, Jsonb
+
+
+def default_db():
+    """The default connection. Each `django.db.connection` attribute access goes through a
+    thread-local proxy (a few microseconds); the hot path looks it up once per call."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+def moment(db, value: datetime | None):
+    """A moment as this backend stores it (libpq takes the ISO text of any datetime)."""
+    if value is None or db.vendor == "postgresql":
+        return value
+    return db.ops.adapt_datetimefield_value(value)
+
+
+def rows(db, query: str, params: dict | list, *, prepare: bool = True) -> list[tuple]:
+    """Run one statement and fetch its rows. `prepare=False` for statements whose text varies
+    a lot (one per number of rows, say), which would fill the session with prepared ones."""
+    if db.vendor == "postgresql":
+        return _pg_rows(db, query, params, prepare=prepare)
+    with db.cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchall()
+
+
+# ---- PostgreSQL through libpq ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A statement in libpq's form: $n placeholders, and the names of its parameters in that
+    order (None for positional `%s` ones)."""
+
+    name: bytes
+    text: bytes
+    names: tuple[str, ...] | None
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%s")
+
+
+@functools.lru_cache(maxsize=256)
+def _statement(query: str) -> Statement:
+    names: list[str] = []
+    positional = 0
+
+    def number(match: re.Match) -> str:
+        nonlocal positional
+        if match[1] is None:
+            positional += 1
+            return f"${positional}"
+        if match[1] not in names:
+            names.append(match[1])
+        return f"${names.index(match[1]) + 1}"
+
+    text = _PLACEHOLDER.sub(number, query)
+    if names and positional:
+        raise ValueError("a statement takes %(name)s or %s parameters, not both")
+    name = "kopilka_" + hashlib.sha256(text.encode()).hexdigest()[:24]
+    return Statement(name.encode(), text.encode(), tuple(names) if names else None)
+
+
+def _values(statement: Statement, params: dict | list) -> list[bytes | None]:
+    if statement.names is None:
+        return [_text(value) for value in params]
+    return [_text(params[name]) for name in statement.names]
+
+
+def _text(value) -> bytes | None:
+    """A parameter in PostgreSQL's text input format."""
+    kind = type(value)
+    if kind is str:
+        data = value.encode()
+        if b"\x00" in data:  # libpq would cut the text there, without a word
+            raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+        return data
+    if kind is int:
+        return b"%d" % value
+    if value is None:
+        return None
+    if kind is bool:
+        return b"t" if value else b"f"
+    if isinstance(value, (datetime, date)):
+        return value.isoformat().encode()
+    if isinstance(value, (Json, Jsonb)):  # what Django gives for a JSONField
+        return _text((value.dumps or json.dumps)(value.obj))
+    return str(value).encode()
+
+
+_INTEGER_TYPES = frozenset({20, 21, 23})  # int8, int2, int4
+_BOOLEAN = 16
+
+
+def parse(result) -> list[tuple]:
+    columns = range(result.nfields)
+    parsers = [
+        int
+        if result.ftype(c) in _INTEGER_TYPES
+        else _boolean
+        if result.ftype(c) == _BOOLEAN
+        else bytes.decode
+        for c in columns
+    ]
+    get = result.get_value
+    return [
+        tuple(None if (value := get(row, c)) is None else parsers[c](value) for c in columns)
+        for row in range(result.ntuples)
+    ]
+
+
+def _boolean(value: bytes) -> bool:
+    return value == b"t"
+
+
+def check(conn, result) -> None:
+    if result.status not in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
+        raise psycopg.errors.error_from_result(result, encoding=conn.info.encoding)
+
+
+class _Session:
+    """What this module has prepared on one database session, and how often it has run the
+    statements not prepared yet."""
+
+    __slots__ = ("conn", "prepared", "runs")
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
+        self.prepared: set[bytes] = set()
+        self.runs: dict[bytes, int] = {}
+
+
+def _session(db) -> _Session:
+    session = getattr(db, "_kopilka_session", None)
+    if session is None or session.conn is not db.connection:  # a new session
+        session = db._kopilka_session = _Session(db.connection)
+    return session
+
+
+def prepared(db, query: str) -> Statement | None:
+    """The statement if it is prepared on the session, preparing it on the run after
+    `prepare_threshold` runs (KOPILKA_PG_PREPARE_THRESHOLD, as psycopg counts); None when
+    preparing is off (e.g. behind PgBouncer in transaction mode, where the session that
+    prepared a statement may not be the one that runs it) or the statement is below it."""
+    threshold = db.settings_dict["OPTIONS"].get("prepare_threshold")
+    if threshold is None:
+        return None
+    statement = _statement(query)
+    session = _session(db)
+    if statement.name not in session.prepared:
+        runs = session.runs.get(statement.name, 0)
+        if runs < threshold:
+            session.runs[statement.name] = runs + 1
+            return None
+        check(session.conn, session.conn.pgconn.prepare(statement.name, statement.text))
+        session.prepared.add(statement.name)
+    return statement
+
+
+def forget_prepared(db) -> None:
+    """Somebody ran DEALLOCATE on the session: prepare afresh from the next call on."""
+    db._kopilka_session = None
+
+
+def _forget_if_deallocated(db, error: Exception) -> None:
+    if getattr(error, "sqlstate", None) == "26000":  # invalid_sql_statement_name
+        forget_prepared(db)
+
+
+def _pg_rows(db, query: str, params: dict | list, *, prepare: bool) -> list[tuple]:
+    db.ensure_connection()
+    conn = db.connection
+    pgconn = conn.pgconn
+    with db.wrap_database_errors:
+        if not conn.autocommit and pgconn.transaction_status == pq.TransactionStatus.IDLE:
+            # Inside atomic() with nothing sent yet: open the transaction as psycopg would.
+            if can_send_begin(conn):
+                check(conn, pgconn.exec_(b"BEGIN"))
+            else:
+                with db.cursor() as cursor:
+                    cursor.execute("SELECT 1")
+        statement = prepared(db, query) if prepare else None
+        if statement is not None:
+            result = pgconn.exec_prepared(statement.name, _values(statement, params))
+        else:
+            statement = _statement(query)
+            result = pgconn.exec_params(statement.text, _values(statement, params))
+        try:
+            check(conn, result)
+        except psycopg.Error as error:
+            _forget_if_deallocated(db, error)
+            raise
+    return parse(result)
+
+
+def can_send_begin(conn) -> bool:
+    """True when the transaction is open in Django but its BEGIN has not been sent yet (psycopg
+    would send it on a round trip of its own before the first statement) and a plain BEGIN
+    is the right one."""
+    return (
+        not conn.autocommit
+        and conn.pgconn.transaction_status == pq.TransactionStatus.IDLE
+        and conn.isolation_level is None
+        and conn.read_only is None
+        and conn.deferrable is None
+    )
