@@ -442,23 +442,24 @@ def _book_sale(register, data, now: datetime) -> dict:
     sql.insert_sale(
         receipt,
         [
-            ReceiptLine(
-                line_no=line.line_no,
-                product_id=products[line.sku].pk,
-                sku=line.sku,
-                name=line.name,
-                qty=line.qty,
-                unit_price=line.unit_price,
-                pos_discount=line.pos_discount,
-                amount=by_no[line.line_no].amount,
-                discount=by_no[line.line_no].discount,
-                bonus_spent=by_no[line.line_no].bonus_spent,
-                accrued=by_no[line.line_no].accrual,
-                no_accrual=flags[line.line_no].no_accrual,
-                no_discount=flags[line.line_no].no_discount,
-                no_bonus_payment=flags[line.line_no].no_bonus_payment,
-                reasons=_reason_list(by_no[line.line_no].reasons),
-            )
+            {
+                "line_no": line.line_no,
+                "product_id": products[line.sku].pk,
+                "sku": line.sku,
+                "name": line.name,
+                "qty": line.qty,
+                "unit_price": line.unit_price,
+                "pos_discount": line.pos_discount,
+                "amount": by_no[line.line_no].amount,
+                "discount": by_no[line.line_no].discount,
+                "bonus_spent": by_no[line.line_no].bonus_spent,
+                "accrued": by_no[line.line_no].accrual,
+                "no_accrual": flags[line.line_no].no_accrual,
+                "no_discount": flags[line.line_no].no_discount,
+                "no_bonus_payment": flags[line.line_no].no_bonus_payment,
+                "reasons": _reason_list(by_no[line.line_no].reasons),
+                "refunds_line_id": None,
+            }
             for line in data.lines
         ],
     )

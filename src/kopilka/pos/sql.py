@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import Model
+from django.db.models import BooleanField, CharField, Field, ForeignKey, IntegerField, Model
 
 from kopilka import hotsql
 
@@ -34,8 +34,34 @@ _RESPONSE_BODY = IdempotencyRecord._meta.get_field("response_body")
 _PREPARED_LINES = 30
 
 
+# Fields whose value goes to the database as it is: Django's adapters would only run int() or
+# str() on what the sale already holds as int or str. Other fields (dates, decimals, JSON, and
+# anything with its own pre_save, such as auto_now_add) go through Django's adapters.
+_PLAIN = (IntegerField, CharField, BooleanField, ForeignKey)
+
+
+def _plain(field) -> bool:
+    return isinstance(field, _PLAIN) and type(field).pre_save is Field.pre_save
+
+
+_LINE_COLUMNS = [(field, field.attname, _plain(field)) for field in _LINE_FIELDS]
+
+
 def _values(db, obj: Model, fields: list) -> list:
-    return [field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields]
+    return [
+        getattr(obj, field.attname)
+        if _plain(field)
+        else field.get_db_prep_save(field.pre_save(obj, True), db)
+        for field in fields
+    ]
+
+
+def _line_values(db, line: dict) -> list:
+    """A line's values from {attname: value}, in column order."""
+    return [
+        line[name] if plain else field.get_db_prep_save(line[name], db)
+        for field, name, plain in _LINE_COLUMNS
+    ]
 
 
 def _insert(model: type[Model], fields: list) -> str:
@@ -77,12 +103,14 @@ def store_response(record: IdempotencyRecord, status: int, body: dict) -> None:
     )
 
 
-def insert_sale(receipt: Receipt, lines: list[ReceiptLine]) -> None:
-    """Insert an unsaved receipt and its lines (at least one, their receipt left unset); the
-    receipt gets its id."""
+def insert_sale(receipt: Receipt, lines: list[dict]) -> None:
+    """Insert an unsaved receipt and its lines (at least one), each line given as
+    {attname: value} for every field of ReceiptLine but its id and receipt (`product_id`,
+    `refunds_line_id`); the receipt gets its id. Lines are not built as models: ten instances
+    cost more than the statement."""
     db = hotsql.default_db()
     receipt_values = _values(db, receipt, _RECEIPT_FIELDS)
-    rows = [_values(db, line, _LINE_FIELDS) for line in lines]
+    rows = [_line_values(db, line) for line in lines]
     insert_receipt = _insert(Receipt, _RECEIPT_FIELDS)
     columns = ", ".join(field.column for field in _LINE_FIELDS)
     insert_lines = f"INSERT INTO {ReceiptLine._meta.db_table} (receipt_id, {columns})"
