@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 from django.db import DatabaseError, DataError, OperationalError, connection, transaction
-from django.db.models.signals import post_init, pre_init
 from django.forms.models import model_to_dict
 
 from kopilka.ledger import locks, selectors, services
@@ -62,13 +61,6 @@ def test_locked_accounts_are_the_rows_the_database_holds(account):
         assert model_to_dict(acct) == model_to_dict(Account.objects.get(pk=account.pk))
         assert acct.created_at == account.created_at  # not read by the lock: loads on access
         assert not acct._state.adding and acct._state.db == "default"
-
-
-def test_nothing_listens_for_ledger_instances_being_built():
-    """The hot path builds accounts and entries without Model.__init__ (models.loaded), so it
-    would skip anything connected to these signals."""
-    for model in (Account, Entry):
-        assert not pre_init.has_listeners(model) and not post_init.has_listeners(model)
 
 
 def test_a_spend_the_first_lots_cannot_cover_reads_the_rest(account, actor):

@@ -11,7 +11,7 @@ from kopilka import hotsql
 
 from . import sql
 from .exceptions import AccountNotLocked
-from .models import Account, loaded
+from .models import Account
 
 
 def lock_accounts(ids: Iterable[int]) -> list[Account]:
@@ -29,7 +29,7 @@ def locked(row: tuple[int, int, int, int]) -> Account:
     """The account of a row the lock statements return, marked as locked."""
     pk, merchant_id, customer_id, program_id = row
     fields = {"merchant_id": merchant_id, "customer_id": customer_id, "program_id": program_id}
-    account = loaded(Account, {"id": pk, **fields})
+    account = hotsql.loaded(Account, {"id": pk, **fields})
     account._kopilka_locked = True
     return account
 

@@ -7,7 +7,7 @@ Amounts are integers in minor units (1 bonus = 100).
 
 import uuid
 
-from django.db import DEFAULT_DB_ALIAS, models
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -230,20 +230,3 @@ class Entry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount:+d}"
-
-
-def loaded(model: type[models.Model], values: dict) -> models.Model:
-    """An instance as if just read from the database, built from column values by attname.
-
-    The hot path builds every account it locks and every entry it posts; `Model.__init__`
-    walks all fields and sends two signals per instance, which cost more than the statement
-    that produced the row. Fields left out load on first access, as deferred fields do. No
-    signal receivers are attached to the ledger's models (a test holds that), so nothing
-    that `__init__` would have triggered is skipped.
-    """
-    instance = model.__new__(model)
-    instance.__dict__.update(values)
-    state = instance._state = models.base.ModelState()
-    state.adding = False
-    state.db = DEFAULT_DB_ALIAS
-    return instance

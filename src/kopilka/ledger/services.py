@@ -30,7 +30,7 @@ from .exceptions import (
     ReversalNotPossible,
 )
 from .locks import lock_accounts, locked, require_locked
-from .models import CREDIT_KINDS, Account, Entry, EntryKind, Hold, HoldAllocation, Lot, loaded
+from .models import CREDIT_KINDS, Account, Entry, EntryKind, Hold, HoldAllocation, Lot
 
 # Spend order: the earliest expiry first (never-expiring last), then the oldest.
 SPEND_ORDER = (F("expires_at").asc(nulls_last=True), "created_at", "id")
@@ -104,7 +104,7 @@ def _saved(account, receipt, posting: sql.Posting, rows) -> list[Entry]:
     }
     entries = []
     for pk, lot_id, amount in rows:
-        entry = loaded(Entry, {**shared, "id": pk, "lot_id": lot_id, "amount": amount})
+        entry = hotsql.loaded(Entry, {**shared, "id": pk, "lot_id": lot_id, "amount": amount})
         entry.account = account
         if receipt is not None:
             entry.receipt = receipt

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kopilka import hotsql
 from kopilka.errors import Conflict, ValidationFailed
 
 from .actors import Actor
@@ -88,16 +89,40 @@ def register_key_revoke(*, register: Register, actor: Actor) -> None:
 
 
 def register_authenticate(key: str) -> Register | None:
-    """The active register whose key this is, or None."""
+    """The active register whose key this is (with its merchant and store), or None."""
     if not key or len(key) < KEY_PREFIX_LENGTH:
         return None
     digest = _hash_key(key)
-    for register in Register.objects.select_related("merchant", "store").filter(
-        key_prefix=key[:KEY_PREFIX_LENGTH], is_active=True
-    ):
+    db = hotsql.default_db()
+    # Every till request asks this: one hand-written statement, instead of the ORM's
+    # select_related query, which cost as much CPU as the rest of a small request.
+    with db.cursor() as cursor:
+        cursor.execute(_AUTHENTICATE, [key[:KEY_PREFIX_LENGTH], True])
+        rows = cursor.fetchall()
+    merchant_at = len(_REGISTER)
+    store_at = merchant_at + len(_MERCHANT)
+    for row in rows:
+        register = _REGISTER.build(db, row[:merchant_at])
         if secrets.compare_digest(register.key_hash, digest):
+            merchant = _MERCHANT.build(db, row[merchant_at:store_at])
+            _REGISTER_MERCHANT.set_cached_value(register, merchant)
+            _REGISTER_STORE.set_cached_value(register, _STORE.build(db, row[store_at:]))
             return register
     return None
+
+
+_REGISTER = hotsql.Loader(Register)
+_MERCHANT = hotsql.Loader(Merchant)
+_STORE = hotsql.Loader(Store)
+_REGISTER_MERCHANT = Register._meta.get_field("merchant")
+_REGISTER_STORE = Register._meta.get_field("store")
+_AUTHENTICATE = (
+    f"SELECT {_REGISTER.columns('r')}, {_MERCHANT.columns('m')}, {_STORE.columns('s')} "
+    f"FROM {Register._meta.db_table} r "
+    f"JOIN {Merchant._meta.db_table} m ON m.id = r.merchant_id "
+    f"JOIN {Store._meta.db_table} s ON s.id = r.store_id "
+    "WHERE r.key_prefix = %s AND r.is_active = %s"
+)
 
 
 @transaction.atomic
