@@ -14,6 +14,7 @@ from kopilka.ledger.models import Account, Entry
 from kopilka.merchants.actors import Actor
 from kopilka.merchants.models import Merchant, Register, Store
 from kopilka.merchants.services import register_authenticate, register_key_issue
+from kopilka.programs.models import Campaign, Program
 
 SYSTEM = Actor.system("test")
 
@@ -29,7 +30,7 @@ def _typed(instance) -> dict:
 def test_nothing_listens_for_the_instances_the_hot_paths_build():
     """hotsql.loaded builds them without Model.__init__, so it would skip anything connected
     to these signals."""
-    for model in (Account, Entry, Register, Merchant, Store, Customer):
+    for model in (Account, Entry, Register, Merchant, Store, Customer, Program, Campaign):
         assert not pre_init.has_listeners(model) and not post_init.has_listeners(model)
 
 

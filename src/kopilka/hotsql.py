@@ -16,11 +16,13 @@ import functools
 import hashlib
 import json
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 import psycopg
-from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connections, models
 from psycopg import pq
 from psycopg.types.json import Json, Jsonb
 
@@ -112,29 +114,61 @@ def _text(value) -> bytes | None:
     return str(value).encode()
 
 
-_INTEGER_TYPES = frozenset({20, 21, 23})  # int8, int2, int4
-_BOOLEAN = 16
+def _boolean(value: bytes) -> bool:
+    return value == b"t"
+
+
+def _moment(value: bytes) -> datetime:
+    # ISO output ("2026-11-22 19:03:43.336772+00"); Django keeps the session in UTC.
+    return datetime.fromisoformat(value.decode())
+
+
+def _day(value: bytes) -> date:
+    return date.fromisoformat(value.decode())
+
+
+def _decimal(value: bytes) -> Decimal:
+    return Decimal(value.decode())
+
+
+def _uuid(value: bytes) -> uuid.UUID:
+    return uuid.UUID(value.decode())
+
+
+# Column types by oid, read as psycopg reads them for Django (json stays text: Django's
+# JSONField decodes it). Any other type is refused rather than handed over as text.
+_PARSERS = {
+    16: _boolean,  # bool
+    20: int,  # int8
+    21: int,  # int2
+    23: int,  # int4
+    25: bytes.decode,  # text
+    114: bytes.decode,  # json
+    1042: bytes.decode,  # bpchar
+    1043: bytes.decode,  # varchar
+    1082: _day,  # date
+    1114: _moment,  # timestamp
+    1184: _moment,  # timestamptz
+    1700: _decimal,  # numeric
+    2950: _uuid,  # uuid
+    3802: bytes.decode,  # jsonb
+}
 
 
 def parse(result) -> list[tuple]:
+    """The rows of a result, each value as psycopg would give it to Django."""
     columns = range(result.nfields)
-    parsers = [
-        int
-        if result.ftype(c) in _INTEGER_TYPES
-        else _boolean
-        if result.ftype(c) == _BOOLEAN
-        else bytes.decode
-        for c in columns
-    ]
+    parsers = []
+    for column in columns:
+        parser = _PARSERS.get(result.ftype(column))
+        if parser is None:
+            raise NotSupportedError(f"hotsql cannot read columns of type {result.ftype(column)}")
+        parsers.append(parser)
     get = result.get_value
     return [
         tuple(None if (value := get(row, c)) is None else parsers[c](value) for c in columns)
         for row in range(result.ntuples)
     ]
-
-
-def _boolean(value: bytes) -> bool:
-    return value == b"t"
 
 
 def check(conn, result) -> None:

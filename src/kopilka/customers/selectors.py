@@ -33,12 +33,10 @@ def customer_get(*, merchant: Merchant, pk) -> Customer:
         raise CustomerNotFound(customer_id=str(pk))
     # Hand-written: the till reads its customer on every sale.
     db = hotsql.default_db()
-    with db.cursor() as cursor:
-        cursor.execute(_CUSTOMER_GET, [merchant.pk, customer_id])
-        row = cursor.fetchone()
-    if row is None:
+    rows = hotsql.rows(db, _CUSTOMER_GET, [merchant.pk, customer_id])
+    if not rows:
         raise CustomerNotFound(customer_id=str(pk))
-    return _CUSTOMER.build(db, row)
+    return _CUSTOMER.build(db, rows[0])
 
 
 _CUSTOMER = hotsql.Loader(Customer)

@@ -34,6 +34,7 @@ from django.db import connection, transaction
 from django.db.models import BigIntegerField, Count, F, Max, Q, Sum
 from django.db.models.functions import Coalesce
 
+from kopilka import hotsql
 from kopilka.ledger.models import Entry, Lot
 from kopilka.merchants.models import Merchant
 from kopilka.pos.models import Receipt
@@ -69,10 +70,11 @@ def record_sale(receipt, *, now: datetime) -> None:
         receipt.campaign_bonus + (receipt.accrued if accrual_credited else 0) - receipt.bonus_spent
     )
     occurred_at = connection.ops.adapt_datetimefield_value(receipt.occurred_at)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _SALE, [_spent(receipt), occurred_at, occurred_at, delta, receipt.customer_id]
-        )
+    hotsql.rows(
+        hotsql.default_db(),
+        _SALE,
+        [_spent(receipt), occurred_at, occurred_at, delta, receipt.customer_id],
+    )
 
 
 def record_refund(refund) -> None:

@@ -96,9 +96,7 @@ def register_authenticate(key: str) -> Register | None:
     db = hotsql.default_db()
     # Every till request asks this: one hand-written statement, instead of the ORM's
     # select_related query, which cost as much CPU as the rest of a small request.
-    with db.cursor() as cursor:
-        cursor.execute(_AUTHENTICATE, [key[:KEY_PREFIX_LENGTH], True])
-        rows = cursor.fetchall()
+    rows = hotsql.rows(db, _AUTHENTICATE, [key[:KEY_PREFIX_LENGTH], True])
     merchant_at = len(_REGISTER)
     store_at = merchant_at + len(_MERCHANT)
     for row in rows:

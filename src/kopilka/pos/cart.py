@@ -11,9 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
-from django.db import connection
-
-from kopilka import rules
+from kopilka import hotsql, rules
 from kopilka.catalog.models import Category, Product, Segment
 from kopilka.catalog.selectors import SegmentIndex
 from kopilka.catalog.services import product_get_or_create_by_sku
@@ -47,17 +45,15 @@ def _flag(value) -> bool | None:
     return None if value is None else bool(value)  # SQLite answers 0 / 1
 
 
-def _with_segments(sql: str, params: list) -> dict[int, tuple[tuple, set[int]]]:
+def _with_segments(sql: str, params: list, *, prepare: bool = True) -> dict[int, tuple]:
     """Run a query of rows (id, ..., segment id), one per segment of the merchant naming
     the item (a single one, segment id NULL, when none does), and fold them into {id: (row
     without the segment, segment ids)}."""
     folded: dict[int, tuple[tuple, set[int]]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for *row, segment_id in cursor.fetchall():
-            _, segment_ids = folded.setdefault(row[0], (tuple(row), set()))
-            if segment_id is not None:
-                segment_ids.add(segment_id)
+    for *row, segment_id in hotsql.rows(hotsql.default_db(), sql, params, prepare=prepare):
+        _, segment_ids = folded.setdefault(row[0], (tuple(row), set()))
+        if segment_id is not None:
+            segment_ids.add(segment_id)
     return folded
 
 
@@ -98,7 +94,10 @@ def products_for_lines(merchant, lines, *, create_missing: bool) -> dict[str, It
     are created on first sight; a quote writes nothing and leaves them unknown."""
     skus = sorted({line.sku for line in lines})
     rows = _with_segments(
-        _PRODUCTS.format(skus=", ".join(["%s"] * len(skus))), [merchant.pk, merchant.pk, *skus]
+        _PRODUCTS.format(skus=", ".join(["%s"] * len(skus))),
+        [merchant.pk, merchant.pk, *skus],
+        # One statement per number of SKUs: the usual receipts' are worth preparing.
+        prepare=len(skus) <= 30,
     )
     found = {
         sku: Item(
