@@ -76,6 +76,19 @@ def _cast(db, field) -> str:
     return re.sub(r"\(.*\)", "", field.cast_db_type(db))
 
 
+_TYPED_LINE_ROWS: dict[str, str] = {}
+
+
+def _typed_line_row(db) -> str:
+    """PostgreSQL: one line's placeholders, typed: a VALUES list outside an INSERT has no
+    columns to type them. Worked out once per kind of database."""
+    row = _TYPED_LINE_ROWS.get(db.vendor)
+    if row is None:
+        casts = ", ".join(f"%s::{_cast(db, field)}" for field in _LINE_FIELDS)
+        row = _TYPED_LINE_ROWS[db.vendor] = f"({casts})"
+    return row
+
+
 def _saved(db, obj: Model, pk: int) -> None:
     obj.pk = pk
     obj._state.adding = False
@@ -115,18 +128,17 @@ def insert_sale(receipt: Receipt, lines: list[dict]) -> None:
     columns = ", ".join(field.column for field in _LINE_FIELDS)
     insert_lines = f"INSERT INTO {ReceiptLine._meta.db_table} (receipt_id, {columns})"
     if db.vendor == "postgresql":
-        # Typed parameters: a VALUES list outside an INSERT has no columns to type them.
-        row = "(" + ", ".join(f"%s::{_cast(db, f)}" for f in _LINE_FIELDS) + ")"
-        inserted = hotsql.rows(
+        row = _typed_line_row(db)
+        [(pk,)] = hotsql.rows(
             db,
-            f"WITH receipt AS ({insert_receipt}) {insert_lines} "
+            f"WITH receipt AS ({insert_receipt}), lines AS ({insert_lines} "
             f"SELECT receipt.id, line.* FROM receipt, (VALUES {', '.join([row] * len(rows))}) "
-            "AS line RETURNING receipt_id",
+            "AS line) SELECT id FROM receipt",
             [*receipt_values, *(value for values in rows for value in values)],
             # One statement per number of lines: the usual receipts' are worth preparing.
             prepare=len(rows) <= _PREPARED_LINES,
         )
-        _saved(db, receipt, inserted[0][0])  # one row per line, each with the receipt's id
+        _saved(db, receipt, pk)
         return
     [(pk,)] = hotsql.rows(db, insert_receipt, receipt_values)
     _saved(db, receipt, pk)
