@@ -81,3 +81,19 @@ def test_a_statement_takes_named_or_positional_parameters(db):
 def test_a_statement_taking_both_kinds_of_parameters_is_refused(db):
     with pytest.raises(ValueError):
         hotsql.rows(connection, "SELECT CAST(%(a)s AS integer) + CAST(%s AS integer)", {"a": 1})
+
+
+@pytest.mark.postgres_only
+def test_text_parameters_arrive_whole_or_are_refused(db):
+    from django.db import DataError
+    from django.utils.safestring import mark_safe
+
+    from kopilka.pos.models import Receipt
+
+    echo = "SELECT CAST(%s AS text), CAST(%s AS text), CAST(%s AS text)"
+    assert hotsql.rows(connection, echo, ["Анна", Receipt.Kind.SALE, mark_safe("<b>")]) == [
+        ("Анна", "sale", "<b>")
+    ]
+    for nul in ["a\x00b", mark_safe("a\x00b")]:
+        with pytest.raises(DataError):
+            hotsql.rows(connection, "SELECT CAST(%s AS text)", [nul])

@@ -111,7 +111,9 @@ def _text(value) -> bytes | None:
         return value.isoformat().encode()
     if isinstance(value, (Json, Jsonb)):  # what Django gives for a JSONField
         return _text((value.dumps or json.dumps)(value.obj))
-    return str(value).encode()
+    if isinstance(value, str):  # choices, safe strings: their text, checked as any text
+        return _text(str.__str__(value))
+    return _text(str(value))
 
 
 def _boolean(value: bytes) -> bool:
