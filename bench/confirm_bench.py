@@ -211,9 +211,10 @@ def count_round_trips(till: InProcessTill, samples: int) -> float:
 
 def traced_statements(till: InProcessTill) -> list[list[str]]:
     """The statements of one confirm on a fresh connection, grouped by round trip, read from
-    the libpq trace (the ledger's hot path uses its own psycopg cursors, which Django's query
+    the libpq trace (the hot path's statements go through kopilka.hotsql, which Django's query
     log does not see). On a fresh connection nothing is prepared yet, so each statement's text
-    is in the trace; `Query` (simple protocol) and `Parse` (extended) carry it."""
+    is in the trace; `Query` (simple protocol) and `Parse` (extended) carry it. A statement
+    written over several lines spans several lines of the trace: they are joined back."""
     from django.db import connection
 
     connection.close()
@@ -221,18 +222,24 @@ def traced_statements(till: InProcessTill) -> list[list[str]]:
     try:
         with counter:
             till.confirm()
-        trips, current = [], []
+        messages: list[str] = []
         with open(counter.path, errors="replace") as fh:
             for line in fh:
-                parts = line.rstrip("\n").split("\t")
-                if len(parts) < 3 or parts[0] != "F":
-                    continue
-                kind, text = parts[2].strip(), "\t".join(parts[3:])
-                if kind in ("Query", "Parse"):
-                    current.append(_traced_sql(kind, text))
-                if kind in RoundTripCounter.ENDS_ROUND_TRIP:
-                    trips.append(current)
-                    current = []
+                if line.startswith(("F\t", "B\t")) or not messages:
+                    messages.append(line.rstrip("\n"))
+                else:  # the rest of a multi-line statement
+                    messages[-1] += " " + line.rstrip("\n")
+        trips, current = [], []
+        for line in messages:
+            parts = line.split("\t")
+            if len(parts) < 3 or parts[0] != "F":
+                continue
+            kind, text = parts[2].strip(), "\t".join(parts[3:])
+            if kind in ("Query", "Parse"):
+                current.append(_traced_sql(kind, text))
+            if kind in RoundTripCounter.ENDS_ROUND_TRIP:
+                trips.append(current)
+                current = []
     finally:
         counter.close()
     return trips
