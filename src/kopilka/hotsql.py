@@ -120,7 +120,7 @@ def _boolean(value: bytes) -> bool:
     return value == b"t"
 
 
-def _moment(value: bytes) -> datetime:
+def _timestamp(value: bytes) -> datetime:
     # ISO output ("2026-11-22 19:03:43.336772+00"); Django keeps the session in UTC.
     return datetime.fromisoformat(value.decode())
 
@@ -149,8 +149,8 @@ _PARSERS = {
     1042: bytes.decode,  # bpchar
     1043: bytes.decode,  # varchar
     1082: _day,  # date
-    1114: _moment,  # timestamp
-    1184: _moment,  # timestamptz
+    1114: _timestamp,  # timestamp
+    1184: _timestamp,  # timestamptz
     1700: _decimal,  # numeric
     2950: _uuid,  # uuid
     3802: bytes.decode,  # jsonb

@@ -44,15 +44,21 @@ def _plain(field) -> bool:
     return isinstance(field, _PLAIN) and type(field).pre_save is Field.pre_save
 
 
-_LINE_COLUMNS = [(field, field.attname, _plain(field)) for field in _LINE_FIELDS]
+def _plan(fields: list) -> tuple:
+    """(field, attname, plain) per column, worked out once per model."""
+    return tuple((field, field.attname, _plain(field)) for field in fields)
 
 
-def _values(db, obj: Model, fields: list) -> list:
+_RECEIPT_COLUMNS = _plan(_RECEIPT_FIELDS)
+_LINE_COLUMNS = _plan(_LINE_FIELDS)
+_RECORD_COLUMNS = _plan(_RECORD_FIELDS)
+
+
+def _values(db, obj: Model, columns: tuple) -> list:
+    """An unsaved instance's values, in column order."""
     return [
-        getattr(obj, field.attname)
-        if _plain(field)
-        else field.get_db_prep_save(field.pre_save(obj, True), db)
-        for field in fields
+        getattr(obj, name) if plain else field.get_db_prep_save(field.pre_save(obj, True), db)
+        for field, name, plain in columns
     ]
 
 
@@ -99,7 +105,7 @@ def insert_record(record: IdempotencyRecord) -> None:
     """Insert an unsaved idempotency record; it gets its id."""
     db = hotsql.default_db()
     [(pk,)] = hotsql.rows(
-        db, _insert(IdempotencyRecord, _RECORD_FIELDS), _values(db, record, _RECORD_FIELDS)
+        db, _insert(IdempotencyRecord, _RECORD_FIELDS), _values(db, record, _RECORD_COLUMNS)
     )
     _saved(db, record, pk)
 
@@ -122,7 +128,7 @@ def insert_sale(receipt: Receipt, lines: list[dict]) -> None:
     `refunds_line_id`); the receipt gets its id. Lines are not built as models: ten instances
     cost more than the statement."""
     db = hotsql.default_db()
-    receipt_values = _values(db, receipt, _RECEIPT_FIELDS)
+    receipt_values = _values(db, receipt, _RECEIPT_COLUMNS)
     rows = [_line_values(db, line) for line in lines]
     insert_receipt = _insert(Receipt, _RECEIPT_FIELDS)
     columns = ", ".join(field.column for field in _LINE_FIELDS)
