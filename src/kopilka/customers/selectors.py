@@ -33,17 +33,20 @@ def customer_get(*, merchant: Merchant, pk) -> Customer:
         raise CustomerNotFound(customer_id=str(pk))
     # Hand-written: the till reads its customer on every sale.
     db = hotsql.default_db()
-    rows = hotsql.rows(db, _CUSTOMER_GET, [merchant.pk, customer_id])
+    rows = hotsql.rows(db, _CUSTOMER_GET, [customer_id])
     if not rows:
         raise CustomerNotFound(customer_id=str(pk))
-    return _CUSTOMER.build(db, rows[0])
+    customer = _CUSTOMER.build(db, rows[0])
+    if customer.merchant_id != merchant.pk:
+        raise CustomerNotFound(customer_id=str(pk))
+    return customer
 
 
 _CUSTOMER = hotsql.Loader(Customer)
-_CUSTOMER_GET = (
-    f"SELECT {_CUSTOMER.columns('c')} FROM {Customer._meta.db_table} c "
-    "WHERE c.merchant_id = %s AND c.id = %s"
-)
+# By the primary key alone, the merchant compared after: prepared once and planned generically,
+# `merchant_id = $1 AND id = $2` was matched to any index leading with merchant_id (one with
+# birthday first was picked), walking the merchant's customers instead of one key.
+_CUSTOMER_GET = f"SELECT {_CUSTOMER.columns('c')} FROM {Customer._meta.db_table} c WHERE c.id = %s"
 
 
 def card_get_by_number(*, merchant: Merchant, number: str) -> Card:
