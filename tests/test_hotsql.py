@@ -97,3 +97,91 @@ def test_text_parameters_arrive_whole_or_are_refused(db):
     for nul in ["a\x00b", mark_safe("a\x00b")]:
         with pytest.raises(DataError):
             hotsql.rows(connection, "SELECT CAST(%s AS text)", [nul])
+
+
+def _round_trips(pgconn, run) -> int:
+    """How many times the client waited for the server while `run()` ran (libpq's trace:
+    one ReadyForQuery answers each round trip)."""
+    import os
+    import tempfile
+
+    from psycopg.pq import Trace
+
+    with tempfile.NamedTemporaryFile("r") as trace:
+        fd = os.open(trace.name, os.O_WRONLY | os.O_APPEND)
+        pgconn.trace(fd)
+        pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS | Trace.REGRESS_MODE)
+        try:
+            run()
+        finally:
+            pgconn.untrace()
+            os.close(fd)
+        return sum(1 for line in trace if [*line.split("\t"), "", ""][2].strip() == "ReadyForQuery")
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("threshold", [0, None], ids=["prepared", "not prepared"])
+def test_the_statement_opening_a_transaction_brings_its_begin_in_the_same_round_trip(
+    monkeypatch, threshold
+):
+    from django.db import transaction
+    from psycopg import pq
+
+    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "prepare_threshold", threshold)
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    seen = []
+
+    def first_statement():
+        seen[:] = hotsql.rows(connection, "SELECT txid_current(), CAST(%s AS text)", ["x"])
+
+    with transaction.atomic():
+        first_statement()  # prepares it, when preparing is on
+    with transaction.atomic():
+        assert _round_trips(pgconn, first_statement) == 1
+        assert pgconn.transaction_status == pq.TransactionStatus.INTRANS
+        [(txid, _)] = seen
+        # The same transaction goes on: it is the one the statement opened.
+        assert hotsql.rows(connection, "SELECT txid_current()", []) == [(txid,)]
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_statement_that_opened_the_transaction_fails_it_as_a_database_error(merchant):
+    from django.db import DatabaseError, transaction
+
+    with pytest.raises(DatabaseError), transaction.atomic():
+        hotsql.rows(
+            connection,
+            "UPDATE merchants_merchant SET name = %s WHERE id = %s",
+            ["renamed", merchant.pk],
+        )
+        hotsql.rows(connection, "SELECT CAST(%s AS integer)", ["not a number"])
+    merchant.refresh_from_db()
+    assert merchant.name != "renamed"
+    with pytest.raises(DatabaseError), transaction.atomic():
+        hotsql.rows(connection, "SELECT CAST(%s AS integer)", ["not a number"])
+    assert hotsql.rows(connection, "SELECT CAST(%s AS integer)", ["7"]) == [(7,)]
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_deallocated_statement_opening_a_transaction_runs_written_out(monkeypatch, merchant):
+    from django.db import transaction
+
+    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "prepare_threshold", 0)
+    rename = "UPDATE merchants_merchant SET name = %s WHERE id = %s RETURNING name"
+    with transaction.atomic():
+        hotsql.rows(connection, rename, ["first", merchant.pk])
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    with transaction.atomic():
+        assert hotsql.rows(connection, rename, ["second", merchant.pk]) == [("second",)]
+    merchant.refresh_from_db()
+    assert merchant.name == "second"
+    with transaction.atomic():  # and it is prepared again from then on
+        assert hotsql.rows(connection, rename, ["third", merchant.pk]) == [("third",)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'kopilka_%%'")
+        assert cursor.fetchone()[0] >= 1

@@ -5,7 +5,8 @@ On PostgreSQL a statement goes straight to libpq in the ORM's own session and tr
 with its parameters as text, and is prepared on the session after a few runs (the
 KOPILKA_PG_PREPARE_THRESHOLD setting), so neither psycopg's Python layer (query conversion,
 dumpers, its generator-driven I/O loop: more CPU per statement than the server spends running
-these) nor the server's parser and planner run on every call. On SQLite it goes through
+these) nor the server's parser and planner run on every call. A statement that opens the
+transaction takes the BEGIN along in the same round trip. On SQLite it goes through
 Django's cursor. Queries take `%(name)s` parameters with a dict or `%s` with a list; values
 are what Django's `get_db_prep_*` give. Errors become Django's, exactly as on a cursor.
 """
@@ -16,6 +17,7 @@ import functools
 import hashlib
 import json
 import re
+import select
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -232,25 +234,79 @@ def _pg_rows(db, query: str, params: dict | list, *, prepare: bool) -> list[tupl
     conn = db.connection
     pgconn = conn.pgconn
     with db.wrap_database_errors:
+        begin = False
         if not conn.autocommit and pgconn.transaction_status == pq.TransactionStatus.IDLE:
-            # Inside atomic() with nothing sent yet: open the transaction as psycopg would.
-            if can_send_begin(conn):
-                check(conn, pgconn.exec_(b"BEGIN"))
-            else:
+            # Inside atomic() with nothing sent yet: the transaction opens with this statement.
+            begin = can_send_begin(conn)
+            if not begin:  # an isolation level or read-only mode: psycopg's BEGIN says so
                 with db.cursor() as cursor:
                     cursor.execute("SELECT 1")
         statement = prepared(db, query) if prepare else None
-        if statement is not None:
-            result = pgconn.exec_prepared(statement.name, _values(statement, params))
+        if statement is None:
+            result = _run(pgconn, _statement(query), params, prepared=False, begin=begin)
         else:
-            statement = _statement(query)
-            result = pgconn.exec_params(statement.text, _values(statement, params))
+            result = _run(pgconn, statement, params, prepared=True, begin=begin)
+            if begin and result.error_field(pq.DiagnosticField.SQLSTATE) == b"26000":
+                # Somebody ran DEALLOCATE on the session. Nothing else has run in the
+                # transaction this statement opened: open it again, the statement written out.
+                forget_prepared(db)
+                check(conn, pgconn.exec_(b"ROLLBACK"))
+                result = _run(pgconn, _statement(query), params, prepared=False, begin=True)
         try:
             check(conn, result)
         except psycopg.Error as error:
             _forget_if_deallocated(db, error)
             raise
     return parse(result)
+
+
+def _run(pgconn, statement: Statement, params: dict | list, *, prepared: bool, begin: bool):
+    values = _values(statement, params)
+    if not begin:
+        if prepared:
+            return pgconn.exec_prepared(statement.name, values)
+        return pgconn.exec_params(statement.text, values)
+    # BEGIN and the statement in one round trip: libpq's pipeline mode sends both before
+    # reading either answer (psycopg waits for its BEGIN's answer first).
+    pgconn.enter_pipeline_mode()
+    try:
+        pgconn.send_query_params(b"BEGIN", None)
+        if prepared:
+            pgconn.send_query_prepared(statement.name, values)
+        else:
+            pgconn.send_query_params(statement.text, values)
+        pgconn.pipeline_sync()
+        while pgconn.flush():  # nonblocking connection (psycopg's): the rest when it may
+            select.select([], [pgconn.socket], [])
+        began, result = _pipeline_results(pgconn, 2)
+    finally:
+        pgconn.exit_pipeline_mode()
+    if began.status != pq.ExecStatus.COMMAND_OK:
+        return began
+    return result
+
+
+def _pipeline_results(pgconn, count: int) -> list:
+    """The results of `count` statements sent in a pipeline, up to its sync: one each (libpq
+    ends each statement's results with a None, and gives the sync a result of its own)."""
+    results = []
+    while True:
+        # get_result would wait for the server holding the GIL (psycopg's exec_* calls let go
+        # of it): every other thread would stop, even the one whose commit we are waiting for.
+        while pgconn.is_busy():
+            select.select([pgconn.socket], [], [])
+            pgconn.consume_input()
+        result = pgconn.get_result()
+        if result is None:
+            if pgconn.status != pq.ConnStatus.OK:
+                raise psycopg.OperationalError("the connection was lost during a pipeline")
+            continue
+        if result.status == pq.ExecStatus.PIPELINE_SYNC:
+            break
+        results.append(result)
+    if len(results) != count:
+        raise psycopg.InterfaceError(f"expected {count} results, got {len(results)}")
+    return results
 
 
 def can_send_begin(conn) -> bool:

@@ -2,8 +2,8 @@
 
 They are the statements the ORM would send, minus its per-call cost of building them (about
 0.3 ms of CPU each, several times a till's whole database time), run by `kopilka.hotsql`
-(straight to libpq on PostgreSQL, prepared per session). On PostgreSQL they are also as few as
-SQL allows: the transaction's BEGIN travels with the lock, a credit is one statement and so is
+(straight to libpq on PostgreSQL, prepared per session; the transaction's BEGIN travels with
+its first statement). They are also as few as SQL allows: a credit is one statement and so is
 a spend (read the first lots, take from them, post the entries). Portable to SQLite.
 
 Writes take a `Posting` (what the entries of one operation share) and give back
@@ -15,8 +15,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-
-from psycopg import pq
 
 from kopilka import hotsql
 
@@ -75,12 +73,7 @@ def lock_account_rows(db, ids: list[int]) -> list[tuple[int, int, int, int]]:
         sql += " FOR UPDATE"
     params = {f"id_{n}": pk for n, pk in enumerate(ids)}
     # One prepared statement per number of accounts would be many; tills lock one or two.
-    prepare = len(ids) <= 2
-    if db.vendor == "postgresql":
-        db.ensure_connection()
-        if hotsql.can_send_begin(db.connection):
-            return _begin_and_lock(db, sql, ids, prepare=prepare)
-    return hotsql.rows(db, sql, params, prepare=prepare)
+    return hotsql.rows(db, sql, params, prepare=len(ids) <= 2)
 
 
 _LOCK_OF = (
@@ -95,31 +88,6 @@ def lock_account_row_of(db, customer_id: int, program_id: int) -> tuple | None:
     sql = _LOCK_OF + (" FOR UPDATE" if db.features.has_select_for_update else "")
     rows = hotsql.rows(db, sql, {"customer": customer_id, "program": program_id})
     return rows[0] if rows else None
-
-
-def _begin_and_lock(db, sql: str, ids: list[int], *, prepare: bool) -> list[tuple]:
-    """BEGIN and the lock in one simple-protocol message, so one round trip: psycopg always
-    waits for its BEGIN before sending anything else (even in pipeline mode). The lock runs
-    as EXECUTE of the prepared statement (planned once per session) when preparing is on;
-    the ids are integers, written into the text as such."""
-    conn = db.connection
-    literals = ", ".join(str(int(pk)) for pk in ids)
-    with db.wrap_database_errors:
-        statement = hotsql.prepared(db, sql) if prepare else None
-        if statement is not None:
-            result = conn.pgconn.exec_(
-                b"BEGIN; EXECUTE %s(%s)" % (statement.name, literals.encode())
-            )
-            if result.error_field(pq.DiagnosticField.SQLSTATE) == b"26000":
-                # Somebody ran DEALLOCATE on the session. Nothing else has run in this
-                # transaction yet, so start it again with the lock written out.
-                hotsql.forget_prepared(db)
-                hotsql.check(conn, conn.pgconn.exec_(b"ROLLBACK"))
-                statement = None
-        if statement is None:
-            result = conn.pgconn.exec_(f"BEGIN; {_LOCK.format(literals)} FOR UPDATE".encode())
-        hotsql.check(conn, result)
-    return hotsql.parse(result)
 
 
 # ---- lots -----------------------------------------------------------------------------------
