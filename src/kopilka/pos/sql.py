@@ -4,17 +4,21 @@ idempotency record (inserted first, its response stored last).
 They are the statements the ORM would send, minus its cost of building them, run by
 `kopilka.hotsql` (on PostgreSQL straight to libpq with server-side parameters, prepared per
 session: binding the ~170 values of a ten-line sale into the text in Python cost more than
-the rest of the statement). Columns and values come from the models' fields, through Django's
-own adapters, so a field added to a model is stored here too and both databases store values
-alike. On PostgreSQL the receipt and its lines go in one statement (the receipt's insert feeds
-the lines'); on SQLite in two.
+the rest of the statement, so on PostgreSQL the lines travel as one JSON parameter). Columns
+and values come from the models' fields, through Django's own adapters, so a field added to a
+model is stored here too and both databases store values alike. On PostgreSQL the receipt
+and its lines go in one statement (the receipt's insert feeds the lines'); on SQLite in two
+or more (batches of lines).
 """
 
 from __future__ import annotations
 
-import re
+import json
+from datetime import date
+from decimal import Decimal
 
 from django.db.models import BooleanField, CharField, Field, ForeignKey, IntegerField, Model
+from psycopg.types.json import Json, Jsonb
 
 from kopilka import hotsql
 
@@ -31,7 +35,6 @@ _LINE_RECEIPT = ReceiptLine._meta.get_field("receipt")
 _RECORD_FIELDS = _columns(IdempotencyRecord)
 _RESPONSE_STATUS = IdempotencyRecord._meta.get_field("response_status")
 _RESPONSE_BODY = IdempotencyRecord._meta.get_field("response_body")
-_PREPARED_LINES = 30
 
 
 # Fields whose value goes to the database as it is: Django's adapters would only run int() or
@@ -76,23 +79,31 @@ def _insert(model: type[Model], fields: list) -> str:
     return f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({placeholders}) RETURNING id"
 
 
-def _cast(db, field) -> str:
-    """The parameter's type for PostgreSQL without length or scale (varchar, numeric): the
-    column still checks those on insert, where a cast would truncate or round."""
-    return re.sub(r"\(.*\)", "", field.cast_db_type(db))
+def _json_value(field, value, db):
+    """A line's value for PostgreSQL's jsonb_populate_recordset: JSON's own types where they
+    fit, the column's text input form (decimals, moments) where they do not."""
+    value = field.get_db_prep_save(value, db)
+    if isinstance(value, (Json, Jsonb)):
+        return value.obj
+    if isinstance(value, date):  # and datetime
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
 
 
-_TYPED_LINE_ROWS: dict[str, str] = {}
-
-
-def _typed_line_row(db) -> str:
-    """PostgreSQL: one line's placeholders, typed: a VALUES list outside an INSERT has no
-    columns to type them. Worked out once per kind of database."""
-    row = _TYPED_LINE_ROWS.get(db.vendor)
-    if row is None:
-        casts = ", ".join(f"%s::{_cast(db, field)}" for field in _LINE_FIELDS)
-        row = _TYPED_LINE_ROWS[db.vendor] = f"({casts})"
-    return row
+def _lines_json(db, lines: list[dict]) -> str:
+    """PostgreSQL: all lines as one JSON array of {column: value}."""
+    return json.dumps(
+        [
+            {
+                field.column: line[name] if plain else _json_value(field, line[name], db)
+                for field, name, plain in _LINE_COLUMNS
+            }
+            for line in lines
+        ],
+        separators=(",", ":"),
+    )
 
 
 def _saved(db, obj: Model, pk: int) -> None:
@@ -129,23 +140,23 @@ def insert_sale(receipt: Receipt, lines: list[dict]) -> None:
     cost more than the statement."""
     db = hotsql.default_db()
     receipt_values = _values(db, receipt, _RECEIPT_COLUMNS)
-    rows = [_line_values(db, line) for line in lines]
     insert_receipt = _insert(Receipt, _RECEIPT_FIELDS)
     columns = ", ".join(field.column for field in _LINE_FIELDS)
     insert_lines = f"INSERT INTO {ReceiptLine._meta.db_table} (receipt_id, {columns})"
     if db.vendor == "postgresql":
-        row = _typed_line_row(db)
+        # The lines travel as one JSON parameter, typed by the table's own row type: one
+        # statement whatever the number of lines, and no per-value work in Python.
+        line_columns = ", ".join(f"line.{field.column}" for field in _LINE_FIELDS)
         [(pk,)] = hotsql.rows(
             db,
             f"WITH receipt AS ({insert_receipt}), lines AS ({insert_lines} "
-            f"SELECT receipt.id, line.* FROM receipt, (VALUES {', '.join([row] * len(rows))}) "
-            "AS line) SELECT id FROM receipt",
-            [*receipt_values, *(value for values in rows for value in values)],
-            # One statement per number of lines: the usual receipts' are worth preparing.
-            prepare=len(rows) <= _PREPARED_LINES,
+            f"SELECT receipt.id, {line_columns} FROM receipt, jsonb_populate_recordset("
+            f"NULL::{ReceiptLine._meta.db_table}, %s::jsonb) AS line) SELECT id FROM receipt",
+            [*receipt_values, _lines_json(db, lines)],
         )
         _saved(db, receipt, pk)
         return
+    rows = [_line_values(db, line) for line in lines]
     [(pk,)] = hotsql.rows(db, insert_receipt, receipt_values)
     _saved(db, receipt, pk)
     row = "(" + ", ".join(["%s"] * (1 + len(_LINE_FIELDS))) + ")"
