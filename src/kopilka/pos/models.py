@@ -27,11 +27,22 @@ class Receipt(models.Model):
         POS = "pos", _("till")
         ONLINE = "online", _("online")
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="receipts")
+    # No index of their own where a composite index or unique constraint leads with the
+    # column (Meta): every sale writes each index of its receipt and of each line.
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="receipts", db_index=False
+    )
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
-    register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="+")
+    register = models.ForeignKey(
+        Register, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="receipts"
+        Customer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="receipts",
+        db_index=False,
     )
     program = models.ForeignKey(
         Program, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -88,7 +99,10 @@ class Receipt(models.Model):
 
 
 class ReceiptLine(models.Model):
-    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="lines")
+    # Indexed by receipt_line_unique (receipt, line_no).
+    receipt = models.ForeignKey(
+        Receipt, on_delete=models.CASCADE, related_name="lines", db_index=False
+    )
     line_no = models.PositiveIntegerField(_("line"))
     product = models.ForeignKey(
         Product, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -125,7 +139,10 @@ class ReceiptLine(models.Model):
 class IdempotencyRecord(models.Model):
     """The first response to a key, replayed for every retry with the same request."""
 
-    register = models.ForeignKey(Register, on_delete=models.CASCADE, related_name="+")
+    # Indexed by idempotency_key_unique (register, key).
+    register = models.ForeignKey(
+        Register, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     key = models.CharField(max_length=128)
     operation = models.CharField(max_length=32)
     request_hash = models.CharField(max_length=64)
