@@ -15,7 +15,10 @@ In this process, through django.test.Client (the whole Django stack, no network)
   confirm_sql_statements     statements of one confirm, BEGIN/COMMIT included (list on stderr)
   engine_share_of_confirm    time in kopilka.rules.quote (a timing shim) / request time
 Over HTTP (gunicorn sync workers on 127.0.0.1, KOPILKA_DEBUG=0; wrk with bench/confirm.lua):
+  trivial_ninja_http_per_s   for scale, first: GET of a trivial django-ninja endpoint with our
+                             settings and middleware (bench/trivial_ninja.py), same load
   confirm_http_per_s         201 responses per second over --duration s, after a warm-up
+  confirm_share_of_trivial   confirm_http_per_s / trivial_ninja_http_per_s
   quote_p99_ms               POST /receipts/quote at a fixed rate of confirm_http_per_s / 2 for
                              --quote-duration s; latency from each request's scheduled send time
   worker_rss_growth_mb_10k   one worker alone: VmRSS after --rss-confirms confirms minus after 100
@@ -328,8 +331,9 @@ def in_process(world: dict, args) -> dict:
 
 
 @contextlib.contextmanager
-def gunicorn(workers: int, env: dict, key: str, customer: int):
-    """gunicorn with `workers` sync workers on a free port; yields (port, master process)."""
+def gunicorn(workers: int, env: dict, probe):
+    """gunicorn with `workers` sync workers on a free port, once `probe(port)` (one request,
+    its HTTP status) answers 200; yields (port, master process)."""
     port = pgcluster.free_port()
     cmd = [
         sys.executable,
@@ -358,7 +362,7 @@ def gunicorn(workers: int, env: dict, key: str, customer: int):
             preexec_fn=pgcluster._pdeathsig_term,
         )
         try:
-            _wait_serving(proc, port, key, customer, log)
+            _wait_serving(proc, port, probe, log)
             yield port, proc
         finally:
             if proc.poll() is None:
@@ -373,12 +377,20 @@ def gunicorn(workers: int, env: dict, key: str, customer: int):
                 print(f"# gunicorn logged {tracebacks} tracebacks:\n{_tail(log)}", file=sys.stderr)
 
 
-def _wait_serving(proc, port: int, key: str, customer: int, log) -> None:
+def quote_probe(world: dict):
+    def probe(port: int) -> int:
+        body = quote_body(world["first_customer"])
+        return post(port, "/api/v1/receipts/quote", body, world["key"])[0]
+
+    return probe
+
+
+def _wait_serving(proc, port: int, probe, log) -> None:
     deadline = time.monotonic() + 60
     while True:
         if proc.poll() is not None:
             raise RuntimeError(f"gunicorn exited with {proc.returncode}:\n{_tail(log)}")
-        status, _ = post(port, "/api/v1/receipts/quote", quote_body(customer), key)
+        status = probe(port)
         if status == 200:
             return
         if time.monotonic() > deadline:
@@ -444,6 +456,47 @@ def wrk(port, world, lines_file, prefix, *, threads, connections, seconds) -> di
     for name, value in re.findall(r"^(wrk_\w+): (.*)$", out.stdout, re.M):
         figures[name] = value if name == "wrk_first_other" else float(value)
     return figures
+
+
+TRIVIAL_PATH = "/trivial/ping"
+
+
+def _get_status(port: int, path: str) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    except OSError:
+        return -1
+    finally:
+        conn.close()
+
+
+def trivial_http(args, env: dict) -> dict:
+    """For scale: GET of a trivial django-ninja endpoint (bench/trivial_ninja.py: Kopilka's
+    settings and middleware, no database), same workers and wrk load as the confirms."""
+    env = {
+        **env,
+        "DJANGO_SETTINGS_MODULE": "trivial_ninja",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(BENCH), env.get("PYTHONPATH")])),
+    }
+    with gunicorn(args.workers, env, lambda port: _get_status(port, TRIVIAL_PATH)) as (port, _):
+        url = f"http://127.0.0.1:{port}{TRIVIAL_PATH}"
+        runs = []
+        for seconds in (args.warmup, args.duration):
+            cmd = ["wrk", "-t2", f"-c{args.connections}", f"-d{seconds}s", url]
+            print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
+            sys.stderr.write(out.stdout + out.stderr)
+            runs.append(out.stdout)
+    main = runs[-1]
+    failed = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", main)
+    rate = re.search(r"^Requests/sec:\s+([\d.]+)", main, re.M)
+    if failed or rate is None:
+        raise RuntimeError("the trivial endpoint did not answer every request with 200")
+    return {"trivial_ninja_http_per_s": round(float(rate[1]), 1)}
 
 
 def fixed_rate_quotes(port, world, rate: float, seconds: float, pool: int = 48) -> dict:
@@ -590,13 +643,17 @@ def over_http(world: dict, args, env: dict) -> dict:
         lines.write(json.dumps(receipt_lines(), separators=(",", ":")))
         lines.flush()
         load = {"threads": 2, "connections": args.connections}
-        with gunicorn(args.workers, env, world["key"], world["first_customer"]) as (port, _):
+        figures.update(trivial_http(args, env))
+        with gunicorn(args.workers, env, quote_probe(world)) as (port, _):
             wrk(port, world, lines.name, "warm", seconds=args.warmup, **load)
             run = wrk(port, world, lines.name, "main", seconds=args.duration, **load)
             rate = run["wrk_201"] / run["wrk_duration_s"]
             figures.update(
                 {
                     "confirm_http_per_s": round(rate, 1),
+                    "confirm_share_of_trivial": round(
+                        rate / figures["trivial_ninja_http_per_s"], 3
+                    ),
                     "confirm_errors": int(run["wrk_other_status"] + run["wrk_socket_errors"]),
                     "confirm_http_201": int(run["wrk_201"]),
                     "confirm_http_duration_s": round(run["wrk_duration_s"], 2),
@@ -613,7 +670,7 @@ def over_http(world: dict, args, env: dict) -> dict:
     # Memory of one worker: alone, so every confirm goes through it. A small Python client
     # (2 connections keep the worker busy) runs chunks of confirms and reads VmRSS after each,
     # until 10,000 confirms or until --rss-seconds run out.
-    with gunicorn(1, env, world["key"], world["first_customer"]) as (port, master):
+    with gunicorn(1, env, quote_probe(world)) as (port, master):
         [pid] = worker_pids(master.pid)
         first = confirm_loop(port, world, RSS_BASELINE, "rss0")
         samples = [(RSS_BASELINE, rss_mb(pid))]  # (confirms so far, MB)

@@ -241,6 +241,10 @@ def print_confirm(confirm: dict, pgbench_tps: float) -> None:
     """The confirm benchmark's figures: the headline ones first, in the README's order."""
     if "confirm_http_per_s" in confirm:
         confirm["confirm_ratio_vs_pgbench"] = round(confirm["confirm_http_per_s"] / pgbench_tps, 4)
+    if "trivial_ninja_http_per_s" in confirm:
+        confirm["trivial_ninja_ratio_vs_pgbench"] = round(
+            confirm["trivial_ninja_http_per_s"] / pgbench_tps, 4
+        )
     headline = [
         "confirm_http_per_s",
         "confirm_errors",
