@@ -83,6 +83,37 @@ def test_a_failed_confirm_leaves_nothing_behind(till, customer):
 # ---- quote and confirm --------------------------------------------------------------------
 
 
+def test_every_line_is_stored_as_the_till_sent_it_and_as_the_engine_priced_it(till, customer):
+    from decimal import Decimal
+
+    from kopilka.pos.models import ReceiptLine
+
+    lines = [
+        line(1, "A", 10000, qty="0.001", name='Кофе "Арабика" \\ 250 г'),
+        line(2, "B/ё", 5000, qty="12345.678", name="🍎 яблоки, кг"),
+        line(7, "C", 1, name="it's"),
+    ]
+    response = till.post("/receipts", sale(customer, spend=500, lines=lines), idempotency_key="k-l")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    stored = ReceiptLine.objects.filter(receipt_id=body["receipt_id"]).order_by("line_no")
+    assert [(s.line_no, s.sku, s.name, s.qty, s.unit_price) for s in stored] == [
+        (1, "A", 'Кофе "Арабика" \\ 250 г', Decimal("0.001"), 10000),
+        (2, "B/ё", "🍎 яблоки, кг", Decimal("12345.678"), 5000),
+        (7, "C", "it's", Decimal("1.000"), 1),
+    ]
+    priced = {out["line_no"]: out for out in body["lines"]}
+    for s in stored:
+        out = priced[s.line_no]
+        assert (s.amount, s.bonus_spent, s.accrued) == (
+            out["amount"],
+            out["bonus_spent"],
+            out["accrual"],
+        )
+        assert s.reasons == out["reasons"] and s.product_id is not None
+    assert sum(s.bonus_spent for s in stored) == 500
+
+
 def test_a_quote_writes_nothing_not_even_unknown_products(till, customer):
     from kopilka.catalog.models import Product
 
