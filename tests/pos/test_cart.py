@@ -10,7 +10,7 @@ import pytest
 from kopilka.catalog import services as catalog
 from kopilka.catalog.models import Product
 from kopilka.catalog.selectors import SegmentIndex, category_tree, effective_flags
-from kopilka.pos.cart import build_cart, products_for_lines
+from kopilka.pos.cart import build_cart, catalog_for_lines
 
 
 def _line(no, sku, category=None):
@@ -21,11 +21,10 @@ def _line(no, sku, category=None):
 
 
 def _cart(merchant, lines, *, create_missing):
-    products = products_for_lines(merchant, lines, create_missing=create_missing)
+    catalog = catalog_for_lines(merchant, lines, create_missing=create_missing)
     return build_cart(
-        merchant,
         lines,
-        products,
+        catalog,
         requested_spend=0,
         store_accepts_bonus_payment=True,
         spend_allowed=True,

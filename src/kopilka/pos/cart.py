@@ -1,8 +1,9 @@
 """Turn a till's receipt lines into the engine's cart: products, inherited flags, segments.
 
-Two queries whatever the receipt: the lines' products with the segments naming them, and the
-merchant's category tree with the segments naming each category (a product is in a segment
-that names it or any of its category's ancestors: `catalog.selectors.SegmentIndex` decides).
+One query whatever the receipt: the lines' products with the segments naming them, together
+with the merchant's category tree and the segments naming each category (a product is in a
+segment that names it or any of its category's ancestors: `catalog.selectors.SegmentIndex`
+decides).
 """
 
 from __future__ import annotations
@@ -45,13 +46,23 @@ def _flag(value) -> bool | None:
     return None if value is None else bool(value)  # SQLite answers 0 / 1
 
 
-def _with_segments(sql: str, params: list, *, prepare: bool = True) -> dict[int, tuple]:
-    """Run a query of rows (id, ..., segment id), one per segment of the merchant naming
-    the item (a single one, segment id NULL, when none does), and fold them into {id: (row
-    without the segment, segment ids)}."""
-    folded: dict[int, tuple[tuple, set[int]]] = {}
-    for *row, segment_id in hotsql.rows(hotsql.default_db(), sql, params, prepare=prepare):
-        _, segment_ids = folded.setdefault(row[0], (tuple(row), set()))
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """What a receipt's lines need of the catalogue: their products by SKU, the merchant's
+    category tree, and the segments naming each category."""
+
+    items: dict[str, Item]
+    tree: CategoryTree
+    category_segments: dict[int, set[int]]
+
+
+def _with_segments(sql: str, params: list, *, prepare: bool = True) -> dict[tuple, tuple]:
+    """Run a query of rows (kind, id, ..., segment id), one per segment of the merchant
+    naming the item (a single one, segment id NULL, when none does), and fold them into
+    {(kind, id): (row without kind and segment, segment ids)}."""
+    folded: dict[tuple, tuple[tuple, set[int]]] = {}
+    for kind, *row, segment_id in hotsql.rows(hotsql.default_db(), sql, params, prepare=prepare):
+        _, segment_ids = folded.setdefault((kind, row[0]), (tuple(row), set()))
         if segment_id is not None:
             segment_ids.add(segment_id)
     return folded
@@ -66,15 +77,14 @@ def _naming_join(table: str, through, column: str) -> str:
     )
 
 
-# Written out: the ORM spent more CPU building these two than the database running them.
+# Written out: the ORM spent more CPU building these than the database running them. The
+# products (kind 'p') and the categories (kind 'c') come in one statement, one round trip.
 _FLAG_COLUMNS = ", ".join(f"t.{flag}" for flag in FLAGS)
-_PRODUCTS = (
-    f"SELECT t.id, t.sku, t.category_id, {_FLAG_COLUMNS}, s.id "
+_CATALOG = (
+    f"SELECT 'p', t.id, t.sku, t.category_id, {_FLAG_COLUMNS}, s.id "
     + _naming_join(Product._meta.db_table, Segment.products.through, "product_id")
-    + " WHERE t.merchant_id = %s AND t.sku IN ({skus})"
-)
-_CATEGORIES = (
-    f"SELECT t.id, t.parent_id, {_FLAG_COLUMNS}, s.id "
+    + " WHERE t.merchant_id = %s AND t.sku IN ({skus}) UNION ALL "
+    f"SELECT 'c', t.id, NULL, t.parent_id, {_FLAG_COLUMNS}, s.id "
     + _naming_join(Category._meta.db_table, Segment.categories.through, "category_id")
     + " WHERE t.merchant_id = %s"
 )
@@ -89,13 +99,14 @@ def _named_segments(merchant, product_ids: list[int]) -> dict[int, set[int]]:
     return named
 
 
-def products_for_lines(merchant, lines, *, create_missing: bool) -> dict[str, Item]:
-    """The merchant's products by SKU, one query for the known ones. At confirm, unknown SKUs
-    are created on first sight; a quote writes nothing and leaves them unknown."""
+def catalog_for_lines(merchant, lines, *, create_missing: bool) -> Catalog:
+    """The merchant's products by SKU and category tree, one query for all that exists. At
+    confirm, unknown SKUs are created on first sight; a quote writes nothing and leaves them
+    unknown."""
     skus = sorted({line.sku for line in lines})
     rows = _with_segments(
-        _PRODUCTS.format(skus=", ".join(["%s"] * len(skus))),
-        [merchant.pk, merchant.pk, *skus],
+        _CATALOG.format(skus=", ".join(["%s"] * len(skus))),
+        [merchant.pk, merchant.pk, *skus, merchant.pk, merchant.pk],
         # One statement per number of SKUs: the usual receipts' are worth preparing.
         prepare=len(skus) <= 30,
     )
@@ -103,7 +114,16 @@ def products_for_lines(merchant, lines, *, create_missing: bool) -> dict[str, It
         sku: Item(
             pk, category_id, dict(zip(FLAGS, map(_flag, flags), strict=True)), frozenset(named)
         )
-        for (pk, sku, category_id, *flags), named in rows.values()
+        for (kind, _), ((pk, sku, category_id, *flags), named) in rows.items()
+        if kind == "p"
+    }
+    tree = CategoryTree(
+        Node(pk, parent_id, dict(zip(FLAGS, map(_flag, flags), strict=True)))
+        for (kind, _), ((pk, _sku, parent_id, *flags), _named) in rows.items()
+        if kind == "c"
+    )
+    category_segments = {
+        pk: named for (kind, pk), (_, named) in rows.items() if kind == "c" and named
     }
     categories: dict = {}
     created: dict[str, Product] = {}
@@ -129,33 +149,22 @@ def products_for_lines(merchant, lines, *, create_missing: bool) -> dict[str, It
                 {f: getattr(product, f) for f in FLAGS},
                 frozenset(named.get(product.pk, ())),
             )
-    return found
-
-
-def _tree_and_segments(merchant) -> tuple[CategoryTree, dict[int, set[int]]]:
-    """The merchant's category tree and the segments naming each category, in one query."""
-    rows = _with_segments(_CATEGORIES, [merchant.pk, merchant.pk])
-    tree = CategoryTree(
-        Node(pk, parent_id, dict(zip(FLAGS, map(_flag, flags), strict=True)))
-        for (pk, parent_id, *flags), _ in rows.values()
-    )
-    return tree, {pk: named for pk, (_, named) in rows.items() if named}
+    return Catalog(found, tree, category_segments)
 
 
 def build_cart(
-    merchant,
     lines,
-    products: dict[str, Item],
+    catalog: Catalog,
     *,
     requested_spend: int | None,
     store_accepts_bonus_payment: bool,
     spend_allowed: bool,
     store_id: int | None = None,
 ) -> rules.Cart:
-    tree, naming = _tree_and_segments(merchant)
+    tree, products = catalog.tree, catalog.items
     segments = SegmentIndex.from_naming(
         tree,
-        categories=naming,
+        categories=catalog.category_segments,
         products={item.pk: item.segment_ids for item in products.values() if item.pk},
     )
     cart_lines = []

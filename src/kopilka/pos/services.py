@@ -42,7 +42,7 @@ from kopilka.rules.allocation import largest_remainder
 from kopilka.rules.engine import InvalidCart
 
 from . import sql
-from .cart import build_cart, products_for_lines
+from .cart import build_cart, catalog_for_lines
 from .exceptions import (
     CannotRefundRefund,
     DuplicateReceiptNumber,
@@ -250,9 +250,8 @@ def receipt_quote(*, register, data, now: datetime | None = None) -> dict:
     if state is None and data.customer is not None:
         state = rules.CustomerState()
     cart = build_cart(
-        merchant,
         data.lines,
-        products_for_lines(merchant, data.lines, create_missing=False),
+        catalog_for_lines(merchant, data.lines, create_missing=False),
         requested_spend=_requested_spend(data),
         store_accepts_bonus_payment=register.store.accepts_bonus_payment,
         spend_allowed=not offline,
@@ -393,11 +392,11 @@ def _book_sale(register, data, now: datetime) -> dict:
     # give the balance after the sale too (_balance_after).
     balance = account_balance(account, now=now) if account is not None else None
     state = _customer_state(customer, program, config, now, balance)
-    products = products_for_lines(merchant, data.lines, create_missing=True)
+    catalog = catalog_for_lines(merchant, data.lines, create_missing=True)
+    products = catalog.items
     cart = build_cart(
-        merchant,
         data.lines,
-        products,
+        catalog,
         requested_spend=requested,
         store_accepts_bonus_payment=register.store.accepts_bonus_payment,
         spend_allowed=not offline,
@@ -439,6 +438,8 @@ def _book_sale(register, data, now: datetime) -> dict:
     )
     by_no = {o.line_no: o for o in outcome.lines}
     flags = {line.line_no: line for line in cart.lines}
+    # The customer's figures go in with the receipt; a held sale counts when it is captured.
+    figures = None if held else customer_stats.sale_update(receipt, now=now)
     sql.insert_sale(
         receipt,
         [
@@ -462,6 +463,7 @@ def _book_sale(register, data, now: datetime) -> dict:
             }
             for line in data.lines
         ],
+        also=figures,
     )
     if outcome.bonus_spent:
         if held:
@@ -475,7 +477,6 @@ def _book_sale(register, data, now: datetime) -> dict:
     credits = []
     if not held:
         credits = _credit_accrual(account, receipt, actor, now)
-        customer_stats.record_sale(receipt, now=now)
     if customer is not None and outcome.campaigns_applied:
         CampaignUse.objects.bulk_create(
             CampaignUse(campaign_id=campaign_id, customer=customer, receipt=receipt)
