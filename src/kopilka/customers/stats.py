@@ -3,7 +3,8 @@ purchase and a bonus balance snapshot, kept in columns of Customer so the list f
 sorts on indexes instead of reading receipts and lots for a million customers.
 
 Visits, total spent and last purchase are exact: the sale and refund path updates them in its
-own transaction (`record_sale`, `record_refund`: one UPDATE each). A held sale counts when it
+own transaction (`record_sale`, `record_refund`: one UPDATE each; a sale's travels inside the
+receipt's insert, `sale_update`). A held sale counts when it
 is captured, never when it is voided.
 
 The balance is a snapshot, and here is why. A balance lives in lots and depends on time
@@ -61,20 +62,25 @@ def _spent(receipt) -> int:
     return receipt.subtotal - receipt.discount
 
 
-def record_sale(receipt, *, now: datetime) -> None:
-    """A confirmed sale (or a captured held one) of a known customer: one UPDATE."""
+def sale_update(receipt, *, now: datetime) -> tuple[str, list] | None:
+    """A confirmed sale's (or a captured held one's) UPDATE of its customer's figures, as
+    (statement, parameters), for a caller that sends it along with a statement of its own;
+    None for an anonymous receipt."""
     if receipt.customer_id is None:
-        return
+        return None
     accrual_credited = receipt.accrual_expires_at is None or receipt.accrual_expires_at > now
     delta = (
         receipt.campaign_bonus + (receipt.accrued if accrual_credited else 0) - receipt.bonus_spent
     )
     occurred_at = connection.ops.adapt_datetimefield_value(receipt.occurred_at)
-    hotsql.rows(
-        hotsql.default_db(),
-        _SALE,
-        [_spent(receipt), occurred_at, occurred_at, delta, receipt.customer_id],
-    )
+    return _SALE, [_spent(receipt), occurred_at, occurred_at, delta, receipt.customer_id]
+
+
+def record_sale(receipt, *, now: datetime) -> None:
+    """A confirmed sale (or a captured held one) of a known customer: one UPDATE."""
+    update = sale_update(receipt, now=now)
+    if update is not None:
+        hotsql.rows(hotsql.default_db(), *update)
 
 
 def record_refund(refund) -> None:

@@ -133,11 +133,12 @@ def store_response(record: IdempotencyRecord, status: int, body: dict) -> None:
     )
 
 
-def insert_sale(receipt: Receipt, lines: list[dict]) -> None:
+def insert_sale(receipt: Receipt, lines: list[dict], *, also: tuple[str, list] | None = None):
     """Insert an unsaved receipt and its lines (at least one), each line given as
     {attname: value} for every field of ReceiptLine but its id and receipt (`product_id`,
     `refunds_line_id`); the receipt gets its id. Lines are not built as models: ten instances
-    cost more than the statement."""
+    cost more than the statement. `also`, a (statement, parameters) write that needs nothing
+    back (the customer's figures), runs in the same statement on PostgreSQL, after on SQLite."""
     db = hotsql.default_db()
     receipt_values = _values(db, receipt, _RECEIPT_COLUMNS)
     insert_receipt = _insert(Receipt, _RECEIPT_FIELDS)
@@ -147,12 +148,14 @@ def insert_sale(receipt: Receipt, lines: list[dict]) -> None:
         # The lines travel as one JSON parameter, typed by the table's own row type: one
         # statement whatever the number of lines, and no per-value work in Python.
         line_columns = ", ".join(f"line.{field.column}" for field in _LINE_FIELDS)
+        also_sql, also_params = (f", also AS ({also[0]})", also[1]) if also else ("", [])
         [(pk,)] = hotsql.rows(
             db,
             f"WITH receipt AS ({insert_receipt}), lines AS ({insert_lines} "
             f"SELECT receipt.id, {line_columns} FROM receipt, jsonb_populate_recordset("
-            f"NULL::{ReceiptLine._meta.db_table}, %s::jsonb) AS line) SELECT id FROM receipt",
-            [*receipt_values, _lines_json(db, lines)],
+            f"NULL::{ReceiptLine._meta.db_table}, %s::jsonb) AS line){also_sql} "
+            "SELECT id FROM receipt",
+            [*receipt_values, _lines_json(db, lines), *also_params],
         )
         _saved(db, receipt, pk)
         return
@@ -169,3 +172,5 @@ def insert_sale(receipt: Receipt, lines: list[dict]) -> None:
             f"{insert_lines} VALUES {', '.join([row] * len(batch))}",
             [value for values in batch for value in (receipt.pk, *values)],
         )
+    if also:
+        hotsql.rows(db, *also)
