@@ -4,8 +4,8 @@ sorts on indexes instead of reading receipts and lots for a million customers.
 
 Visits, total spent and last purchase are exact: the sale and refund path updates them in its
 own transaction (`record_sale`, `record_refund`: one UPDATE each; a sale's travels inside the
-receipt's insert, `sale_update`). A held sale counts when it
-is captured, never when it is voided.
+receipt's insert, `sale_update`). A held sale counts when it is captured, never when it is
+voided.
 
 The balance is a snapshot, and here is why. A balance lives in lots and depends on time
 (points unfreeze, lots expire), so an exact balance filter would have to sum the lots of

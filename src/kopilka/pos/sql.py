@@ -13,6 +13,7 @@ or more (batches of lines).
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import date
 from decimal import Decimal
@@ -106,6 +107,29 @@ def _lines_json(db, lines: list[dict]) -> str:
     )
 
 
+# The statements, written once: a statement built anew on every sale costs its joins and, as
+# a new string, hashing again for hotsql's cache of statements.
+_INSERT_RECORD = _insert(IdempotencyRecord, _RECORD_FIELDS)
+_STORE_RESPONSE = (
+    f"UPDATE {IdempotencyRecord._meta.db_table} SET {_RESPONSE_STATUS.column} = %s, "
+    f"{_RESPONSE_BODY.column} = %s WHERE id = %s"
+)
+_INSERT_RECEIPT = _insert(Receipt, _RECEIPT_FIELDS)
+_INSERT_LINES = (
+    f"INSERT INTO {ReceiptLine._meta.db_table} "
+    f"(receipt_id, {', '.join(field.column for field in _LINE_FIELDS)})"
+)
+# PostgreSQL: the receipt's insert feeds its lines', read from one JSON array typed by the
+# line table's own row type; {also} is where a further write joins the statement.
+_INSERT_SALE = (
+    f"WITH receipt AS ({_INSERT_RECEIPT}), lines AS ({_INSERT_LINES} "
+    f"SELECT receipt.id, {', '.join(f'line.{field.column}' for field in _LINE_FIELDS)} "
+    f"FROM receipt, jsonb_populate_recordset(NULL::{ReceiptLine._meta.db_table}, %s::jsonb) "
+    "AS line){also} SELECT id FROM receipt"
+)
+_INSERT_SALE_ALONE = _INSERT_SALE.format(also="")
+
+
 def _saved(db, obj: Model, pk: int) -> None:
     obj.pk = pk
     obj._state.adding = False
@@ -115,9 +139,7 @@ def _saved(db, obj: Model, pk: int) -> None:
 def insert_record(record: IdempotencyRecord) -> None:
     """Insert an unsaved idempotency record; it gets its id."""
     db = hotsql.default_db()
-    [(pk,)] = hotsql.rows(
-        db, _insert(IdempotencyRecord, _RECORD_FIELDS), _values(db, record, _RECORD_COLUMNS)
-    )
+    [(pk,)] = hotsql.rows(db, _INSERT_RECORD, _values(db, record, _RECORD_COLUMNS))
     _saved(db, record, pk)
 
 
@@ -125,12 +147,12 @@ def store_response(record: IdempotencyRecord, status: int, body: dict) -> None:
     """Keep the response a retry with the record's key will get."""
     db = hotsql.default_db()
     record.response_status, record.response_body = status, body
-    hotsql.rows(
-        db,
-        f"UPDATE {IdempotencyRecord._meta.db_table} SET {_RESPONSE_STATUS.column} = %s, "
-        f"{_RESPONSE_BODY.column} = %s WHERE id = %s",
-        [status, _RESPONSE_BODY.get_db_prep_save(body, db), record.pk],
-    )
+    hotsql.rows(db, _STORE_RESPONSE, [status, _RESPONSE_BODY.get_db_prep_save(body, db), record.pk])
+
+
+@functools.lru_cache(maxsize=8)
+def _with_also(also: str) -> str:
+    return _INSERT_SALE.format(also=f", also AS ({also})")
 
 
 def insert_sale(receipt: Receipt, lines: list[dict], *, also: tuple[str, list] | None = None):
@@ -141,26 +163,17 @@ def insert_sale(receipt: Receipt, lines: list[dict], *, also: tuple[str, list] |
     back (the customer's figures), runs in the same statement on PostgreSQL, after on SQLite."""
     db = hotsql.default_db()
     receipt_values = _values(db, receipt, _RECEIPT_COLUMNS)
-    insert_receipt = _insert(Receipt, _RECEIPT_FIELDS)
-    columns = ", ".join(field.column for field in _LINE_FIELDS)
-    insert_lines = f"INSERT INTO {ReceiptLine._meta.db_table} (receipt_id, {columns})"
     if db.vendor == "postgresql":
-        # The lines travel as one JSON parameter, typed by the table's own row type: one
-        # statement whatever the number of lines, and no per-value work in Python.
-        line_columns = ", ".join(f"line.{field.column}" for field in _LINE_FIELDS)
-        also_sql, also_params = (f", also AS ({also[0]})", also[1]) if also else ("", [])
-        [(pk,)] = hotsql.rows(
-            db,
-            f"WITH receipt AS ({insert_receipt}), lines AS ({insert_lines} "
-            f"SELECT receipt.id, {line_columns} FROM receipt, jsonb_populate_recordset("
-            f"NULL::{ReceiptLine._meta.db_table}, %s::jsonb) AS line){also_sql} "
-            "SELECT id FROM receipt",
-            [*receipt_values, _lines_json(db, lines), *also_params],
-        )
+        # One statement whatever the number of lines, and no per-value work in Python.
+        if also is None:
+            query, also_params = _INSERT_SALE_ALONE, []
+        else:
+            query, also_params = _with_also(also[0]), also[1]
+        [(pk,)] = hotsql.rows(db, query, [*receipt_values, _lines_json(db, lines), *also_params])
         _saved(db, receipt, pk)
         return
     rows = [_line_values(db, line) for line in lines]
-    [(pk,)] = hotsql.rows(db, insert_receipt, receipt_values)
+    [(pk,)] = hotsql.rows(db, _INSERT_RECEIPT, receipt_values)
     _saved(db, receipt, pk)
     row = "(" + ", ".join(["%s"] * (1 + len(_LINE_FIELDS))) + ")"
     # In batches, as bulk_create would: SQLite may allow as few as 999 parameters.
@@ -169,7 +182,7 @@ def insert_sale(receipt: Receipt, lines: list[dict], *, also: tuple[str, list] |
         batch = rows[start : start + size]
         hotsql.rows(
             db,
-            f"{insert_lines} VALUES {', '.join([row] * len(batch))}",
+            f"{_INSERT_LINES} VALUES {', '.join([row] * len(batch))}",
             [value for values in batch for value in (receipt.pk, *values)],
         )
     if also:
