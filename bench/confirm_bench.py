@@ -19,6 +19,9 @@ Over HTTP (gunicorn sync workers on 127.0.0.1, KOPILKA_DEBUG=0; wrk with bench/c
                              settings and middleware (bench/trivial_ninja.py), same load
   confirm_http_per_s         201 responses per second over --duration s, after a warm-up
   confirm_share_of_trivial   confirm_http_per_s / trivial_ninja_http_per_s
+  confirm_*_cpu_ms           CPU per confirm during that run (bench/cpumeter.py): machine,
+                             gunicorn, PostgreSQL (a local server), wrk; trivial_*_cpu_ms alike
+  confirm_db_ceiling_per_s   cores x 1000 / confirm_db_cpu_ms: the database side's own limit
   quote_p99_ms               POST /receipts/quote at a fixed rate of confirm_http_per_s / 2 for
                              --quote-duration s; latency from each request's scheduled send time
   worker_rss_growth_mb_10k   one worker alone: VmRSS after --rss-confirms confirms minus after 100
@@ -48,6 +51,7 @@ import threading
 import time
 from pathlib import Path
 
+import cpumeter
 from ledger_bench import RoundTripCounter, _url_with_db, recreate_database, setup_django
 
 BENCH = Path(__file__).resolve().parent
@@ -163,7 +167,23 @@ def create_world(n_customers: int) -> dict:
             account = ledger.account_open(customer=customer, program=program, actor=actor)
             [account] = locks.lock_accounts([account.pk])
             ledger.credit(account=account, amount=STARTING_BONUSES, actor=actor)
-    return {"key": key, "first_customer": ids[0], "last_customer": ids[-1]}
+    return {
+        "key": key,
+        "first_customer": ids[0],
+        "last_customer": ids[-1],
+        "postmaster": postmaster_pid(),
+    }
+
+
+def postmaster_pid() -> int | None:
+    """The PostgreSQL server's main process, if it runs on this machine (for its CPU time)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        [backend] = cursor.fetchone()
+    parent = cpumeter.parent_of(backend)
+    return parent if parent and parent > 1 else None
 
 
 # ---- in-process measurements ----------------------------------------------------------------
@@ -489,21 +509,26 @@ def trivial_http(args, env: dict) -> dict:
         "DJANGO_SETTINGS_MODULE": "trivial_ninja",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(BENCH), env.get("PYTHONPATH")])),
     }
-    with gunicorn(args.workers, env, lambda port: _get_status(port, TRIVIAL_PATH)) as (port, _):
+    with gunicorn(args.workers, env, lambda port: _get_status(port, TRIVIAL_PATH)) as (port, gu):
         url = f"http://127.0.0.1:{port}{TRIVIAL_PATH}"
         runs = []
         for seconds in (args.warmup, args.duration):
             cmd = ["wrk", "-t2", f"-c{args.connections}", f"-d{seconds}s", url]
             print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
-            out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
+            with cpumeter.measure({"app": cpumeter.Tree(gu.pid)}, with_children="wrk") as used:
+                out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
             sys.stderr.write(out.stdout + out.stderr)
             runs.append(out.stdout)
     main = runs[-1]
     failed = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", main)
     rate = re.search(r"^Requests/sec:\s+([\d.]+)", main, re.M)
-    if failed or rate is None:
+    total = re.search(r"^\s*(\d+) requests in", main, re.M)
+    if failed or rate is None or total is None:
         raise RuntimeError("the trivial endpoint did not answer every request with 200")
-    return {"trivial_ninja_http_per_s": round(float(rate[1]), 1)}
+    return {
+        "trivial_ninja_http_per_s": round(float(rate[1]), 1),
+        **cpumeter.per_op_ms(used, int(total[1]), "trivial"),
+    }
 
 
 def fixed_rate_quotes(port, world, rate: float, seconds: float, pool: int = 48) -> dict:
@@ -651,10 +676,17 @@ def over_http(world: dict, args, env: dict) -> dict:
         lines.flush()
         load = {"threads": 2, "connections": args.connections}
         figures.update(trivial_http(args, env))
-        with gunicorn(args.workers, env, quote_probe(world)) as (port, _):
+        with gunicorn(args.workers, env, quote_probe(world)) as (port, gu):
             wrk(port, world, lines.name, "warm", seconds=args.warmup, **load)
-            run = wrk(port, world, lines.name, "main", seconds=args.duration, **load)
+            trees = {"app": cpumeter.Tree(gu.pid)}
+            if world["postmaster"]:
+                trees["db"] = cpumeter.Tree(world["postmaster"])
+            with cpumeter.measure(trees, with_children="wrk") as used:
+                run = wrk(port, world, lines.name, "main", seconds=args.duration, **load)
             rate = run["wrk_201"] / run["wrk_duration_s"]
+            figures.update(cpumeter.per_op_ms(used, run["wrk_201"], "confirm"))
+            if "confirm_db_cpu_ms" in figures:
+                figures["confirm_db_ceiling_per_s"] = cpumeter.ceiling(figures["confirm_db_cpu_ms"])
             figures.update(
                 {
                     "confirm_http_per_s": round(rate, 1),
