@@ -427,3 +427,104 @@ def test_entries_of_a_move_are_transfers_with_the_reason(
     assert {e.reason for e in moves} == {"upgrade"}
     assert len({e.transfer_id for e in moves}) == 1
     assert sum(e.amount for e in moves) == 0
+
+
+def sale_then_move(card_holder, silver, gold, silver_program, merchant, actor, till):
+    """A silver customer pays 2000 of a 10000 receipt with bonuses (accrual 5 % of 8000 =
+    400), then their cards move to gold, and the balance with them."""
+    customer = card_holder(silver)
+    give_points(customer, silver_program, actor, timezone.now())
+    response = till.confirm(
+        {
+            "customer": {"card": customer.cards.get().number},
+            "lines": [line(1, "A", 6000), line(2, "B", 4000)],
+            "spend": 2000,
+            "external_number": "S-1",
+        }
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["totals"]["accrual"] == 400
+    card_types.cards_move_to_type(
+        merchant=merchant, from_type=silver, to_type=gold, actor=actor, reason="upgrade"
+    )
+    return customer, response.json()["receipt_id"]
+
+
+def test_a_refund_after_a_move_takes_and_gives_back_points_in_the_new_program(
+    card_holder, silver, gold, silver_program, gold_program, merchant, actor, till
+):
+    customer, receipt_id = sale_then_move(
+        card_holder, silver, gold, silver_program, merchant, actor, till
+    )
+    silver_account, gold_account = (
+        account_of(customer, silver_program),
+        account_of(customer, gold_program),
+    )
+    spent_from = Entry.objects.get(receipt_id=receipt_id, kind=EntryKind.SPEND).lot
+    assert account_balance(gold_account, now=timezone.now()).available == 11000 - 2000 + 400
+
+    response = till.post(f"/receipts/{receipt_id}/refunds", {}, idempotency_key="refund-1")
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["bonus_returned"], body["accrual_clawed_back"]) == (2000, 400)
+    assert body["clawback_shortfall"] == 0
+    assert body["balance"]["available"] == 11000
+    assert account_balance(gold_account, now=timezone.now()).available == 11000
+    left = account_balance(silver_account, now=timezone.now())
+    assert (left.available, left.pending) == (0, 0)
+    # The 400 came off the moved copy of the sale's accrual lot, not off older points.
+    accrual_lot = Entry.objects.get(receipt_id=receipt_id, kind=EntryKind.ACCRUAL).lot
+    [copy] = Lot.objects.filter(moved_from=accrual_lot)
+    assert Entry.objects.get(lot=copy, kind=EntryKind.REFUND_CLAWBACK).amount == -400
+    # The 2000 came back with the expiry of the lot they were paid from.
+    returned = Lot.objects.get(account=gold_account, moved_from=spent_from, amount=2000)
+    assert (returned.remaining, returned.expires_at) == (2000, spent_from.expires_at)
+    assert verify_ledger() == []
+
+
+def test_a_partial_refund_after_a_move_claws_back_its_share_from_the_new_program(
+    card_holder, silver, gold, silver_program, gold_program, merchant, actor, till
+):
+    silver_program.return_spent_on_refund = False
+    silver_program.save(update_fields=["return_spent_on_refund"])
+    customer, receipt_id = sale_then_move(
+        card_holder, silver, gold, silver_program, merchant, actor, till
+    )
+
+    response = till.post(
+        f"/receipts/{receipt_id}/refunds",
+        {"lines": [{"line_no": 2, "qty": "1"}]},
+        idempotency_key="refund-2",
+    )
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["bonus_returned"], body["accrual_clawed_back"]) == (0, 160)
+    assert account_balance(account_of(customer, gold_program), now=timezone.now()).available == (
+        11000 - 2000 + 400 - 160
+    )
+    assert verify_ledger() == []
+
+
+def test_a_refund_after_moving_away_and_back_takes_the_points_from_the_copies(
+    card_holder, silver, gold, silver_program, merchant, actor, till
+):
+    customer, receipt_id = sale_then_move(
+        card_holder, silver, gold, silver_program, merchant, actor, till
+    )
+    card_types.cards_move_to_type(
+        merchant=merchant, from_type=gold, to_type=silver, actor=actor, reason="back"
+    )
+
+    response = till.post(f"/receipts/{receipt_id}/refunds", {}, idempotency_key="refund-3")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["accrual_clawed_back"] == 400
+    assert response.json()["balance"]["available"] == 11000
+    accrual_lot = Entry.objects.get(receipt_id=receipt_id, kind=EntryKind.ACCRUAL).lot
+    [away] = Lot.objects.filter(moved_from=accrual_lot)
+    [back] = Lot.objects.filter(moved_from=away)
+    assert back.account == account_of(customer, silver_program)
+    assert Entry.objects.get(lot=back, kind=EntryKind.REFUND_CLAWBACK).amount == -400
+    assert verify_ledger() == []

@@ -13,7 +13,7 @@ from django.db.models import Q, Sum
 
 from . import sql
 from .exceptions import AccountNotFound
-from .models import Account, Entry, Hold, HoldAllocation, Lot
+from .models import Account, Entry, EntryKind, Hold, HoldAllocation, Lot
 
 
 @dataclass(frozen=True)
@@ -109,3 +109,21 @@ def account_get(*, merchant, pk) -> Account:
 
 def accounts_of_customer(customer):
     return Account.objects.filter(merchant_id=customer.merchant_id, customer=customer)
+
+
+def moved_copies(lot_ids, *, account: Account) -> list[int]:
+    """Ids of the lots of `account` that carry points of the given lots on after balance moves
+    (`moved_from`, followed through later moves), oldest first."""
+    found, frontier = [], list(lot_ids)
+    seen = set(frontier)
+    while frontier:
+        rows = list(Lot.objects.filter(moved_from_id__in=frontier).values_list("pk", "account_id"))
+        frontier = [pk for pk, _ in rows if pk not in seen]
+        seen.update(frontier)
+        found += [pk for pk, owner in rows if owner == account.pk]
+    return sorted(found)
+
+
+def has_moved_out(account: Account) -> bool:
+    """Whether a balance move (a card-type change of its customer) ever took points out."""
+    return Entry.objects.filter(account=account, kind=EntryKind.TRANSFER_OUT).exists()

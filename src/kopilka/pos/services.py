@@ -16,8 +16,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from kopilka import rules
+from kopilka.customers import card_types
 from kopilka.customers import stats as customer_stats
 from kopilka.customers.exceptions import CustomerNotFound
 from kopilka.customers.models import Customer
@@ -26,7 +28,7 @@ from kopilka.ledger import locks
 from kopilka.ledger import services as ledger
 from kopilka.ledger.exceptions import InsufficientBalance
 from kopilka.ledger.models import Account, Entry, EntryKind, Hold
-from kopilka.ledger.selectors import Balance, account_balance
+from kopilka.ledger.selectors import Balance, account_balance, has_moved_out, moved_copies
 from kopilka.merchants.actors import Actor
 from kopilka.programs.exceptions import ProgramInactive
 from kopilka.programs.models import CampaignUse, Program
@@ -701,11 +703,9 @@ def _book_refund(register, receipt_id, data, now: datetime) -> dict:
         )
 
     program = original.program
-    account = None
+    account = moved_to = None
     if original.customer_id and program is not None:
-        account = Account.objects.filter(customer_id=original.customer_id, program=program).first()
-        if account is not None:
-            [account] = locks.lock_accounts([account.pk])
+        account, moved_to = _refund_accounts(original, program)
     return_spent = program is not None and program.return_spent_on_refund
     number = data.external_number or f"{original.external_number}/R{original.refunds.count() + 1}"
     refund = Receipt.objects.create(
@@ -747,21 +747,29 @@ def _book_refund(register, receipt_id, data, now: datetime) -> dict:
     if account is not None:
         if return_spent and refund.bonus_spent:
             returned = _return_spent(account, original, refund, actor, now)
+            if moved_to is not None and returned:
+                # Given back to the lots they came from, then on to where that balance went.
+                ledger.transfer(
+                    source=account,
+                    target=moved_to,
+                    actor=actor,
+                    reason=gettext("Refund %(number)s: returned bonuses follow the card type")
+                    % {"number": refund.external_number},
+                    now=now,
+                )
         if refund.accrued:
             prefer = list(
                 Entry.objects.filter(
                     account=account, receipt=original, kind=EntryKind.ACCRUAL
                 ).values_list("lot_id", flat=True)
             )
-            taken = ledger.clawback(
-                account=account,
-                amount=refund.accrued,
-                actor=actor,
-                prefer_lot_ids=prefer,
-                receipt=refund,
-                now=now,
-            )
-            clawed = -sum(e.amount for e in taken)
+            # Moved away and back again, the purchase's points sit in copies of its lots.
+            prefer += moved_copies(prefer, account=account)
+            clawed = _clawback(account, refund.accrued, prefer, refund, actor, now)
+            if moved_to is not None and clawed < refund.accrued:
+                # The purchase's points moved with the balance: take them where they are now.
+                copies = moved_copies(prefer, account=moved_to)
+                clawed += _clawback(moved_to, refund.accrued - clawed, copies, refund, actor, now)
     # Lines show what was really booked: the ledger may have covered less than planned.
     returned_by_line = _split(returned, [p[4] for p in parts])
     clawed_by_line = _split(clawed, [p[5] for p in parts])
@@ -788,8 +796,39 @@ def _book_refund(register, receipt_id, data, now: datetime) -> dict:
             }
             for i, (line, qty, amount, discount, spent, _accrued) in enumerate(parts)
         ],
-        "balance": _balance_body(account, program, now),
+        "balance": _balance_body(
+            moved_to or account, moved_to.program if moved_to else program, now
+        ),
     }
+
+
+def _refund_accounts(original: Receipt, program: Program) -> tuple[Account | None, Account | None]:
+    """The account the purchase was booked in and, when a card-type move has since taken that
+    balance to the customer's account in another program, that account too; both locked."""
+    account = Account.objects.filter(customer_id=original.customer_id, program=program).first()
+    if account is None:
+        return None, None
+    locked: dict[int, Account] = {}
+    moved_to = None
+    for _ in range(2):  # once more if a move committed while the locks were taken
+        if has_moved_out(account):
+            now_in = card_types.program_id_of(original.customer)
+            if now_in is not None and now_in != program.pk:
+                moved_to = Account.objects.filter(
+                    customer_id=original.customer_id, program_id=now_in
+                ).first()
+        wanted = {account.pk} | ({moved_to.pk} if moved_to else set())
+        if wanted <= locked.keys():
+            break
+        locked.update((a.pk, a) for a in locks.lock_accounts(sorted(wanted - locked.keys())))
+    return locked[account.pk], (locked[moved_to.pk] if moved_to else None)
+
+
+def _clawback(account, amount: int, prefer: list[int], refund: Receipt, actor, now) -> int:
+    taken = ledger.clawback(
+        account=account, amount=amount, actor=actor, prefer_lot_ids=prefer, receipt=refund, now=now
+    )
+    return -sum(e.amount for e in taken)
 
 
 def _split(total: int, weights: list[int]) -> list[int]:
