@@ -144,6 +144,25 @@ STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 LOGIN_URL = "admin:login"
+# Behind a proxy that terminates TLS and sets X-Forwarded-Proto (and strips a client's own),
+# KOPILKA_TLS_PROXY=1 lets Django know the request was https: CSRF's origin check on sign-in
+# and the links in letters depend on it.
+if os.environ.get("KOPILKA_TLS_PROXY", "0") not in ("0", "", "false"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Letters (staff password reset). The console in development; set KOPILKA_EMAIL_HOST (and the
+# rest) to send through an SMTP server.
+EMAIL_HOST = os.environ.get("KOPILKA_EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get(
+    "KOPILKA_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = int(os.environ.get("KOPILKA_EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("KOPILKA_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("KOPILKA_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("KOPILKA_EMAIL_TLS", "1") not in ("0", "", "false")
+DEFAULT_FROM_EMAIL = os.environ.get("KOPILKA_EMAIL_FROM", "kopilka@localhost")
 LOGIN_REDIRECT_URL = "home"
 
 # Two-phase holds expire after this many seconds; receipts sent after the fact (offline) are
