@@ -20,7 +20,7 @@ from kopilka.customers.models import Card, Customer, Group
 from kopilka.customers.normalize import normalize_email, normalize_phone
 from kopilka.customers.selectors import customer_find
 
-from . import customer_card, customer_io
+from . import card_moves, customer_card, customer_io
 from .customer_filters import (
     BalanceFilter,
     BirthdayMonthFilter,
@@ -176,6 +176,14 @@ class CustomerAdmin(MerchantScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # customers are anonymised (card page), never deleted
 
+    def has_move_cards_permission(self, request):
+        # Moving cards changes customers' programs: the card types' people, not marketers.
+        return request.user.has_perm("customers.change_cardtype")
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {"can_move_cards": self.has_move_cards_permission(request), **(extra_context or {})}
+        return super().changelist_view(request, extra)
+
     # ---- columns ----------------------------------------------------------------------------
 
     @display(description=_("customer"), ordering="name_search")
@@ -242,6 +250,11 @@ class CustomerAdmin(MerchantScopedAdmin):
                 "import/",
                 view(customer_io.ImportView.as_view(admin=self)),
                 name="customers_customer_import",
+            ),
+            path(
+                "move-cards/",
+                view(card_moves.CustomersMoveView.as_view(admin=self)),
+                name="customers_customer_move_cards",
             ),
             *customer_card.urls(self),
             *super().get_urls(),

@@ -10,7 +10,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import TabularInline
 
-from kopilka.customers.card_types import card_type_create
+from kopilka.customers.card_types import card_type_create, card_type_update
 from kopilka.customers.models import CardType
 from kopilka.programs import services
 from kopilka.programs.models import (
@@ -27,6 +27,7 @@ from kopilka.programs.models import (
     SegmentCap,
 )
 
+from . import card_moves
 from .formatting import MONEY_LABELS, MoneyFieldsMixin, money_column
 from .scoping import MerchantScopedAdmin, ReadOnlyAdmin, adopt, request_actor, request_merchant
 
@@ -463,22 +464,40 @@ class CampaignAdmin(MoneyFieldsMixin, NoDirectDeletes, MerchantScopedAdmin):
 
 @admin.register(CardType)
 class CardTypeAdmin(MerchantScopedAdmin):
-    """Card series bound to programs. Moving cards between types (balances follow) is a
-    service of its own; here types are created and looked at."""
+    """Card series bound to programs: created, renamed, given another virtual-number prefix.
+    A type keeps its program; its cards move to a type of another program (balances follow)
+    with the list action."""
 
     fields = ["name", "program", "number_prefix"]
     list_display = ["name", "program", "number_prefix", "created_at"]
     list_select_related = ["program"]
-    actions = None
+    actions = ["move_cards"]
 
-    def has_change_permission(self, request, obj=None):
-        return obj is None and super().has_change_permission(request, obj)
+    def get_readonly_fields(self, request, obj=None):
+        return ["program"] if obj is not None else []
 
     def has_delete_permission(self, request, obj=None):
         return False
 
+    @admin.action(
+        description=_("Move the cards of the selected types to another type"),
+        permissions=["change"],
+    )
+    def move_cards(self, request, queryset):
+        return card_moves.types_action(self, request, queryset)
+
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
+        if change:
+            # The form has already written its values on `obj`: the service compares with
+            # the row as stored.
+            card_type_update(
+                card_type=CardType.objects.get(pk=obj.pk),
+                actor=request_actor(request),
+                name=data["name"],
+                number_prefix=data["number_prefix"],
+            )
+            return
         adopt(
             obj,
             card_type_create(

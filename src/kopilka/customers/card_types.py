@@ -52,22 +52,11 @@ def card_type_create(
 ) -> CardType:
     """A series of cards bound to a program; its virtual cards get numbers starting with
     `number_prefix` ("29..." digits; empty: the default prefix)."""
-    name = (name or "").strip()
-    if not name or len(name) > CardType._meta.get_field("name").max_length:
-        raise InvalidCustomerData(_("Give the card type a name."), field="name")
+    name = _clean_name(name)
     if program is None or program.merchant_id != merchant.pk:
         # Another merchant's program is reported like a missing one.
         raise ProgramNotFound(program=getattr(program, "pk", None))
-    number_prefix = (number_prefix or "").strip()
-    if number_prefix and not is_valid_virtual_prefix(number_prefix):
-        raise InvalidCustomerData(
-            format_lazy(
-                _("The number prefix is {start} followed by digits, at most {n} digits in all."),
-                start=VIRTUAL_PREFIX,
-                n=VIRTUAL_PREFIX_MAX,
-            ),
-            field="number_prefix",
-        )
+    number_prefix = _clean_prefix(number_prefix)
     if CardType.objects.filter(merchant=merchant, name=name).exists():
         raise DuplicateCardType(name=name)
     try:
@@ -85,6 +74,62 @@ def card_type_create(
         data={"program_id": program.pk, "number_prefix": number_prefix},
     )
     return card_type
+
+
+@transaction.atomic
+def card_type_update(
+    *, card_type: CardType, actor: Actor, name: str | None = None, number_prefix: str | None = None
+) -> CardType:
+    """Rename a card type or change the prefix of its future virtual cards (cards already
+    issued keep their numbers). Its program is not changed here: holders would change program
+    without their balances; `cards_move_to_type` moves cards to a type of the other program."""
+    changes = {}
+    if name is not None and _clean_name(name) != card_type.name:
+        changes["name"] = _clean_name(name)
+        taken = CardType.objects.filter(merchant_id=card_type.merchant_id, name=changes["name"])
+        if taken.exclude(pk=card_type.pk).exists():
+            raise DuplicateCardType(name=changes["name"])
+    if number_prefix is not None and _clean_prefix(number_prefix) != card_type.number_prefix:
+        changes["number_prefix"] = _clean_prefix(number_prefix)
+    if not changes:
+        return card_type
+    before = {field: getattr(card_type, field) for field in changes}
+    for field, value in changes.items():
+        setattr(card_type, field, value)
+    try:
+        with transaction.atomic():
+            card_type.save(update_fields=list(changes))
+    except IntegrityError as exc:
+        raise DuplicateCardType(name=card_type.name) from exc
+    audit_record(
+        merchant=card_type.merchant,
+        actor=actor,
+        action="card_type.update",
+        obj=card_type,
+        data={"before": before, "after": changes},
+    )
+    return card_type
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > CardType._meta.get_field("name").max_length:
+        raise InvalidCustomerData(_("Give the card type a name."), field="name")
+    return name
+
+
+def _clean_prefix(number_prefix: str) -> str:
+    number_prefix = (number_prefix or "").strip()
+    if number_prefix and not is_valid_virtual_prefix(number_prefix):
+        raise InvalidCustomerData(
+            format_lazy(
+                _("The number prefix is {start} followed by digits, at most {n} digits in all."),
+                start=VIRTUAL_PREFIX,
+                n=VIRTUAL_PREFIX_MAX,
+            ),
+            field="number_prefix",
+        )
+    return number_prefix
 
 
 def card_type_get(*, merchant: Merchant, pk) -> CardType:

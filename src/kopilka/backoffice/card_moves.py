@@ -1,0 +1,162 @@
+"""Moving cards to another card type from the back office: a list action on card types, and a
+page for the customer list as filtered. Both ask for the new type and a reason, then call
+`customers.card_types.cards_move_to_type`; balances follow the customers into the new type's
+program."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from django.views import View
+from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
+
+from kopilka.customers import card_types
+from kopilka.customers.models import CardType
+
+from .formatting import money
+from .scoping import request_merchant
+
+
+class MoveCardsForm(forms.Form):
+    to_type = forms.ModelChoiceField(
+        queryset=CardType.objects.none(), label=_("New card type"), widget=UnfoldAdminSelectWidget
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=500, widget=UnfoldAdminTextInputWidget)
+
+    def __init__(self, merchant, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        types = CardType.objects.filter(merchant=merchant).select_related("program")
+        self.fields["to_type"].queryset = types.order_by("name")
+        self.fields["to_type"].label_from_instance = lambda t: f"{t.name} ({t.program})"
+
+
+def types_action(modeladmin, request, queryset):
+    """The card type list's action: the cards of the selected types go to another type."""
+    merchant = request_merchant(request)
+    if merchant is None:
+        modeladmin.message_user(request, _("Only a merchant's staff can move its cards."))
+        return None
+    types = list(queryset.order_by("name"))
+    form = MoveCardsForm(merchant, request.POST if "apply" in request.POST else None)
+    if form.is_bound and form.is_valid():
+        _apply(modeladmin, request, merchant, form, [{"from_type": t} for t in types])
+        return None
+    what = ngettext(
+        "The cards of the type %(names)s.", "The cards of the types %(names)s.", len(types)
+    ) % {"names": ", ".join(t.name for t in types)}
+    return _page(
+        modeladmin,
+        request,
+        form,
+        what,
+        hidden={
+            "action": request.POST.get("action", ""),
+            "select_across": request.POST.get("select_across", "0"),
+            "index": request.POST.get("index", "0"),
+        },
+        selected=request.POST.getlist(ACTION_CHECKBOX_NAME),
+        back=request.get_full_path(),
+    )
+
+
+class CustomersMoveView(View):
+    """The customer list's "move cards" page: the customers of the list as filtered and
+    searched (the same query string, as for the export)."""
+
+    admin = None
+
+    def dispatch(self, request, *args, **kwargs):
+        self.merchant = request_merchant(request)
+        if self.merchant is None or not self.admin.has_move_cards_permission(request):
+            raise PermissionDenied
+        try:
+            changelist = self.admin.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            raise Http404 from None
+        self.customers = changelist.get_queryset(request)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        return self._show(MoveCardsForm(self.merchant))
+
+    def post(self, request):
+        form = MoveCardsForm(self.merchant, request.POST)
+        if not form.is_valid():
+            return self._show(form)
+        ids = list(self.customers.values_list("pk", flat=True))
+        _apply(self.admin, request, self.merchant, form, [{"customer_ids": ids}])
+        return HttpResponseRedirect(self._back())
+
+    def _show(self, form):
+        count = self.customers.count()
+        what = ngettext(
+            "The cards of the %(count)d customer of the list as filtered.",
+            "The cards of the %(count)d customers of the list as filtered.",
+            count,
+        ) % {"count": count}
+        return _page(self.admin, self.request, form, what, back=self._back(), customers=count)
+
+    def _back(self) -> str:
+        return f"{reverse('admin:customers_customer_changelist')}?{self.request.GET.urlencode()}"
+
+
+def _page(modeladmin, request, form, what: str, *, back: str, hidden=None, selected=(), **more):
+    context = {
+        **more,
+        "back": back,
+        **modeladmin.admin_site.each_context(request),
+        "title": _("Move cards to another card type"),
+        "opts": modeladmin.model._meta,
+        "form": form,
+        "what": what,
+        "hidden": hidden or {},
+        "selected": selected,
+    }
+    return TemplateResponse(request, "backoffice/move_cards.html", context)
+
+
+def _apply(modeladmin, request, merchant, form, selections: list[dict]) -> None:
+    to_type = form.cleaned_data["to_type"]
+    totals = {"cards": 0, "customers": 0, "balances_moved": 0, "amount": 0}
+    for selection in selections:
+        if selection.get("from_type") == to_type:
+            continue  # its cards are of that type already
+        result = modeladmin.run_action(
+            request,
+            card_types.cards_move_to_type,
+            merchant=merchant,
+            to_type=to_type,
+            reason=form.cleaned_data["reason"],
+            **selection,
+        )
+        if result is None:
+            return  # refused: the service's message is shown on the list
+        for name in totals:
+            totals[name] += getattr(result, name)
+    modeladmin.message_user(request, _moved_message(to_type, totals), messages.SUCCESS)
+
+
+def _moved_message(to_type, totals: dict) -> str:
+    cards = ngettext(
+        "%(count)d card now has the type %(type)s.",
+        "%(count)d cards now have the type %(type)s.",
+        totals["cards"],
+    ) % {"count": totals["cards"], "type": to_type.name}
+    balances = ngettext(
+        "Balances of %(count)d customer moved to the program %(program)s: %(amount)s.",
+        "Balances of %(count)d customers moved to the program %(program)s: %(amount)s.",
+        totals["balances_moved"],
+    ) % {
+        "count": totals["balances_moved"],
+        "program": to_type.program,
+        "amount": money(totals["amount"]),
+    }
+    return f"{cards} {balances}"
