@@ -1,6 +1,7 @@
 """Programs, rules, levels and campaigns edited in the back office: every save goes through
 the programs services (audited), and their refusals come back as form errors."""
 
+from datetime import timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -218,3 +219,73 @@ def test_an_accrual_rule_is_deleted_through_the_service_by_an_owner_only(client,
     assert client.post(url, {"post": "yes"}).status_code == 302
     assert not AccrualRule.objects.exists()
     assert AuditEvent.objects.filter(action="program.accrual_rule_delete").exists()
+
+
+@pytest.fixture
+def vip_until_next_month(program, make_customer):
+    from kopilka.programs import services
+
+    level = services.level_create(program=program, name="VIP", priority=1, actor=SYSTEM)
+    customer = make_customer()
+    return services.level_assign(
+        customer=customer,
+        level=level,
+        until=timezone.now() + timedelta(days=30),
+        reason="Друг владельца",
+        actor=SYSTEM,
+    )
+
+
+def test_a_manual_level_is_ended_early_with_a_reason_and_audited(
+    owner, program, vip_until_next_month
+):
+    from kopilka.programs.selectors import manual_level_id
+
+    assignment = vip_until_next_month
+    url = f"/admin/programs/levelassignment/{assignment.pk}/change/"
+    data = page_form_data(owner.get(url))
+    assert "customer" not in data and "level" not in data  # shown, not editable
+    data.update(end_now="on", change_reason="Ошибка кассира", _save="1")
+
+    assert owner.post(url, data).status_code == 302
+
+    assignment.refresh_from_db()
+    assert assignment.until <= timezone.now()
+    customer = assignment.customer
+    assert manual_level_id(customer=customer, program=program, now=timezone.now()) is None
+    event = AuditEvent.objects.get(action="level.assignment_end")
+    assert event.reason == "Ошибка кассира" and event.data["level"] == assignment.level_id
+
+
+def test_a_manual_levels_end_moves_later_but_never_into_the_past(owner, vip_until_next_month):
+    assignment = vip_until_next_month
+    url = f"/admin/programs/levelassignment/{assignment.pk}/change/"
+    local = timezone.localtime()
+    for when, accepted in ((local - timedelta(days=1), False), (local + timedelta(days=90), True)):
+        data = page_form_data(owner.get(url))
+        data.update(
+            until_0=when.strftime("%Y-%m-%d"),
+            until_1=when.strftime("%H:%M:%S"),
+            change_reason="Продлили",
+            _save="1",
+        )
+        response = owner.post(url, data)
+        assert (response.status_code == 302) == accepted
+        if not accepted:
+            assert response.context["adminform"].form.errors["until"]
+    assignment.refresh_from_db()
+    assert assignment.until.date() == (local + timedelta(days=90)).date()
+    assert AuditEvent.objects.filter(action="level.assignment_end").count() == 1
+
+
+def test_ending_a_manual_level_needs_a_reason_and_a_new_end(owner, vip_until_next_month):
+    assignment = vip_until_next_month
+    url = f"/admin/programs/levelassignment/{assignment.pk}/change/"
+    data = page_form_data(owner.get(url))
+    for change in ({"end_now": "on", "change_reason": ""}, {"until_0": "", "until_1": ""}):
+        response = owner.post(url, {**data, "change_reason": "Причина", **change, "_save": "1"})
+        assert response.status_code == 200
+    before = assignment.until
+    assignment.refresh_from_db()
+    assert assignment.until == before
+    assert not AuditEvent.objects.filter(action="level.assignment_end").exists()

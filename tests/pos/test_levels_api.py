@@ -148,3 +148,27 @@ def test_segment_thresholds_cannot_add_up_to_more_than_the_total(bonus_program, 
             min_spend=1000,
             segments={bar: {"min_spend": 2000}},
         )
+
+
+def test_a_level_given_by_hand_and_ended_early_no_longer_counts_at_the_till(
+    till, cinema, make_customer, actor
+):
+    from kopilka.programs.exceptions import InvalidProgram
+
+    customer = make_customer()
+    assignment = programs.level_assign(
+        customer=customer, level=cinema, actor=actor, reason="VIP guest", until=None
+    )
+    body = {"customer": {"id": customer.pk}, "lines": [line(1, "BEER", 10000)]}
+    assert till.post("/receipts/quote", body).json()["level"]["before"]["name"] == "Серебро"
+
+    programs.level_assignment_end(assignment=assignment, actor=actor, reason="Left the club")
+
+    assert till.post("/receipts/quote", body).json()["level"]["before"]["name"] == "Бронза"
+    with pytest.raises(InvalidProgram):  # once ended, it stays ended
+        programs.level_assignment_end(
+            assignment=assignment,
+            actor=actor,
+            reason="again",
+            until=timezone.now() + timedelta(days=1),
+        )

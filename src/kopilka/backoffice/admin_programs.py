@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import TabularInline
+from unfold.widgets import UnfoldAdminTextInputWidget, UnfoldBooleanWidget
 
 from kopilka.customers.card_types import card_type_create, card_type_update
 from kopilka.customers.models import CardType
@@ -332,10 +333,29 @@ class LevelAdmin(MoneyFieldsMixin, InlinesThroughServices, MerchantScopedAdmin):
         )
 
 
+class LevelAssignmentEndForm(forms.ModelForm):
+    """Changing a manual level in force: only its end moves, with a reason of its own."""
+
+    end_now = forms.BooleanField(label=_("End now"), required=False, widget=UnfoldBooleanWidget)
+    change_reason = forms.CharField(
+        label=_("Reason for the change"), max_length=500, widget=UnfoldAdminTextInputWidget
+    )
+
+    class Meta:
+        model = LevelAssignment
+        fields = ["until"]
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("end_now") and data.get("until") is None and "until" not in self.errors:
+            self.add_error("until", _("Give the new end, or tick End now."))
+        return data
+
+
 @admin.register(LevelAssignment)
 class LevelAssignmentAdmin(MerchantScopedAdmin):
-    """A level given by hand (audited). Once given it stays as history; a later assignment
-    with another end date takes over."""
+    """A level given by hand (audited). Once given it stays as history: its end can be moved
+    (to now, which ends it, or later), with a reason; a later assignment takes over."""
 
     merchant_path = "level__program__merchant"
     fields = ["customer", "level", "until", "reason"]
@@ -347,14 +367,35 @@ class LevelAssignmentAdmin(MerchantScopedAdmin):
     ordering = ["-created_at"]
     actions = None
 
-    def has_change_permission(self, request, obj=None):
-        return obj is None and super().has_change_permission(request, obj)
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return self.fields
+        return ["customer", "level", "reason", "until", "end_now", "change_reason"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["customer", "level", "reason"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None:
+            kwargs["form"] = LevelAssignmentEndForm
+        return super().get_form(request, obj, change=change, **kwargs)
 
     def has_delete_permission(self, request, obj=None):
         return False
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
+        if change:
+            adopt(
+                obj,
+                services.level_assignment_end(
+                    assignment=obj,
+                    until=None if data["end_now"] else data["until"],
+                    reason=data["change_reason"],
+                    actor=request_actor(request),
+                ),
+            )
+            return
         adopt(
             obj,
             services.level_assign(

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from kopilka.catalog.models import Segment
 from kopilka.ledger import locks
@@ -215,6 +216,41 @@ def level_assign(
         obj=customer,
         reason=reason,
         data={"level": level.pk, "until": until.isoformat() if until else None},
+    )
+    return assignment
+
+
+@transaction.atomic
+def level_assignment_end(
+    *, assignment: LevelAssignment, actor: Actor, reason: str, until=None, now=None
+) -> LevelAssignment:
+    """Move the end of a manual level that is still in force: to `until` (later or earlier,
+    not in the past) or, without it, to now, which ends it at once. Audited with the reason;
+    the level the customer then has is worked out as usual (the tick records the change)."""
+    if not reason or not reason.strip():
+        raise InvalidProgram(_("Say why the manual level ends."), field="change_reason")
+    now = now or timezone.now()
+    assignment = LevelAssignment.objects.select_for_update().get(pk=assignment.pk)
+    if assignment.until is not None and assignment.until <= now:
+        raise InvalidProgram(_("This manual level has already ended."), field="until")
+    until = now if until is None else until
+    if until < now:
+        raise InvalidProgram(_("The end of a manual level cannot be in the past."), field="until")
+    before = assignment.until
+    assignment.until = until
+    assignment.save(update_fields=["until"])
+    audit_record(
+        merchant=assignment.level.program.merchant,
+        actor=actor,
+        action="level.assignment_end",
+        obj=assignment.customer,
+        reason=reason,
+        data={
+            "assignment": assignment.pk,
+            "level": assignment.level_id,
+            "until_before": before.isoformat() if before else None,
+            "until": until.isoformat(),
+        },
     )
     return assignment
 
