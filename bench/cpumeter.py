@@ -1,9 +1,9 @@
 """CPU time a benchmark run costs, read from Linux's /proc: the whole machine, and per named
 process tree (gunicorn's workers, the PostgreSQL server's processes, the load generator).
 
-Throughput on a shared 2-core machine swings by a quarter from one run to the next; CPU time per
-operation swings far less, and it says where the time goes. `ceiling` turns one part's CPU per
-operation into the rate that part alone would allow with every core to itself.
+Throughput says how fast; CPU time per operation says where the time goes (the application, the
+database, the load generator). `ceiling` turns one part's CPU per operation into the rate that
+part alone would allow with every core to itself.
 """
 
 from __future__ import annotations
