@@ -169,6 +169,17 @@ LOGIN_REDIRECT_URL = "home"
 # accepted for this many hours back.
 KOPILKA_HOLD_TIMEOUT_SECONDS = int(os.environ.get("KOPILKA_HOLD_TIMEOUT_SECONDS", "900"))
 KOPILKA_OFFLINE_WINDOW_HOURS = int(os.environ.get("KOPILKA_OFFLINE_WINDOW_HOURS", "72"))
+# How one-time codes reach customers (kopilka.pos.notifications): LogBackend only logs them
+# (development); EmailBackend mails them (KOPILKA_EMAIL_*); WebhookBackend posts them as JSON
+# to an SMS / e-mail gateway at KOPILKA_NOTIFICATION_WEBHOOK_URL.
+KOPILKA_NOTIFICATION_BACKEND = os.environ.get(
+    "KOPILKA_NOTIFICATION_BACKEND", "kopilka.pos.notifications.LogBackend"
+)
+KOPILKA_NOTIFICATION_WEBHOOK_URL = os.environ.get("KOPILKA_NOTIFICATION_WEBHOOK_URL", "")
+KOPILKA_NOTIFICATION_WEBHOOK_TOKEN = os.environ.get("KOPILKA_NOTIFICATION_WEBHOOK_TOKEN", "")
+KOPILKA_NOTIFICATION_WEBHOOK_TIMEOUT = float(
+    os.environ.get("KOPILKA_NOTIFICATION_WEBHOOK_TIMEOUT", "5")
+)
 # The largest manual credit or debit a marketer may make at once, in kopecks.
 KOPILKA_MARKETER_ADJUST_LIMIT = int(os.environ.get("KOPILKA_MARKETER_ADJUST_LIMIT", "100000"))
 

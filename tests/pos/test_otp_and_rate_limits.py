@@ -1,12 +1,15 @@
 """Confirmation of new customers with a one-time code, and the rate limits of the customers
 endpoints, through HTTP with a real register key (codes are read from the development
-notification backend's outbox)."""
+notification backend's outbox, a local HTTP gateway, or the test mail outbox)."""
 
 import json
 import threading
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.core import mail
+from django.core.checks import run_checks
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -264,6 +267,98 @@ def test_a_failing_gateway_does_not_lose_the_registration(
     assert response.status_code == 201
     assert OneTimeCode.objects.filter(customer_id=response.json()["id"]).exists()
     assert "could not send" in caplog.text
+
+
+# --- delivery: a webhook gateway (a local HTTP server here), e-mail, the system check ----------
+
+WEBHOOK = "kopilka.pos.notifications.WebhookBackend"
+
+
+class Gateway(BaseHTTPRequestHandler):
+    """An SMS gateway stand-in: records each POST and answers with `status`."""
+
+    received: list = []
+    status = 202
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append((self.path, dict(self.headers), json.loads(body)))
+        self.send_response(self.status)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def gateway(settings):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    Gateway.received, Gateway.status = [], 202
+    settings.KOPILKA_NOTIFICATION_BACKEND = WEBHOOK
+    settings.KOPILKA_NOTIFICATION_WEBHOOK_URL = f"http://127.0.0.1:{server.server_port}/sms"
+    settings.KOPILKA_NOTIFICATION_WEBHOOK_TOKEN = "gateway-secret"
+    yield Gateway
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_webhook_gets_the_code_and_the_customer_confirms_with_it(
+    till, confirming_program, gateway, outbox
+):
+    registered = till.post("/customers", {"phone": PHONE})
+    assert registered.status_code == 201
+
+    [(path, headers, body)] = gateway.received
+    assert path == "/sms" and headers["Authorization"] == "Bearer gateway-secret"
+    assert (body["channel"], body["to"], body["customer_id"]) == (
+        "sms",
+        PHONE,
+        registered.json()["id"],
+    )
+    [code] = [word.strip(".") for word in body["text"].split() if word.strip(".").isdigit()]
+    assert outbox == []  # the development backend was not used
+    confirmed = till.post(f"/customers/{body['customer_id']}/confirm", {"code": code})
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "active"
+
+
+def test_a_gateway_that_refuses_loses_nothing_and_is_logged(
+    till, confirming_program, gateway, caplog
+):
+    gateway.status = 503
+    registered = till.post("/customers", {"phone": PHONE})
+    assert registered.status_code == 201
+    assert len(gateway.received) == 1
+    assert OneTimeCode.objects.filter(customer_id=registered.json()["id"]).exists()
+    assert "could not send" in caplog.text
+
+
+def test_codes_by_email_reach_customers_registered_with_an_address(
+    till, confirming_program, settings
+):
+    settings.KOPILKA_NOTIFICATION_BACKEND = "kopilka.pos.notifications.EmailBackend"
+    registered = till.post("/customers", {"email": "anna@example.com"})
+    assert registered.status_code == 201
+    [letter] = mail.outbox
+    assert letter.to == ["anna@example.com"]
+    [code] = [word.strip(".") for word in letter.body.split() if word.strip(".").isdigit()]
+    assert OneTimeCode.objects.get(customer_id=registered.json()["id"]).attempts_left > 0
+    confirmed = till.post(f"/customers/{registered.json()['id']}/confirm", {"code": code})
+    assert confirmed.status_code == 200
+
+
+def warnings(settings, **values) -> list[str]:
+    for name, value in values.items():
+        setattr(settings, name, value)
+    return [message.id for message in run_checks() if message.id.startswith("kopilka.")]
+
+
+def test_a_server_without_debug_that_only_logs_codes_is_warned(settings):
+    default = "kopilka.pos.notifications.LogBackend"
+    assert warnings(settings, DEBUG=False, KOPILKA_NOTIFICATION_BACKEND=default) == ["kopilka.W001"]
+    assert warnings(settings, DEBUG=True, KOPILKA_NOTIFICATION_BACKEND=default) == []
+    assert warnings(settings, DEBUG=False, KOPILKA_NOTIFICATION_BACKEND=WEBHOOK) == []
 
 
 # --- rate limits -----------------------------------------------------------------------------

@@ -6,3 +6,6 @@ class PosConfig(AppConfig):
     name = "kopilka.pos"
     label = "pos"
     verbose_name = _("Pos")
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers the system checks)

@@ -3,17 +3,22 @@
 A backend is any class with `send_code(customer, channel, code)`; the one in use is named by
 the setting KOPILKA_NOTIFICATION_BACKEND (a dotted path). The default, LogBackend, is for
 development and tests: it writes the message to the log and keeps the latest messages in the
-in-memory `outbox`, where tests read the codes. Production sets an SMS / e-mail gateway.
+in-memory `outbox`, where tests read the codes. Production uses WebhookBackend (any SMS or
+e-mail gateway behind an HTTP endpoint) or EmailBackend; a system check warns when a server
+without debug would only log the codes.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from django.conf import settings
+from django.core.mail import send_mail
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.text import format_lazy
@@ -77,6 +82,64 @@ class LogBackend:
         outbox.append(message)
         del outbox[:-OUTBOX_SIZE]
         logger.info("%s to customer %s: %s", channel, customer.pk, message.text)
+
+
+class Undeliverable(Exception):
+    """The backend cannot reach this customer on this channel."""
+
+
+class EmailBackend:
+    """Codes by e-mail through Django's mail settings (KOPILKA_EMAIL_*). It reaches customers
+    who registered with an e-mail address; a code for a phone cannot go this way and is
+    refused (send_code logs it)."""
+
+    def send_code(self, customer, channel: str, code: str) -> None:
+        to = address(customer, channel)
+        if channel != Channel.EMAIL or not to:
+            raise Undeliverable(f"EmailBackend cannot send a {channel} code")
+        text = code_message(customer, code)
+        send_mail(subject=text, message=text, from_email=None, recipient_list=[to])
+
+
+class WebhookBackend:
+    """Codes handed to the operator's SMS / e-mail gateway: a JSON POST
+    {"channel", "to", "text", "customer_id", "merchant_id"} to
+    KOPILKA_NOTIFICATION_WEBHOOK_URL, with `Authorization: Bearer <token>` when
+    KOPILKA_NOTIFICATION_WEBHOOK_TOKEN is set. Any 2xx answer counts as delivered; anything
+    else, or no answer within KOPILKA_NOTIFICATION_WEBHOOK_TIMEOUT seconds, raises (send_code
+    logs it; the cashier can ask for the code again). The text is in the merchant's language."""
+
+    def send_code(self, customer, channel: str, code: str) -> None:
+        url = settings.KOPILKA_NOTIFICATION_WEBHOOK_URL
+        if not url.startswith(("https://", "http://")):
+            raise Undeliverable("KOPILKA_NOTIFICATION_WEBHOOK_URL is not an http(s) URL")
+        body = {
+            "channel": channel,
+            "to": address(customer, channel),
+            "text": code_message(customer, code),
+            "customer_id": customer.pk,
+            "merchant_id": customer.merchant_id,
+        }
+        headers = {"Content-Type": "application/json"}
+        if settings.KOPILKA_NOTIFICATION_WEBHOOK_TOKEN:
+            headers["Authorization"] = f"Bearer {settings.KOPILKA_NOTIFICATION_WEBHOOK_TOKEN}"
+        request = urllib.request.Request(
+            url, data=json.dumps(body).encode(), headers=headers, method="POST"
+        )
+        timeout = settings.KOPILKA_NOTIFICATION_WEBHOOK_TIMEOUT
+        # Answers outside 2xx raise HTTPError; redirects are not followed (a code is not sent
+        # on to wherever a gateway points).
+        with _NO_REDIRECTS.open(request, timeout=timeout) as response:
+            if not 200 <= response.status < 300:
+                raise Undeliverable(f"the gateway answered {response.status}")
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
 
 
 def backend() -> Backend:
