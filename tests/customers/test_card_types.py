@@ -528,3 +528,27 @@ def test_a_refund_after_moving_away_and_back_takes_the_points_from_the_copies(
     assert back.account == account_of(customer, silver_program)
     assert Entry.objects.get(lot=back, kind=EntryKind.REFUND_CLAWBACK).amount == -400
     assert verify_ledger() == []
+
+
+def test_a_filtered_list_of_customers_moves_as_a_subquery_and_only_the_merchants_own(
+    card_holder, silver, gold, silver_program, merchant, other_merchant, make_customer, actor
+):
+    from kopilka.customers.models import Customer
+
+    now = timezone.now()
+    chosen, other = card_holder(silver), card_holder(silver)
+    give_points(chosen, silver_program, actor, now)
+    stranger = make_customer(merchant=other_merchant)
+    card_issue(customer=stranger, kind=Card.Kind.PLASTIC, number="990001", actor=actor)
+    listed = Customer.objects.filter(pk__in=[chosen.pk, stranger.pk])
+
+    moved = card_types.cards_move_to_type(
+        merchant=merchant, customer_ids=listed, to_type=gold, actor=actor, reason="list"
+    )
+
+    assert (moved.cards, moved.customers, moved.amount) == (1, 1, 11700)
+    assert chosen.cards.get().card_type == gold
+    assert (other.cards.get().card_type, stranger.cards.get().card_type) == (silver, None)
+    event = AuditEvent.objects.get(action="card_type.move_cards")
+    assert event.data["customers_selected"] == 1
+    assert verify_ledger() == []

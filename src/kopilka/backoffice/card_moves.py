@@ -91,8 +91,7 @@ class CustomersMoveView(View):
         form = MoveCardsForm(self.merchant, request.POST)
         if not form.is_valid():
             return self._show(form)
-        ids = list(self.customers.values_list("pk", flat=True))
-        _apply(self.admin, request, self.merchant, form, [{"customer_ids": ids}])
+        _apply(self.admin, request, self.merchant, form, [{"customer_ids": self.customers}])
         return HttpResponseRedirect(self._back())
 
     def _show(self, form):

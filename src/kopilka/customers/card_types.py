@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -156,7 +157,8 @@ def cards_move_to_type(
 ) -> CardsMoved:
     """Give the cards of `from_type`, or all cards of the given customers (both: the cards
     of `from_type` of those customers), the type `to_type`: the customers move to its
-    program, balances included.
+    program, balances included. `customer_ids` is ids (all must be the merchant's) or a
+    QuerySet of customers (taken as a subquery, limited to the merchant's).
 
     For each customer whose program changes, the account in the new program is opened (no
     welcome bonus: it is a move, not a new member) and every lot of the old program's
@@ -180,7 +182,12 @@ def cards_move_to_type(
     if from_type is not None:
         from_type = _own_type(merchant, from_type)
         cards = cards.filter(card_type=from_type)
-    if customer_ids is not None:
+    if isinstance(customer_ids, QuerySet):
+        # A list as filtered (the back office's customer list): it stays a subquery, however
+        # many customers it holds.
+        wanted = customer_ids.filter(merchant=merchant).values("pk")
+        cards = cards.filter(customer_id__in=wanted)
+    elif customer_ids is not None:
         wanted = _own_customers(merchant, customer_ids)
         cards = cards.filter(customer_id__in=wanted)
     elif from_type is None:
@@ -218,7 +225,7 @@ def cards_move_to_type(
         data={
             "from_type_id": from_type.pk if from_type is not None else None,
             "to_type_id": to_type.pk,
-            "customers_selected": None if wanted is None else len(wanted),
+            "customers_selected": _count(wanted),
             **asdict(result),
         },
     )
@@ -261,6 +268,12 @@ def follow_program(
 
 def _own_type(merchant: Merchant, value: CardType | int) -> CardType:
     return card_type_get(merchant=merchant, pk=value.pk if isinstance(value, CardType) else value)
+
+
+def _count(wanted) -> int | None:
+    if wanted is None:
+        return None
+    return wanted.count() if isinstance(wanted, QuerySet) else len(wanted)
 
 
 def _own_customers(merchant: Merchant, customer_ids: Iterable[int]) -> list[int]:
