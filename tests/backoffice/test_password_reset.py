@@ -121,3 +121,17 @@ def test_kopilka_tls_proxy_decides_whether_forwarded_proto_is_trusted(value, hea
         check=True,
     )
     assert shown.stdout.strip() == str(header)
+
+
+def test_a_few_letters_an_hour_per_address_then_the_same_answer_without_one(
+    client, marketer, merchant
+):
+    for _ in range(5):
+        sent = client.post("/admin/password_reset/", {"email": "marketer@example.com"})
+        assert sent.status_code == 302 and sent["Location"] == "/admin/password_reset/done/"
+    assert len(mail.outbox) == 3
+    owner = staff_user(merchant, Role.OWNER)
+    owner.email = "owner@example.com"
+    owner.save(update_fields=["email"])
+    client.post("/admin/password_reset/", {"email": "owner@example.com"})
+    assert len(mail.outbox) == 4  # another address has its own count

@@ -7,8 +7,11 @@ through EMAIL_BACKEND (settings: the console in development, SMTP when configure
 from django.contrib import admin
 from django.contrib.auth import forms
 from django.contrib.auth import views as auth_views
+from django.http import HttpResponseRedirect
 from django.urls import path, reverse, reverse_lazy
 from unfold.widgets import BASE_INPUT_CLASSES
+
+from kopilka.pos import ratelimit
 
 
 def _styled(form, *names):
@@ -42,6 +45,16 @@ class ResetRequest(_AdminLook, auth_views.PasswordResetView):
     template_name = "backoffice/password_reset/form.html"
     form_class = ResetForm
     success_url = reverse_lazy("password_reset_done")
+
+    def form_valid(self, form):
+        # A few letters an hour per address, so the form cannot flood somebody's mailbox.
+        # Over the limit the answer is the same page as always, minus the letter: it must not
+        # tell which addresses exist.
+        try:
+            ratelimit.hit("password_reset", form.cleaned_data["email"].strip().lower())
+        except ratelimit.RateLimited:
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)
 
 
 class ResetRequested(_AdminLook, auth_views.PasswordResetDoneView):

@@ -34,6 +34,8 @@ DEFAULT_LIMITS: dict[str, tuple[int, int] | None] = {
     # per customer
     "code_send": (5, 3600),
     "code_attempt": (10, 3600),
+    # per e-mail address: staff password reset letters (backoffice.password_reset)
+    "password_reset": (3, 3600),
 }
 # When a new window starts, sweep windows that ended, with this probability (1 in N; 0 = never,
 # which the test suite uses so that what a test counts cannot vanish at random).
