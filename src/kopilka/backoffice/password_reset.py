@@ -9,9 +9,14 @@ from django.contrib.auth import forms
 from django.contrib.auth import views as auth_views
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse, reverse_lazy
+from django.utils.translation import gettext_noop
 from unfold.widgets import BASE_INPUT_CLASSES
 
 from kopilka.pos import ratelimit
+
+# Shown by unfold on every signed-out page (this one, the sign-in); unfold has no Russian or
+# Ukrainian for it, so our catalogue carries it.
+gettext_noop("Return to site")
 
 
 def _styled(form, *names):
