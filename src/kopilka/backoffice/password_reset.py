@@ -23,7 +23,6 @@ def _styled(form, *names):
     """The back office's input look (unfold's classes) on the named fields."""
     for name in names:
         form.fields[name].widget.attrs["class"] = " ".join(BASE_INPUT_CLASSES)
-    return form
 
 
 class _AdminLook:

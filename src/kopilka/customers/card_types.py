@@ -84,14 +84,19 @@ def card_type_update(
     """Rename a card type or change the prefix of its future virtual cards (cards already
     issued keep their numbers). Its program is not changed here: holders would change program
     without their balances; `cards_move_to_type` moves cards to a type of the other program."""
-    changes = {}
-    if name is not None and _clean_name(name) != card_type.name:
-        changes["name"] = _clean_name(name)
+    wanted = {
+        "name": None if name is None else _clean_name(name),
+        "number_prefix": None if number_prefix is None else _clean_prefix(number_prefix),
+    }
+    changes = {
+        field: value
+        for field, value in wanted.items()
+        if value is not None and value != getattr(card_type, field)
+    }
+    if "name" in changes:
         taken = CardType.objects.filter(merchant_id=card_type.merchant_id, name=changes["name"])
         if taken.exclude(pk=card_type.pk).exists():
             raise DuplicateCardType(name=changes["name"])
-    if number_prefix is not None and _clean_prefix(number_prefix) != card_type.number_prefix:
-        changes["number_prefix"] = _clean_prefix(number_prefix)
     if not changes:
         return card_type
     before = {field: getattr(card_type, field) for field in changes}
