@@ -275,14 +275,19 @@ WEBHOOK = "kopilka.pos.notifications.WebhookBackend"
 
 
 class Gateway(BaseHTTPRequestHandler):
-    """An SMS gateway stand-in: records each POST and answers with `status`."""
+    """An SMS gateway stand-in: records each POST and answers with `status` once `answer` is
+    set (a slow gateway is one whose test leaves it unset for a while)."""
 
     received: list = []
+    answered: list = []
     status = 202
+    answer = threading.Event()
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append((self.path, dict(self.headers), json.loads(body)))
+        self.answer.wait(timeout=20)
+        type(self).answered.append(self.path)
         self.send_response(self.status)
         self.end_headers()
 
@@ -295,11 +300,15 @@ def gateway(settings):
     server = ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    Gateway.received, Gateway.status = [], 202
+    Gateway.received, Gateway.answered, Gateway.status = [], [], 202
+    Gateway.answer = threading.Event()
+    Gateway.answer.set()
     settings.KOPILKA_NOTIFICATION_BACKEND = WEBHOOK
     settings.KOPILKA_NOTIFICATION_WEBHOOK_URL = f"http://127.0.0.1:{server.server_port}/sms"
     settings.KOPILKA_NOTIFICATION_WEBHOOK_TOKEN = "gateway-secret"
     yield Gateway
+    Gateway.answer.set()
+    notifications.wait_for_deliveries(timeout=30)
     server.shutdown()
     server.server_close()
 
@@ -309,6 +318,7 @@ def test_the_webhook_gets_the_code_and_the_customer_confirms_with_it(
 ):
     registered = till.post("/customers", {"phone": PHONE})
     assert registered.status_code == 201
+    notifications.wait_for_deliveries(timeout=30)
 
     [(path, headers, body)] = gateway.received
     assert path == "/sms" and headers["Authorization"] == "Bearer gateway-secret"
@@ -317,6 +327,7 @@ def test_the_webhook_gets_the_code_and_the_customer_confirms_with_it(
         PHONE,
         registered.json()["id"],
     )
+    assert body["text"].startswith("Демо-магазин: ваш код подтверждения — ")  # the merchant's
     [code] = [word.strip(".") for word in body["text"].split() if word.strip(".").isdigit()]
     assert outbox == []  # the development backend was not used
     confirmed = till.post(f"/customers/{body['customer_id']}/confirm", {"code": code})
@@ -329,9 +340,32 @@ def test_a_gateway_that_refuses_loses_nothing_and_is_logged(
     gateway.status = 503
     registered = till.post("/customers", {"phone": PHONE})
     assert registered.status_code == 201
+    notifications.wait_for_deliveries(timeout=30)
     assert len(gateway.received) == 1
     assert OneTimeCode.objects.filter(customer_id=registered.json()["id"]).exists()
     assert "could not send" in caplog.text
+
+
+def test_the_till_gets_its_answer_without_waiting_for_a_slow_gateway(
+    till, confirming_program, gateway, merchant, settings
+):
+    # Longer than the gateway keeps a message unanswered: a till that waited for the gateway
+    # would get its answer only after the gateway had given its own.
+    settings.KOPILKA_NOTIFICATION_WEBHOOK_TIMEOUT = 30
+    merchant.language = "uk"
+    merchant.save(update_fields=["language"])
+    gateway.answer.clear()  # the gateway takes the message but does not answer yet
+
+    registered = till.post("/customers", {"phone": PHONE})
+    assert registered.status_code == 201
+    assert gateway.answered == []  # the till had its answer before the gateway gave one
+
+    gateway.answer.set()
+    notifications.wait_for_deliveries(timeout=30)
+    [(_path, _headers, body)] = gateway.received
+    assert gateway.answered == ["/sms"]
+    # Sent from another thread, still in the merchant's language.
+    assert body["text"].startswith("Демо-магазин: ваш код підтвердження — ")
 
 
 def test_codes_by_email_reach_customers_registered_with_an_address(
@@ -340,6 +374,7 @@ def test_codes_by_email_reach_customers_registered_with_an_address(
     settings.KOPILKA_NOTIFICATION_BACKEND = "kopilka.pos.notifications.EmailBackend"
     registered = till.post("/customers", {"email": "anna@example.com"})
     assert registered.status_code == 201
+    notifications.wait_for_deliveries(timeout=30)
     [letter] = mail.outbox
     assert letter.to == ["anna@example.com"]
     [code] = [word.strip(".") for word in letter.body.split() if word.strip(".").isdigit()]

@@ -5,21 +5,26 @@ the setting KOPILKA_NOTIFICATION_BACKEND (a dotted path). The default, LogBacken
 development and tests: it writes the message to the log and keeps the latest messages in the
 in-memory `outbox`, where tests read the codes. Production uses WebhookBackend (any SMS or
 e-mail gateway behind an HTTP endpoint) or EmailBackend; a system check warns when a server
-without debug would only log the codes.
+without debug would only log the codes. Backends that talk to another server (`in_background`)
+send from a small pool of threads, so a slow gateway never holds up the till's answer.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import urllib.request
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_all
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.utils import timezone
+from django.db import connections
+from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -36,6 +41,9 @@ class Channel:
 
 
 class Backend(Protocol):
+    # True for a backend that waits on another server: it then sends in the background.
+    in_background: bool
+
     def send_code(self, customer, channel: str, code: str) -> None: ...
 
 
@@ -71,6 +79,8 @@ def address(customer, channel: str) -> str:
 class LogBackend:
     """Development backend: logs the message and keeps it in `outbox`. Sends nothing."""
 
+    in_background = False
+
     def send_code(self, customer, channel: str, code: str) -> None:
         message = Message(
             customer_id=customer.pk,
@@ -93,6 +103,8 @@ class EmailBackend:
     who registered with an e-mail address; a code for a phone cannot go this way and is
     refused (send_code logs it)."""
 
+    in_background = True
+
     def send_code(self, customer, channel: str, code: str) -> None:
         to = address(customer, channel)
         if channel != Channel.EMAIL or not to:
@@ -108,6 +120,8 @@ class WebhookBackend:
     KOPILKA_NOTIFICATION_WEBHOOK_TOKEN is set. Any 2xx answer counts as delivered; anything
     else, or no answer within KOPILKA_NOTIFICATION_WEBHOOK_TIMEOUT seconds, raises (send_code
     logs it; the cashier can ask for the code again). The text is in the merchant's language."""
+
+    in_background = True
 
     def send_code(self, customer, channel: str, code: str) -> None:
         url = settings.KOPILKA_NOTIFICATION_WEBHOOK_URL
@@ -147,9 +161,62 @@ def backend() -> Backend:
 
 
 def send_code(customer, channel: str, code: str) -> None:
-    """Hand the code to the configured backend. A failing gateway is logged, not raised: the
-    code is already stored, and the cashier can ask for it to be sent again."""
+    """Hand the code to the configured backend: at once, or in the background for one that
+    waits on another server. A failing gateway is logged, not raised: the code is already
+    stored, and the cashier can ask for it to be sent again."""
+    chosen = backend()
+    if not getattr(chosen, "in_background", False):
+        _deliver(chosen, customer, channel, code)
+        return
+    # The text names the merchant in the merchant's language: load the one and remember the
+    # other here, so the delivery thread neither queries the database nor speaks another tongue.
+    customer.merchant  # noqa: B018
+    language = translation.get_language()
+    future = _pool().submit(_deliver_in_background, chosen, customer, channel, code, language)
+    with _lock:
+        _pending.add(future)
+    future.add_done_callback(_forget)
+
+
+def wait_for_deliveries(timeout: float | None = None) -> None:
+    """Block until every code handed to background delivery so far has been dealt with (sent
+    or logged as failed). For tests; a worker that exits also waits for them."""
+    with _lock:
+        pending = list(_pending)
+    wait_all(pending, timeout=timeout)
+
+
+def _deliver(chosen: Backend, customer, channel: str, code: str) -> None:
     try:
-        backend().send_code(customer, channel, code)
+        chosen.send_code(customer, channel, code)
     except Exception:
         logger.exception("could not send a %s code to customer %s", channel, customer.pk)
+
+
+def _deliver_in_background(chosen: Backend, customer, channel, code, language) -> None:
+    try:
+        with translation.override(language):
+            _deliver(chosen, customer, channel, code)
+    finally:
+        connections.close_all()  # this thread's own, should a backend have opened one
+
+
+# Made on first use, that is after a server forks its workers, never before. Its threads are
+# joined when the process exits, so a worker shutting down still sends the codes it holds.
+_executor: ThreadPoolExecutor | None = None
+_pending: set[Future] = set()
+_lock = threading.Lock()
+DELIVERY_THREADS = 2
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor
+    with _lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(DELIVERY_THREADS, thread_name_prefix="kopilka-codes")
+        return _executor
+
+
+def _forget(future: Future) -> None:
+    with _lock:
+        _pending.discard(future)
