@@ -4,6 +4,8 @@ autodiscovery finds them. The front page is the dashboard (backoffice.dashboard)
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from kopilka.merchants.sign_in import StaffSignInForm
+
 from . import (  # noqa: F401
     admin_catalog,
     admin_customers,
@@ -14,3 +16,4 @@ from . import (  # noqa: F401
 )
 
 admin.site.index_title = _("Dashboard")
+admin.site.login_form = StaffSignInForm  # counts failed sign-ins, refuses past the limit

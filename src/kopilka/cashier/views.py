@@ -26,6 +26,7 @@ from kopilka.catalog.exceptions import ProductNotFound
 from kopilka.catalog.selectors import category_get, product_get
 from kopilka.customers.selectors import customer_get
 from kopilka.errors import KopilkaError, ValidationFailed
+from kopilka.merchants.sign_in import TillSignInForm
 from kopilka.pos import desk, ratelimit
 from kopilka.pos import services as pos
 from kopilka.pos.schemas import RefundIn, RefundLineIn
@@ -159,6 +160,7 @@ def _draft(request) -> Draft:
 
 class LoginView(auth_views.LoginView):
     template_name = "cashier/login.html"
+    authentication_form = TillSignInForm
     redirect_authenticated_user = True
     next_page = "cashier:till"
 

@@ -36,6 +36,9 @@ DEFAULT_LIMITS: dict[str, tuple[int, int] | None] = {
     "code_attempt": (10, 3600),
     # per e-mail address: staff password reset letters (backoffice.password_reset)
     "password_reset": (3, 3600),
+    # failed staff sign-ins (merchants.sign_in), per user name and per client address
+    "sign_in": (10, 900),
+    "sign_in_address": (50, 900),
 }
 # When a new window starts, sweep windows that ended, with this probability (1 in N; 0 = never,
 # which the test suite uses so that what a test counts cannot vanish at random).
@@ -95,6 +98,27 @@ def hit(scope: str, subject: str, *, now: datetime | None = None) -> int:
         retry_after = max(1, math.ceil(window_end - now.timestamp()))
         raise RateLimited(scope=scope, retry_after=retry_after)
     return count
+
+
+def refusing(scope: str, subject: str, *, now: datetime | None = None) -> int | None:
+    """Seconds until `subject` may try again when its count in the current window has reached
+    the limit already, else None. Counts nothing: for checks made before the attempt, whose
+    failure alone is counted (with `hit`)."""
+    limit = limit_of(scope)
+    if limit is None:
+        return None
+    allowed, period = limit
+    now = now or timezone.now()
+    seconds = int(now.timestamp())
+    window_start = seconds - seconds % period
+    count = (
+        RateCounter.objects.filter(key=f"{scope}:{subject}", window_start=window_start)
+        .values_list("count", flat=True)
+        .first()
+    )
+    if count is None or count < allowed:
+        return None
+    return max(1, math.ceil(window_start + period - now.timestamp()))
 
 
 def sweep(*, now: datetime | None = None) -> int:
