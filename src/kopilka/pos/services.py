@@ -241,7 +241,7 @@ def receipt_quote(*, register, data, now: datetime | None = None) -> dict:
     now = now or timezone.now()
     merchant = register.merchant
     occurred_at, offline = _when(data.occurred_at, now)
-    customer, program = _customer_and_program(merchant, data)
+    customer, program = _customer_and_program(merchant, data, occurred_at)
     account = None
     if customer is not None and program is not None:
         account = Account.objects.filter(customer=customer, program=program).first()
@@ -263,8 +263,9 @@ def receipt_quote(*, register, data, now: datetime | None = None) -> dict:
     return _outcome_body(outcome, customer, program, _balance_body(account, program, now, balance))
 
 
-def _customer_and_program(merchant, data) -> tuple[Customer | None, Program | None]:
-    """The receipt's customer and the program the receipt is booked in.
+def _customer_and_program(merchant, data, when) -> tuple[Customer | None, Program | None]:
+    """The receipt's customer and the program the receipt is booked in, as at `when` (the
+    moment of the purchase: the default program is the one in its period then).
 
     A known customer is in the program of their card type (the type of the very card
     scanned, when the till sent a card number): `program_of_customer`. An anonymous receipt,
@@ -277,12 +278,14 @@ def _customer_and_program(merchant, data) -> tuple[Customer | None, Program | No
                 merchant=merchant, **data.customer.model_dump()
             )
         except CustomerNotFound:
-            program = program_for_receipts(merchant=merchant)
+            program = program_for_receipts(merchant=merchant, now=when)
             if not _auto_enrols(data, program):
                 raise
             return None, program
-        return customer, program_of_customer(customer=customer, merchant=merchant, card=card)
-    return None, program_for_receipts(merchant=merchant)
+        return customer, program_of_customer(
+            customer=customer, merchant=merchant, card=card, now=when
+        )
+    return None, program_for_receipts(merchant=merchant, now=when)
 
 
 def _auto_enrols(data, program: Program | None) -> bool:
@@ -365,8 +368,10 @@ def receipt_confirm(*, register, key: str | None, data, now: datetime | None = N
         raise
 
 
-def _customer_for_sale(merchant, data, actor, now) -> tuple[Customer | None, Program | None]:
-    customer, program = _customer_and_program(merchant, data)
+def _customer_for_sale(
+    merchant, data, actor, now, occurred_at
+) -> tuple[Customer | None, Program | None]:
+    customer, program = _customer_and_program(merchant, data, occurred_at)
     if customer is None and data.customer is not None:
         # An online buyer the program enrols on the spot (_customer_and_program checked).
         customer = customer_register(
@@ -385,7 +390,7 @@ def _book_sale(register, data, now: datetime) -> dict:
         raise OfflineSpendNotAllowed()
     # A number used twice is caught by the unique constraint, which receipt_confirm turns into
     # duplicate_receipt_number: no query for it on every sale.
-    customer, program = _customer_for_sale(merchant, data, actor, now)
+    customer, program = _customer_for_sale(merchant, data, actor, now, occurred_at)
     account = None
     if customer is not None and program is not None:
         account = ledger.account_open_locked(customer=customer, program=program, actor=actor)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
-from django.db.models import Count, Q, prefetch_related_objects
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, prefetch_related_objects
+from django.utils import timezone
 
 from kopilka import hotsql, rules
 from kopilka.customers.models import Card
@@ -27,9 +28,21 @@ def program_get(*, merchant, pk) -> Program:
     return program
 
 
-def program_for_receipts(*, merchant) -> Program | None:
-    """The merchant's program for the till: the first enabled one (the oldest)."""
-    return Program.objects.filter(merchant=merchant, enabled=True).order_by("id").first()
+def program_for_receipts(*, merchant, now=None) -> Program | None:
+    """The merchant's default program (for customers without a typed card, and anonymous
+    receipts): the oldest enabled program whose period includes `now`; when none does, the
+    oldest enabled one (which then gives nothing, as outside its period). So a program that
+    ended yesterday gives way to the one that started today."""
+    now = now or timezone.now()
+    in_period = (Q(active_from__isnull=True) | Q(active_from__lte=now)) & (
+        Q(active_to__isnull=True) | Q(active_to__gt=now)
+    )
+    return (
+        Program.objects.filter(merchant=merchant, enabled=True)
+        .annotate(current=ExpressionWrapper(in_period, output_field=BooleanField()))
+        .order_by("-current", "id")
+        .first()
+    )
 
 
 # A card decides its customer's program while it is the customer's card: active or blocked
@@ -37,7 +50,9 @@ def program_for_receipts(*, merchant) -> Program | None:
 CARD_STATUSES_WITH_PROGRAM = (Card.Status.ACTIVE, Card.Status.BLOCKED)
 
 
-def program_of_customer(*, customer, merchant, card: Card | None = None) -> Program | None:
+def program_of_customer(
+    *, customer, merchant, card: Card | None = None, now=None
+) -> Program | None:
     """The program a customer earns and spends in.
 
     With `card` (the card the till scanned, of this customer): that card's type decides, when
@@ -58,6 +73,7 @@ def program_of_customer(*, customer, merchant, card: Card | None = None) -> Prog
             "merchant": merchant.pk,
             "customer": customer.pk,
             "enabled": True,
+            "now": hotsql.moment(db, now or timezone.now()),
             **{f"status_{n}": status for n, status in enumerate(CARD_STATUSES_WITH_PROGRAM)},
         },
     )
@@ -74,7 +90,10 @@ SELECT {_PROGRAM.columns("p")} FROM programs_program p WHERE p.id = coalesce(
             AND c.status IN ({_STATUSES})
         ORDER BY c.issued_at DESC, c.id DESC LIMIT 1),
     (SELECT d.id FROM programs_program d
-        WHERE d.merchant_id = %(merchant)s AND d.enabled = %(enabled)s ORDER BY d.id LIMIT 1)
+        WHERE d.merchant_id = %(merchant)s AND d.enabled = %(enabled)s
+        ORDER BY CASE WHEN (d.active_from IS NULL OR d.active_from <= %(now)s)
+            AND (d.active_to IS NULL OR d.active_to > %(now)s) THEN 0 ELSE 1 END, d.id
+        LIMIT 1)
 )
 """
 
