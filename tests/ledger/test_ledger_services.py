@@ -200,6 +200,25 @@ def test_manual_adjustments_need_a_reason_and_are_audited(account, actor):
     assert [(e.reason, e.data["amount"]) for e in events] == [("gift", 500), ("typo", -200)]
 
 
+def test_a_manual_credit_expires_after_the_lifetime_it_is_given(account, actor):
+    from kopilka.merchants.models import AuditEvent
+
+    locked(
+        account,
+        services.manual_adjust,
+        amount=700,
+        actor=actor,
+        reason="apology",
+        now=T0,
+        lifetime_days=30,
+    )
+    [lot] = Lot.objects.filter(account=account)
+    assert lot.expires_at == T0 + timedelta(days=30)
+    assert balance(account, T0 + timedelta(days=30)).available == 0
+    [event] = AuditEvent.objects.filter(action="ledger.manual_adjust")
+    assert event.data["lifetime_days"] == 30
+
+
 def test_history_balance_replays_the_journal_at_any_past_moment(account, actor):
     locked(account, services.credit, amount=1000, actor=actor, now=T0, lifetime_days=10)
     locked(account, services.spend, amount=300, actor=actor, now=T0 + timedelta(days=1))

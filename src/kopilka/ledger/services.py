@@ -250,9 +250,17 @@ def spend(
 
 
 def manual_adjust(
-    *, account: Account, amount: int, actor: Actor, reason: str, now: datetime | None = None
+    *,
+    account: Account,
+    amount: int,
+    actor: Actor,
+    reason: str,
+    now: datetime | None = None,
+    lifetime_days: int | None = None,
 ) -> list[Entry]:
-    """A staff member adds (amount > 0) or takes away (amount < 0) points, with a reason."""
+    """A staff member adds (amount > 0) or takes away (amount < 0) points, with a reason.
+    Added points expire after `lifetime_days` (the caller passes the program's bonus
+    lifetime, or what the staff member chose); None: they never expire."""
     if not reason or not reason.strip():
         raise ReasonRequired()
     if isinstance(amount, int) and amount < 0:
@@ -275,6 +283,7 @@ def manual_adjust(
                 kind=EntryKind.MANUAL_CREDIT,
                 reason=reason,
                 now=now,
+                lifetime_days=lifetime_days,
             )
         ]
     audit_record(
@@ -283,7 +292,11 @@ def manual_adjust(
         action="ledger.manual_adjust",
         obj=account,
         reason=reason,
-        data={"amount": amount, "transfer_id": str(entries[0].transfer_id)},
+        data={
+            "amount": amount,
+            "transfer_id": str(entries[0].transfer_id),
+            **({"lifetime_days": lifetime_days} if amount > 0 and lifetime_days else {}),
+        },
     )
     return entries
 
