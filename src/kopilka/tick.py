@@ -7,7 +7,9 @@
 5. birthdays: birthday bonuses due today (or within the campaign's days around), once a year;
 6. customer balances: the balance snapshot of the back-office customer list, for customers
    whose points changed outside sales and refunds (`customers.stats`);
-7. rollups: the daily figures the reports read, rebuilt for the days that changed.
+7. rollups: the daily figures the reports read, rebuilt for the days that changed;
+8. reminders: the "bonuses expiring" events of step 3 sent to customers who agreed to
+   messages, for merchants who switched reminders on (`pos.reminders`).
 
 Each step works in short batched transactions and is idempotent, so the job may run twice,
 in parallel with itself, or again after a crash: it finishes what is left. Correctness never
@@ -22,6 +24,7 @@ from datetime import datetime
 
 from kopilka.customers import stats as customer_stats
 from kopilka.ledger import jobs
+from kopilka.pos.reminders import deliver_expiry_reminders
 from kopilka.programs.birthdays import grant_birthday_bonuses
 from kopilka.programs.level_changes import record_level_changes
 from kopilka.reports import rollups
@@ -71,6 +74,12 @@ def run(
         f"rollups: {figures.days} days rebuilt for {figures.merchants} merchants, "
         f"{time.monotonic() - started:.2f}s"
     )
+    started = time.monotonic()
+    reminders = deliver_expiry_reminders(now=now)
+    say(
+        f"reminders: {reminders.sent} sent, {reminders.skipped} not for sending, "
+        f"{reminders.failed} failed (tried again next run), {time.monotonic() - started:.2f}s"
+    )
     return {
         "expiries": expiries,
         "holds": holds,
@@ -79,4 +88,5 @@ def run(
         "birthdays": birthdays,
         "balances": balances,
         "rollups": figures,
+        "reminders": reminders,
     }

@@ -314,18 +314,22 @@ def test_expiring_soon_events_one_per_account_and_day_deduplicated(
         f"expiring:{other.pk}:2026-03-05",
     }
     first = events[f"expiring:{account.pk}:2026-03-04"]
+    # The sender's own marks ("delivery", "attempts": pos.reminders) join what the job wrote;
+    # this merchant has not switched reminders on, so the event is settled unsent.
     assert first.payload == {
         "account_id": account.pk,
         "program_id": program.pk,
         "amount": 500,
         "expires_at": "2026-03-04T12:00:00+00:00",
         "expires_on": "2026-03-04",
+        "delivery": "reminders_off",
+        "attempts": 0,
     }
     assert (first.merchant_id, first.customer_id, first.kind, first.sent_at) == (
         account.merchant_id,
         account.customer_id,
         "bonuses_expiring",
-        None,
+        now,
     )
     assert first.created_at == now
 
@@ -354,6 +358,7 @@ def test_the_command_prints_one_line_per_step(account, actor):
         "birthdays",
         "customer balances",
         "rollups",
+        "reminders",
     ]
     assert lines[0].startswith("expiries: 1 lots written off, 1000 points")
     assert lines[2].startswith("outbox: 1 new")

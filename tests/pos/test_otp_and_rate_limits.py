@@ -322,6 +322,7 @@ def test_the_webhook_gets_the_code_and_the_customer_confirms_with_it(
 
     [(path, headers, body)] = gateway.received
     assert path == "/sms" and headers["Authorization"] == "Bearer gateway-secret"
+    assert body["kind"] == "confirmation_code"
     assert (body["channel"], body["to"], body["customer_id"]) == (
         "sms",
         PHONE,

@@ -42,7 +42,15 @@ class MerchantAdmin(MerchantScopedAdmin):
     operator's."""
 
     merchant_path = "pk"
-    fields = ["name", "currency", "time_zone", "phone_region", "language", *PLAN_FIELDS]
+    fields = [
+        "name",
+        "currency",
+        "time_zone",
+        "phone_region",
+        "language",
+        "expiry_reminders",
+        *PLAN_FIELDS,
+    ]
     list_display = ["name", "currency", "time_zone", "plan_name", "customer_limit"]
     actions = None
 

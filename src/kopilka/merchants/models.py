@@ -14,6 +14,16 @@ class Merchant(models.Model):
     language = models.CharField(
         _("language"), max_length=8, choices=settings.LANGUAGES, default="ru"
     )
+    # Off by default: a message about points is marketing in many places, so the merchant
+    # decides. Only customers who consented to marketing get one (pos.reminders).
+    expiry_reminders = models.BooleanField(
+        _("remind customers before their bonuses expire"),
+        default=False,
+        help_text=_(
+            "An SMS or e-mail, through the one-time code gateway, to customers who agreed to "
+            "receive messages, a few days before their bonuses burn."
+        ),
+    )
     plan_name = models.CharField(_("plan"), max_length=50, default="unlimited")
     customer_limit = models.PositiveIntegerField(
         _("customer limit"), null=True, blank=True, help_text=_("Empty means unlimited.")

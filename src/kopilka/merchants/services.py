@@ -147,6 +147,7 @@ def staff_create(
 
 MERCHANT_FIELDS = {
     "name",
+    "expiry_reminders",
     "currency",
     "time_zone",
     "phone_region",

@@ -5,6 +5,7 @@ right password or not, until the window ends. Used by the back office's and the 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
@@ -64,10 +65,9 @@ class ThrottledSignIn:
             return super().clean()
         except forms.ValidationError:
             for scope, subject in buckets:
-                try:
+                # Reaching the limit with this failure refuses the next attempt, not this one.
+                with contextlib.suppress(ratelimit.RateLimited):
                     ratelimit.hit(scope, subject)
-                except ratelimit.RateLimited:
-                    pass  # this failure reached the limit: the next attempt is refused
             raise
 
 

@@ -1,7 +1,9 @@
 """Delivery of one-time codes to customers, behind a tiny pluggable interface.
 
-A backend is any class with `send_code(customer, channel, code)`; the one in use is named by
-the setting KOPILKA_NOTIFICATION_BACKEND (a dotted path). The default, LogBackend, is for
+A backend is any class with `send_code(customer, channel, code)` and, to carry other messages
+to customers (reminders of expiring bonuses, pos.reminders), `send_message(customer, channel,
+text, kind)`; the one in use is named by the setting KOPILKA_NOTIFICATION_BACKEND (a dotted
+path). The default, LogBackend, is for
 development and tests: it writes the message to the log and keeps the latest messages in the
 in-memory `outbox`, where tests read the codes. Production uses WebhookBackend (any SMS or
 e-mail gateway behind an HTTP endpoint) or EmailBackend; a system check warns when a server
@@ -40,11 +42,20 @@ class Channel:
     EMAIL = "email"
 
 
+class Kind:
+    """What a message is about; gateways get it with the text."""
+
+    CONFIRMATION_CODE = "confirmation_code"
+    BONUSES_EXPIRING = "bonuses_expiring"
+
+
 class Backend(Protocol):
     # True for a backend that waits on another server: it then sends in the background.
     in_background: bool
 
     def send_code(self, customer, channel: str, code: str) -> None: ...
+
+    def send_message(self, customer, channel: str, text: str, kind: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -53,7 +64,8 @@ class Message:
     channel: str
     to: str
     text: str
-    code: str
+    code: str  # "" for messages other than codes
+    kind: str = Kind.CONFIRMATION_CODE
     sent_at: datetime = field(default_factory=timezone.now)
 
 
@@ -82,12 +94,19 @@ class LogBackend:
     in_background = False
 
     def send_code(self, customer, channel: str, code: str) -> None:
+        self._keep(customer, channel, code_message(customer, code), Kind.CONFIRMATION_CODE, code)
+
+    def send_message(self, customer, channel: str, text: str, kind: str) -> None:
+        self._keep(customer, channel, text, kind, "")
+
+    def _keep(self, customer, channel: str, text: str, kind: str, code: str) -> None:
         message = Message(
             customer_id=customer.pk,
             channel=channel,
             to=address(customer, channel),
-            text=code_message(customer, code),
+            text=text,
             code=code,
+            kind=kind,
         )
         outbox.append(message)
         del outbox[:-OUTBOX_SIZE]
@@ -106,16 +125,18 @@ class EmailBackend:
     in_background = True
 
     def send_code(self, customer, channel: str, code: str) -> None:
+        self.send_message(customer, channel, code_message(customer, code), Kind.CONFIRMATION_CODE)
+
+    def send_message(self, customer, channel: str, text: str, kind: str) -> None:
         to = address(customer, channel)
         if channel != Channel.EMAIL or not to:
-            raise Undeliverable(f"EmailBackend cannot send a {channel} code")
-        text = code_message(customer, code)
+            raise Undeliverable(f"EmailBackend cannot send a {channel} message")
         send_mail(subject=text, message=text, from_email=None, recipient_list=[to])
 
 
 class WebhookBackend:
-    """Codes handed to the operator's SMS / e-mail gateway: a JSON POST
-    {"channel", "to", "text", "customer_id", "merchant_id"} to
+    """Messages handed to the operator's SMS / e-mail gateway: a JSON POST
+    {"channel", "to", "text", "kind", "customer_id", "merchant_id"} to
     KOPILKA_NOTIFICATION_WEBHOOK_URL, with `Authorization: Bearer <token>` when
     KOPILKA_NOTIFICATION_WEBHOOK_TOKEN is set. Any 2xx answer counts as delivered; anything
     else, or no answer within KOPILKA_NOTIFICATION_WEBHOOK_TIMEOUT seconds, raises (send_code
@@ -124,13 +145,17 @@ class WebhookBackend:
     in_background = True
 
     def send_code(self, customer, channel: str, code: str) -> None:
+        self.send_message(customer, channel, code_message(customer, code), Kind.CONFIRMATION_CODE)
+
+    def send_message(self, customer, channel: str, text: str, kind: str) -> None:
         url = settings.KOPILKA_NOTIFICATION_WEBHOOK_URL
         if not url.startswith(("https://", "http://")):
             raise Undeliverable("KOPILKA_NOTIFICATION_WEBHOOK_URL is not an http(s) URL")
         body = {
             "channel": channel,
             "to": address(customer, channel),
-            "text": code_message(customer, code),
+            "text": text,
+            "kind": kind,
             "customer_id": customer.pk,
             "merchant_id": customer.merchant_id,
         }
