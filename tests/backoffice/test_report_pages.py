@@ -68,9 +68,10 @@ def test_the_bonus_report_exports_the_same_figures_as_csv(merchant, actor, histo
     assert response["Content-Disposition"] == 'attachment; filename="bonuses.csv"'
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     header, *rows = list(csv.reader(io.StringIO(text)))
-    assert len(header) == 9 and len(rows) == 3
+    assert len(header) == 10 and len(rows) == 3
+    assert [row[-1] for row in rows] == ["0", "1", "0"]  # purchases paid with bonuses
     accrued = [row[1] for row in rows]
-    outstanding = [row[-1] for row in rows]
+    outstanding = [row[-2] for row in rows]
     assert accrued == ["50", "98.5", "15"]
     assert outstanding == ["50", "118.5", "123.5"]
 

@@ -10,6 +10,8 @@ from django.utils import timezone
 from kopilka.ledger import locks
 from kopilka.ledger import services as ledger
 from kopilka.ledger.models import Account
+from kopilka.pos import services as pos
+from kopilka.pos.schemas import ConfirmIn
 from kopilka.reports import rollups, selectors
 from kopilka.reports.models import DailyBonus, DailySales
 
@@ -61,6 +63,37 @@ def test_bonus_flow_by_day_with_the_outstanding_balance(merchant, history):
     assert [row.outstanding for row in report.rows] == [5000, 11850, 12350]
     assert report.totals == {"accrued": 16350, "spent": 3000, "manual": -1000}
     assert report.breakage == 0.0
+    assert [row.payments for row in report.rows] == [0, 1, 0]
+    assert report.payments == 1
+
+
+def test_a_purchase_paid_from_several_lots_counts_as_one_payment_with_bonuses(
+    merchant, history, register, make_customer, actor
+):
+    customer = make_customer()
+    account = ledger.account_open(customer=customer, program=history, actor=actor)
+    with transaction.atomic():
+        [locked] = locks.lock_accounts([account.pk])
+        for amount in (1000, 2000):  # two lots
+            ledger.credit(account=locked, amount=amount, actor=actor, now=at(2, 12))
+    pos.receipt_confirm(
+        register=register,
+        key="several-lots",
+        data=ConfirmIn(
+            customer={"id": customer.pk},
+            lines=[{"line_no": 1, "sku": "GOODS", "qty": "1", "unit_price": 10000}],
+            spend=2500,
+            external_number="LOTS-1",
+        ),
+        now=at(4, 10),
+    )
+
+    rollups.refresh(now=at(5, 12))
+
+    [spends] = DailyBonus.objects.filter(day=date(2026, 3, 4), kind="spend")
+    assert (spends.entries, spends.receipts) == (2, 1)
+    report = selectors.bonus_flow(merchant=merchant, start=MON, end=date(2026, 3, 4))
+    assert [row.payments for row in report.rows] == [0, 1, 1]
 
 
 def test_outstanding_starts_from_everything_before_the_period(merchant, history):

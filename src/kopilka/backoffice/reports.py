@@ -224,13 +224,19 @@ def bonuses_report(request, merchant):
         "clawed_back": _("clawed back on refunds"),
         "manual": _("manual changes"),
     }
-    headers = [_("period"), *[names[g] for g in groups], _("outstanding at the end")]
+    headers = [
+        _("period"),
+        *[names[g] for g in groups],
+        _("outstanding at the end"),
+        _("purchases paid with bonuses"),
+    ]
     rows = report.rows if report else []
     table = [
         [
             _label(r.bucket, bucket),
             *[_units(r.amounts.get(g, 0)) for g in groups],
             _units(r.outstanding),
+            r.payments,
         ]
         for r in rows
     ]
@@ -253,6 +259,7 @@ def bonuses_report(request, merchant):
             (names["expired"], money(report.totals.get("expired", 0))),
             (_("outstanding (available and pending)"), money(report.outstanding)),
             (_("breakage (expired / accrued)"), f"{report.breakage * 100:.1f} %"),
+            (_("purchases paid with bonuses"), report.payments),
         ]
     return _page(
         request,

@@ -53,6 +53,9 @@ class DailyBonus(models.Model):
     kind = models.CharField(_("kind"), max_length=16)
     amount = models.BigIntegerField(_("amount"), default=0)
     entries = models.BigIntegerField(_("entries"), default=0)
+    # Receipts among the entries: for spends, how many purchases were paid with bonuses (one
+    # receipt's spend is several entries when it takes points from several lots).
+    receipts = models.BigIntegerField(_("receipts"), default=0)
 
     class Meta:
         verbose_name = _("daily bonus movement")

@@ -218,7 +218,8 @@ def _bonuses(merchant: Merchant, day: date, start: datetime, end: datetime) -> l
     db = connection.ops
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT r.store_id, a.program_id, e.kind, SUM(e.amount), COUNT(*) "
+            "SELECT r.store_id, a.program_id, e.kind, SUM(e.amount), COUNT(*), "
+            "COUNT(DISTINCT e.receipt_id) "
             "FROM ledger_entry e JOIN ledger_account a ON a.id = e.account_id "
             "LEFT JOIN pos_receipt r ON r.id = e.receipt_id "
             "WHERE e.merchant_id = %s AND e.created_at >= %s AND e.created_at < %s "
@@ -226,10 +227,12 @@ def _bonuses(merchant: Merchant, day: date, start: datetime, end: datetime) -> l
             [merchant.pk, db.adapt_datetimefield_value(start), db.adapt_datetimefield_value(end)],
         )
         found = cursor.fetchall()
-    totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    for store_id, program_id, kind, amount, count in found:
-        totals[(store_id, program_id, kind)][0] += int(amount)
-        totals[(store_id, program_id, kind)][1] += int(count)
+    totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for store_id, program_id, kind, amount, count, receipts in found:
+        row = totals[(store_id, program_id, kind)]
+        row[0] += int(amount)
+        row[1] += int(count)
+        row[2] += int(receipts)
     return [
         DailyBonus(
             merchant=merchant,
@@ -239,6 +242,7 @@ def _bonuses(merchant: Merchant, day: date, start: datetime, end: datetime) -> l
             kind=kind,
             amount=amount,
             entries=count,
+            receipts=receipts,
         )
-        for (store_id, program_id, kind), (amount, count) in totals.items()
+        for (store_id, program_id, kind), (amount, count, receipts) in totals.items()
     ]

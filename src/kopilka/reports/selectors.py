@@ -152,6 +152,7 @@ class BonusRow:
     bucket: date
     amounts: dict[str, int]  # by BONUS_GROUPS name (spent, expired, clawed_back as positive)
     outstanding: int  # available + pending (frozen) + held at the end of the bucket
+    payments: int = 0  # receipts paid (partly) with bonuses
 
     def __getattr__(self, name: str) -> int:
         if name in BONUS_GROUPS:
@@ -164,6 +165,7 @@ class BonusReport:
     rows: list[BonusRow]
     totals: dict[str, int] = field(default_factory=dict)
     outstanding: int = 0
+    payments: int = 0
 
     @property
     def breakage(self) -> float:
@@ -190,11 +192,14 @@ def bonus_flow(
     if store_ids is not None:
         moved = moved.filter(store_id__in=list(store_ids))
     by_bucket: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for day, kind, amount in moved.values_list("day", "kind", "amount"):
+    payments: dict[date, int] = defaultdict(int)
+    for day, kind, amount, receipts in moved.values_list("day", "kind", "amount", "receipts"):
         group = GROUP_OF.get(kind)
         if group is not None:
             sign = -1 if group in NEGATIVE_GROUPS else 1
             by_bucket[bucket_of(day, bucket)][group] += sign * amount
+        if group == "spent":
+            payments[bucket_of(day, bucket)] += receipts
     # The balance is every entry ever made: all stores, all kinds.
     net = dict(base.filter(day__range=(start, end)).values_list("day").annotate(Sum("amount")))
     outstanding = base.filter(day__lt=start).aggregate(total=Sum("amount"))["total"] or 0
@@ -207,8 +212,20 @@ def bonus_flow(
         amounts = dict(by_bucket.get(first, {}))
         for group, value in amounts.items():
             totals[group] += value
-        rows.append(BonusRow(bucket=first, amounts=amounts, outstanding=outstanding))
-    return BonusReport(rows=rows, totals=dict(totals), outstanding=outstanding)
+        rows.append(
+            BonusRow(
+                bucket=first,
+                amounts=amounts,
+                outstanding=outstanding,
+                payments=payments.get(first, 0),
+            )
+        )
+    return BonusReport(
+        rows=rows,
+        totals=dict(totals),
+        outstanding=outstanding,
+        payments=sum(payments.values()),
+    )
 
 
 # ---- bonuses at risk (seed 004) ---------------------------------------------------------------
