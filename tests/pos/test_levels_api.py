@@ -172,3 +172,27 @@ def test_a_level_given_by_hand_and_ended_early_no_longer_counts_at_the_till(
             reason="again",
             until=timezone.now() + timedelta(days=1),
         )
+
+
+def test_a_discount_a_bonus_program_would_ignore_is_refused(bonus_program, merchant, actor):
+    from kopilka.programs.exceptions import InvalidProgram
+    from kopilka.programs.models import Program
+
+    with pytest.raises(InvalidProgram) as refused:
+        programs.program_update(program=bonus_program, actor=actor, fixed_discount_percent=5)
+    assert "fixed_discount_percent" in refused.value.details["fields"]
+    with pytest.raises(InvalidProgram) as refused:
+        programs.level_create(
+            program=bonus_program, name="Gold", priority=1, actor=actor, discount_percent=5
+        )
+    assert "discount_percent" in refused.value.details["fields"]
+
+    discounts = programs.program_create(
+        merchant=merchant, name="Скидки", actor=actor, kind=Program.Kind.ACCUMULATIVE_DISCOUNT
+    )
+    programs.level_create(
+        program=discounts, name="Gold", priority=1, actor=actor, discount_percent=5
+    )
+    with pytest.raises(InvalidProgram) as refused:  # its levels' discounts would be ignored
+        programs.program_update(program=discounts, actor=actor, kind=Program.Kind.BONUS)
+    assert "kind" in refused.value.details["fields"]

@@ -1,5 +1,6 @@
 """Loyalty programs of a merchant, their accrual rules, bonus-payment caps and discount steps."""
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -76,6 +77,27 @@ class Program(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self):
+        # The engine gives a program discount only in discount programs: a figure it would
+        # ignore must not be accepted as if it worked.
+        if self.kind != self.Kind.FIXED_DISCOUNT and self.fixed_discount_percent:
+            raise ValidationError(
+                {
+                    "fixed_discount_percent": _(
+                        "Only a fixed discount program gives a fixed discount: leave it at 0 "
+                        "or change the kind."
+                    )
+                }
+            )
+        if (
+            self.pk
+            and self.kind == self.Kind.BONUS
+            and self.levels.filter(discount_percent__isnull=False).exists()
+        ):
+            raise ValidationError(
+                {"kind": _("Levels of this program give discounts: clear them first.")}
+            )
 
 
 class AccrualRule(models.Model):
@@ -181,6 +203,22 @@ class Level(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self):
+        program = self.program if self.program_id or "program" in self._state.fields_cache else None
+        if (
+            self.discount_percent is not None
+            and program is not None
+            and program.kind == Program.Kind.BONUS
+        ):
+            raise ValidationError(
+                {
+                    "discount_percent": _(
+                        "Levels of a bonus program give cashback, not a discount: a discount "
+                        "needs a discount program."
+                    )
+                }
+            )
 
 
 class LevelSegment(models.Model):
