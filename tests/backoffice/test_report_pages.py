@@ -76,27 +76,45 @@ def test_the_bonus_report_exports_the_same_figures_as_csv(merchant, actor, histo
     assert outstanding == ["50", "118.5", "123.5"]
 
 
-def test_bonuses_at_risk_export_as_xlsx_lists_the_customer_with_contacts(
+def test_cards_with_bonuses_at_risk_export_as_xlsx_with_card_program_and_contacts(
     merchant, actor, history, make_customer
 ):
     from django.db import transaction
 
+    from kopilka.customers import card_types
+    from kopilka.customers.models import Card
+    from kopilka.customers.services import card_issue
     from kopilka.ledger import locks
     from kopilka.ledger import services as ledger
     from kopilka.ledger.models import Account
 
     account = Account.objects.filter(merchant=merchant).order_by("pk").first()
+    gold = card_types.card_type_create(
+        merchant=merchant, name="Золотая", program=history, actor=actor
+    )
+    card_issue(
+        customer=account.customer,
+        kind=Card.Kind.PLASTIC,
+        number="7700123",
+        actor=actor,
+        card_type=gold,
+    )
     now = datetime.now(UTC)
     with transaction.atomic():
         [locked] = locks.lock_accounts([account.pk])
         ledger.credit(account=locked, amount=4200, actor=actor, lifetime_days=3, now=now)
-    response = staff_client(merchant, actor, "marketer").get(
-        "/admin/reports/at-risk/", {"days": 7, "export": "xlsx"}
-    )
+    client = staff_client(merchant, actor, "marketer")
+    response = client.get("/admin/reports/at-risk/", {"days": 7, "export": "xlsx"})
     sheet = load_workbook(io.BytesIO(response.content)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) == 2
-    assert rows[1][1] == account.customer.phone and float(rows[1][4]) == 42.0
+    card, card_type, program, _name, phone = rows[1][:5]
+    assert (card, card_type, program) == ("7700123", "Золотая", "Бонусы")
+    assert phone == account.customer.phone and float(rows[1][7]) == 42.0
+
+    page = client.get("/admin/reports/at-risk/", {"days": 7})
+    assert page.context["title"] == "Карты с бонусами в группе риска"
+    assert [row[0] for row in page.context["table"]] == ["7700123"]
 
 
 def test_a_period_that_ends_before_it_starts_is_refused_with_a_message(merchant, actor, history):

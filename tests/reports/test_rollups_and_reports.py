@@ -136,8 +136,19 @@ def test_bonuses_at_risk_lists_customers_with_lots_expiring_soon(merchant, histo
         [locked] = locks.lock_accounts([account.pk])
         ledger.credit(account=locked, amount=700, actor=actor, now=at(5, 12), expires_at=at(10, 12))
     [risk] = selectors.bonuses_at_risk(merchant=merchant, now=at(6, 0), within_days=7)
-    assert (risk.customer_id, risk.amount, risk.first_expiry) == (customer.pk, 700, at(10, 12))
+    assert (risk.customer_id, risk.program_id, risk.amount, risk.first_expiry) == (
+        customer.pk,
+        history.pk,
+        700,
+        at(10, 12),
+    )
     assert selectors.bonuses_at_risk(merchant=merchant, now=at(6, 0), within_days=3) == []
+    assert (
+        selectors.bonuses_at_risk(
+            merchant=merchant, now=at(6, 0), within_days=7, program_id=history.pk + 1
+        )
+        == []
+    )
 
 
 def test_a_long_rebuild_reads_first_purchases_once_and_finds_the_same_figures(merchant, history):

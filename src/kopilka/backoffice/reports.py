@@ -16,8 +16,13 @@ from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from unfold.widgets import UnfoldAdminDateWidget, UnfoldAdminIntegerFieldWidget
+from unfold.widgets import (
+    UnfoldAdminDateWidget,
+    UnfoldAdminIntegerFieldWidget,
+    UnfoldAdminSelectWidget,
+)
 
 from kopilka.customers.models import Customer
 from kopilka.merchants.models import Role, Store
@@ -285,19 +290,46 @@ class AtRiskForm(forms.Form):
         initial=14,
         widget=UnfoldAdminIntegerFieldWidget,
     )
+    program = forms.ModelChoiceField(
+        label=_("program"),
+        queryset=Program.objects.none(),
+        required=False,
+        empty_label=_("all programs"),
+        widget=UnfoldAdminSelectWidget,
+    )
+
+    def __init__(self, data, *, merchant):
+        super().__init__(_with_defaults(data, {"days": 14}))
+        self.fields["program"].queryset = Program.objects.filter(merchant=merchant).order_by("pk")
+
+
+# The page shows this many cards; the export has them all.
+AT_RISK_ON_SCREEN = 500
 
 
 @report_view
 def at_risk_report(request, merchant):
-    form = AtRiskForm(_with_defaults(request.GET, {"days": 14}))
+    form = AtRiskForm(request.GET, merchant=merchant)
     rows = []
     if form.is_valid():
+        program = form.cleaned_data["program"]
         rows = selectors.bonuses_at_risk(
-            merchant=merchant, now=timezone.now(), within_days=form.cleaned_data["days"]
+            merchant=merchant,
+            now=timezone.now(),
+            within_days=form.cleaned_data["days"],
+            program_id=program.pk if program else None,
         )
-    customers = Customer.objects.in_bulk([r.customer_id for r in rows])
+    exporting = _export_format(request)
+    shown = rows if exporting else rows[:AT_RISK_ON_SCREEN]
+    ids = {r.customer_id for r in shown}
+    customers = Customer.objects.in_bulk(ids)
+    cards = selectors.cards_of(ids)
+    programs = dict(Program.objects.filter(merchant=merchant).values_list("pk", "name"))
     tz = ZoneInfo(merchant.time_zone)
     headers = [
+        _("card"),
+        _("card type"),
+        _("program"),
         _("customer"),
         _("phone"),
         _("e-mail"),
@@ -307,10 +339,13 @@ def at_risk_report(request, merchant):
         _("last expiry"),
     ]
     table = []
-    for r in rows:
-        c = customers.get(r.customer_id)
+    for r in shown:
+        c, card = customers.get(r.customer_id), cards.get(r.customer_id)
         table.append(
             [
+                card.number if card else "",
+                card.card_type.name if card and card.card_type else "",
+                programs.get(r.program_id, ""),
                 str(c) if c else r.customer_id,
                 c.phone if c else "",
                 c.email if c else "",
@@ -320,16 +355,20 @@ def at_risk_report(request, merchant):
                 r.last_expiry.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
             ]
         )
-    if fmt := _export_format(request):
-        return table_response("bonuses-at-risk", fmt, headers, table)
+    if exporting:
+        return table_response("bonuses-at-risk", exporting, headers, table)
+    note = gettext("Cards whose bonuses burn soon: export them for a reminder mailing.")
+    if len(rows) > len(shown):
+        shown_of = gettext("The first %(shown)d of %(count)d are shown; the export has them all.")
+        note = f"{note} {shown_of % {'shown': len(shown), 'count': len(rows)}}"
     return _page(
         request,
         "backoffice/reports/table.html",
-        _("Bonuses at risk"),
+        _("Cards with bonuses at risk"),
         form=form,
         headers=headers,
         table=table,
-        note=_("Customers whose bonuses burn soon: export them for a reminder mailing."),
+        note=note,
     )
 
 
@@ -598,7 +637,11 @@ REPORT_LINKS = [
         _("Who buys: first-timers, regulars, no card."),
     ),
     ("bonuses", _("Bonuses"), _("Accrued, spent, expired, outstanding; breakage.")),
-    ("at-risk", _("Bonuses at risk"), _("Customers whose bonuses expire soon, for a mailing.")),
+    (
+        "at-risk",
+        _("Cards with bonuses at risk"),
+        _("Cards whose bonuses expire soon, for a mailing."),
+    ),
     ("levels", _("Levels"), _("Customers per level and moves up and down.")),
     ("campaigns", _("Campaign results"), _("Receipts, revenue and bonuses per campaign.")),
     (

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import Count, Max, Min, Q, Sum
 
+from kopilka.customers.models import Card
 from kopilka.ledger.models import EntryKind, Lot
 from kopilka.merchants.models import Merchant
 from kopilka.pos.models import Receipt
@@ -234,25 +235,52 @@ def bonus_flow(
 @dataclass(frozen=True)
 class AtRisk:
     customer_id: int
+    program_id: int
     amount: int
     first_expiry: datetime
     last_expiry: datetime
 
 
-def bonuses_at_risk(*, merchant: Merchant, now: datetime, within_days: int) -> list[AtRisk]:
-    """Customers whose bonuses expire within `within_days` days, the soonest first."""
-    rows = (
-        Lot.objects.filter(
-            merchant=merchant,
-            remaining__gt=0,
-            expires_at__gt=now,
-            expires_at__lte=now + timedelta(days=within_days),
-        )
-        .values("account__customer_id")
-        .annotate(amount=Sum("remaining"), first=Min("expires_at"), last=Max("expires_at"))
-        .order_by("first", "account__customer_id")
+def bonuses_at_risk(
+    *, merchant: Merchant, now: datetime, within_days: int, program_id: int | None = None
+) -> list[AtRisk]:
+    """Bonus accounts (a customer in a program) whose bonuses expire within `within_days`
+    days, the soonest first; one program's only when `program_id` is given."""
+    lots = Lot.objects.filter(
+        merchant=merchant,
+        remaining__gt=0,
+        expires_at__gt=now,
+        expires_at__lte=now + timedelta(days=within_days),
     )
-    return [AtRisk(r["account__customer_id"], r["amount"], r["first"], r["last"]) for r in rows]
+    if program_id is not None:
+        lots = lots.filter(account__program_id=program_id)
+    rows = (
+        lots.values("account__customer_id", "account__program_id")
+        .annotate(amount=Sum("remaining"), first=Min("expires_at"), last=Max("expires_at"))
+        .order_by("first", "account__customer_id", "account__program_id")
+    )
+    return [
+        AtRisk(
+            r["account__customer_id"], r["account__program_id"], r["amount"], r["first"], r["last"]
+        )
+        for r in rows
+    ]
+
+
+def cards_of(customer_ids) -> dict[int, Card]:
+    """Each customer's card a cashier would scan: the newest of those not reported lost
+    (active before blocked), with its type."""
+    cards: dict[int, Card] = {}
+    found = (
+        Card.objects.filter(customer_id__in=list(customer_ids))
+        .exclude(status=Card.Status.LOST)
+        .select_related("card_type")
+        # "active" sorts before "blocked": each customer's first row is the one wanted.
+        .order_by("customer_id", "status", "-issued_at", "-id")
+    )
+    for card in found:
+        cards.setdefault(card.customer_id, card)
+    return cards
 
 
 # ---- levels -----------------------------------------------------------------------------------
