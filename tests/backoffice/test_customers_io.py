@@ -85,10 +85,12 @@ FILE = [
 ]
 
 
-def upload(client, rows=FILE, all_or_nothing=False, name="customers.xlsx"):
+def upload(client, rows=FILE, all_or_nothing=False, name="customers.xlsx", update=False):
     data = {"step": "upload", "file": xlsx_upload(rows, name)}
     if all_or_nothing:
         data["all_or_nothing"] = "on"
+    if update:
+        data["update_existing"] = "on"
     return client.post(f"{URL}import/", data)
 
 
@@ -150,6 +152,53 @@ def test_import_reports_a_customer_already_registered(owner_client, make_custome
     result = step(owner_client, mapped.context["token"], "confirm", mapping).context["result"]
     assert result.created == 1
     assert result.errors[0][0] == 3
+
+
+def test_a_file_completes_customers_already_in_the_base_when_asked(
+    owner_client, make_customer, program, merchant
+):
+    from kopilka.customers import services as customers
+    from tests.conftest import SYSTEM
+
+    known = make_customer(phone="+79161000002", first_name="Борис", last_name="Старый")
+    customers.customer_update(customer=known, actor=SYSTEM, birthday=datetime.date(1980, 1, 1))
+    regulars = customers.group_create(merchant=merchant, name="Постоянные", actor=SYSTEM)
+    customers.customer_set_groups(customer=known, groups=[regulars], actor=SYSTEM)
+    rows = [
+        ["Телефон", "Фамилия", "Имя", "Дата рождения", "Карта", "Баланс", "Группы"],
+        ["+7 916 100 00 02", "Иванов", "", "", "2900000000017", "100", "VIP"],
+        ["+79161000005", "Новый", "Клиент", "", "", "", ""],
+    ]
+    mapped = upload(owner_client, rows, update=True)
+    mapping = [field for _title, field in mapped.context["columns"]]
+    preview = step(owner_client, mapped.context["token"], "preview", mapping).context["result"]
+    assert (preview.created, preview.updated, preview.errors) == (1, 1, [])
+    assert Customer.objects.get(pk=known.pk).last_name == "Старый"  # a dry run
+
+    result = step(owner_client, mapped.context["token"], "confirm", mapping).context["result"]
+
+    assert (result.created, result.updated, result.balances_left) == (1, 1, 1)
+    known.refresh_from_db()
+    # Filled cells replace, empty ones change nothing; groups are added, not replaced.
+    assert (known.last_name, known.first_name) == ("Иванов", "Борис")
+    assert known.birthday == datetime.date(1980, 1, 1)
+    assert set(known.groups.values_list("name", flat=True)) == {"Постоянные", "VIP"}
+    assert known.cards.get().number == "2900000000017"
+    # An existing customer's balance is never set by a file.
+    assert not Entry.objects.filter(account__customer=known).exists()
+    assert Customer.objects.filter(merchant=merchant).count() == 2
+
+
+def test_a_row_whose_keys_find_two_customers_is_refused(owner_client, make_customer, program):
+    make_customer(phone="+79161000002")
+    make_customer(phone="+79161000003", email="boris@example.com")
+    rows = [["Телефон", "E-mail", "Имя"], ["+79161000002", "boris@example.com", "Борис"]]
+    mapped = upload(owner_client, rows, update=True)
+    mapping = [field for _title, field in mapped.context["columns"]]
+    result = step(owner_client, mapped.context["token"], "confirm", mapping).context["result"]
+    assert (result.created, result.updated) == (0, 0)
+    [(row, message)] = result.errors
+    assert row == 2 and "разным клиентам" in message
 
 
 def test_import_reads_csv_with_semicolons_and_needs_a_contact_column(owner_client):

@@ -16,6 +16,11 @@ row has an error.
 Group names in the file that the merchant does not have yet are created. Opening balances
 are credited as `manual_credit` entries ("opening balance (import)") to the account of the
 customer's program, opened without the welcome bonus.
+
+A file may also complete the base ("update customers already in the base"): a row whose
+phone, e-mail or card number finds a customer updates that customer with the cells it fills
+(an empty cell changes nothing), adds its groups and attaches its card. An existing customer's
+balance is never changed by an import: their opening balance cells are counted and left.
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ from kopilka.customers import services as customers
 from kopilka.customers import stats
 from kopilka.customers.cards import normalize_card_number
 from kopilka.customers.exceptions import InvalidEmail, InvalidPhone
-from kopilka.customers.models import Card, Group
+from kopilka.customers.models import Card, Customer, Group
 from kopilka.customers.normalize import normalize_email, normalize_phone
 from kopilka.errors import KopilkaError
 from kopilka.ledger import locks
@@ -364,6 +369,8 @@ def parse_row(values: dict[str, str], merchant) -> Parsed:
 @dataclass
 class ImportResult:
     created: int = 0
+    updated: int = 0  # existing customers the file completed
+    balances_left: int = 0  # opening balances of existing customers, not credited
     credited: int = 0  # kopecks of opening balances
     errors: list[tuple[int, str]] = field(default_factory=list)  # (row number, message)
     rolled_back: bool = False
@@ -414,11 +421,61 @@ def _import_one(merchant, parsed: Parsed, actor, groups_cache) -> int:
     return customer.pk
 
 
+def _existing(merchant, parsed: Parsed):
+    """The customer the row's phone, e-mail or card number finds, or None. Different
+    customers for different keys of one row are an error: the row cannot say which it means."""
+    found = set()
+    phone, email = parsed.profile["phone"], parsed.profile["email"]
+    if phone:
+        found.update(
+            Customer.objects.filter(merchant=merchant, phone=phone).values_list("pk", flat=True)
+        )
+    if email:
+        found.update(
+            Customer.objects.filter(merchant=merchant, email=email).values_list("pk", flat=True)
+        )
+    if parsed.card_number:
+        found.update(
+            Card.objects.filter(merchant=merchant, number=parsed.card_number)
+            .exclude(customer=None)
+            .values_list("customer_id", flat=True)
+        )
+    if len(found) > 1:
+        raise RowError(
+            gettext("The phone, e-mail and card number of this row belong to different customers.")
+        )
+    return Customer.objects.get(pk=found.pop()) if found else None
+
+
+def _update_one(customer, parsed: Parsed, filled: set[str], actor, groups_cache) -> None:
+    """Complete an existing customer from the row's filled cells."""
+    changes = {name: value for name, value in parsed.profile.items() if name in filled}
+    if changes:
+        customer = customers.customer_update(customer=customer, actor=actor, **changes)
+    if parsed.groups:
+        wanted = set(_group_ids(customer.merchant, parsed.groups, actor, groups_cache))
+        current = set(customer.groups.values_list("pk", flat=True))
+        if not wanted <= current:
+            customers.customer_set_groups(customer=customer, groups=current | wanted, actor=actor)
+    if parsed.card_number and not customer.cards.filter(number=parsed.card_number).exists():
+        customers.card_issue(
+            customer=customer, kind=Card.Kind.PLASTIC, number=parsed.card_number, actor=actor
+        )
+
+
 def run_import(
-    *, merchant, actor, rows: list[list[str]], mapping: list[str], commit: bool, all_or_nothing
+    *,
+    merchant,
+    actor,
+    rows: list[list[str]],
+    mapping: list[str],
+    commit: bool,
+    all_or_nothing,
+    update_existing: bool = False,
 ) -> ImportResult:
     """Import the rows (without their header) as mapped; roll everything back unless
-    `commit`, and when `all_or_nothing` and any row failed."""
+    `commit`, and when `all_or_nothing` and any row failed. With `update_existing`, rows of
+    customers already in the base complete them instead of being refused as duplicates."""
     result = ImportResult()
     seen: dict[tuple[str, str], int] = {}
     groups_cache: dict[str, int] = {}
@@ -447,14 +504,23 @@ def run_import(
                     if key[1]:
                         seen[key] = number
                 with transaction.atomic():
-                    created_ids.append(_import_one(merchant, parsed, actor, groups_cache))
+                    existing = _existing(merchant, parsed) if update_existing else None
+                    if existing is not None:
+                        filled = {name for name, value in values.items() if value}
+                        _update_one(existing, parsed, filled, actor, groups_cache)
+                    else:
+                        created_ids.append(_import_one(merchant, parsed, actor, groups_cache))
             except RowError as error:
                 result.errors.append((number, str(error)))
             except KopilkaError as error:
                 result.errors.append((number, str(error.message)))
             else:
-                result.created += 1
-                result.credited += parsed.opening_balance
+                if existing is not None:
+                    result.updated += 1
+                    result.balances_left += bool(parsed.opening_balance)
+                else:
+                    result.created += 1
+                    result.credited += parsed.opening_balance
         stats.refresh_customer_balances(created_ids, now=timezone.now())
         if not commit or (all_or_nothing and result.errors):
             transaction.set_rollback(True)
@@ -470,6 +536,13 @@ class UploadForm(forms.Form):
     all_or_nothing = forms.BooleanField(
         label=_("All or nothing: import no row if any row has an error"), required=False
     )
+    update_existing = forms.BooleanField(
+        label=_(
+            "Update customers already in the base (found by phone, e-mail or card number): "
+            "filled cells replace their details, empty cells change nothing"
+        ),
+        required=False,
+    )
 
 
 def _upload_path(token: str) -> Path:
@@ -478,7 +551,7 @@ def _upload_path(token: str) -> Path:
     return UPLOADS / f"{token}.json"
 
 
-def _save_upload(request, table, all_or_nothing) -> str:
+def _save_upload(request, table, all_or_nothing, update_existing) -> str:
     UPLOADS.mkdir(parents=True, exist_ok=True)
     # Uploads left behind (the user never confirmed) are swept after a day.
     stale = time.time() - UPLOAD_LIFETIME_S
@@ -494,6 +567,7 @@ def _save_upload(request, table, all_or_nothing) -> str:
                 "merchant": request_merchant(request).pk,
                 "table": table,
                 "all_or_nothing": all_or_nothing,
+                "update_existing": update_existing,
             }
         )
     )
@@ -554,6 +628,7 @@ class ImportView(View):
             "mapping": mapping,
             "columns": list(zip(header, mapping, strict=True)),
             "all_or_nothing": upload["all_or_nothing"],
+            "update_existing": upload.get("update_existing", False),
         }
         if not {"phone", "email"} & set(mapping):
             return self._page(
@@ -571,6 +646,7 @@ class ImportView(View):
             mapping=mapping,
             commit=confirm,
             all_or_nothing=upload["all_or_nothing"],
+            update_existing=upload.get("update_existing", False),
         )
         if confirm:
             _upload_path(request.POST["token"]).unlink(missing_ok=True)
@@ -591,7 +667,12 @@ class ImportView(View):
         except FileUnreadable as error:
             form.add_error("file", str(error.message))
             return self._page(request, step="upload", form=form)
-        token = _save_upload(request, table, form.cleaned_data["all_or_nothing"])
+        token = _save_upload(
+            request,
+            table,
+            form.cleaned_data["all_or_nothing"],
+            form.cleaned_data["update_existing"],
+        )
         header = table[0]
         return self._page(
             request,
