@@ -267,6 +267,17 @@ def test_only_the_chosen_stores_receipts_are_replayed(merchant, store, history, 
     assert (there.receipts, there.refunds, there.revenue) == (0, 0, 0)
 
 
+def test_a_program_of_other_stores_gives_these_receipts_nothing_in_the_replay(
+    merchant, history, actor
+):
+    elsewhere = merchants.store_create(merchant=merchant, name="Другой", actor=actor)
+    program = programs.program_update(program=history, actor=actor, stores=[elsewhere])
+    [result] = simulate(
+        merchant=merchant, start=START, end=END, scenarios=[current_scenario(program)]
+    ).results
+    assert (result.receipts, result.accrued, result.spent) == (4, 0, 0)
+
+
 @hypothesis_settings(max_examples=20)
 @given(
     percent=st.integers(0, 20),

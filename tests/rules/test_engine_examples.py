@@ -162,6 +162,22 @@ def test_a_store_that_refuses_bonus_payment_still_accrues():
     assert outcome.reasons[0].code == "store_refuses_bonus_payment"
 
 
+def test_a_program_of_some_stores_gives_nothing_elsewhere():
+    config = ProgramConfig(
+        id=1,
+        accrual_rules=(flat(5),),
+        accrual_unit=1,
+        max_share=percent(50),
+        store_ids=frozenset({7}),
+    )
+    lines = (line(1, 10000),)
+    there = quote(config, RICH, Cart(lines=lines, requested_spend=None, store_id=7), now=NOW)
+    assert (there.accrual, there.bonus_spent) == (250, 5000)  # 5 % of the 50.00 paid in money
+    elsewhere = quote(config, RICH, Cart(lines=lines, requested_spend=None, store_id=8), now=NOW)
+    assert (elsewhere.subtotal, elsewhere.accrual, elsewhere.max_spend) == (10000, 0, 0)
+    assert (elsewhere.reasons[0].code, elsewhere.reasons[0].value) == ("program_not_in_store", "8")
+
+
 def test_an_inactive_program_gives_nothing_but_the_purchase_still_counts():
     config = ProgramConfig(id=1, accrual_rules=(flat(5),), active_to=NOW)
     outcome = quote(config, RICH, Cart(lines=(line(1, 10000),), requested_spend=None), now=NOW)

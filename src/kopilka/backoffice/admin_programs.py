@@ -111,7 +111,20 @@ PROGRAM_FIELDS = [
 @admin.register(Program)
 class ProgramAdmin(MoneyFieldsMixin, InlinesThroughServices, NoDirectDeletes, MerchantScopedAdmin):
     fieldsets = [
-        (None, {"fields": ["name", "kind", "enabled", "active_from", "active_to", "terms_url"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "name",
+                    "kind",
+                    "enabled",
+                    "active_from",
+                    "active_to",
+                    "stores",
+                    "terms_url",
+                ]
+            },
+        ),
         (
             _("Accrual and payment"),
             {
@@ -144,6 +157,7 @@ class ProgramAdmin(MoneyFieldsMixin, InlinesThroughServices, NoDirectDeletes, Me
     list_filter = ["kind", "enabled"]
     search_fields = ["name"]
     inlines = [SegmentCapInline, DiscountStepInline]
+    filter_horizontal = ["stores"]
     actions = None
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
@@ -153,11 +167,22 @@ class ProgramAdmin(MoneyFieldsMixin, InlinesThroughServices, NoDirectDeletes, Me
 
     def save_model(self, request, obj, form, change):
         actor = request_actor(request)
+        stores = form.cleaned_data.get("stores")
         if change:
-            services.program_update(program=obj, actor=actor, **_changed(form, PROGRAM_FIELDS))
+            services.program_update(
+                program=obj,
+                actor=actor,
+                stores=stores if "stores" in form.changed_data else None,
+                **_changed(form, PROGRAM_FIELDS),
+            )
             return
         data = {name: form.cleaned_data[name] for name in PROGRAM_FIELDS}
-        adopt(obj, services.program_create(merchant=request_merchant(request), actor=actor, **data))
+        adopt(
+            obj,
+            services.program_create(
+                merchant=request_merchant(request), actor=actor, stores=stores, **data
+            ),
+        )
 
     def save_related(self, request, form, formsets, change):
         program = Program.objects.select_related("merchant").get(pk=form.instance.pk)

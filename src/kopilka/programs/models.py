@@ -39,6 +39,15 @@ class Program(models.Model):
     active_from = models.DateTimeField(_("active from"), null=True, blank=True)
     active_to = models.DateTimeField(_("active until"), null=True, blank=True)
     terms_url = models.URLField(_("terms and conditions"), blank=True)
+    # Where the program works (accrual, discounts, payment by bonuses); elsewhere a receipt
+    # gets nothing from it, as outside its period.
+    stores = models.ManyToManyField(
+        "merchants.Store",
+        blank=True,
+        related_name="+",
+        verbose_name=_("stores"),
+        help_text=_("Empty: every store."),
+    )
     accrue_on_discounted = models.BooleanField(_("accrue on discounted items"), default=True)
     accrue_when_paid_with_bonuses = models.BooleanField(
         _("accrue on the money part of receipts partly paid with bonuses"), default=True

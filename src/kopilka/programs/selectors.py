@@ -156,6 +156,7 @@ def _build_rules(program: Program) -> rules.ProgramConfig:
         enabled=program.enabled,
         active_from=program.active_from,
         active_to=program.active_to,
+        store_ids=frozenset(program.stores.values_list("pk", flat=True)) or None,
         fixed_discount_percent=share(program.fixed_discount_percent),
         discount_steps=tuple(
             rules.DiscountStep(step.min_purchase_total, share(step.percent))

@@ -54,27 +54,49 @@ def _segments(program: Program, segments: Iterable[Segment | int]) -> list[int]:
 
 
 @transaction.atomic
-def program_create(*, merchant, name: str, actor: Actor, **fields) -> Program:
+def program_create(
+    *, merchant, name: str, actor: Actor, stores: Iterable | None = None, **fields
+) -> Program:
+    """A program; `stores` limits where it works (none: every store)."""
     program = _validated(Program(merchant=merchant, name=name, **fields))
     program.save()
+    if stores:
+        program.stores.set(_stores(merchant, stores))
     audit_record(merchant=merchant, actor=actor, action="program.create", obj=program)
     return program
 
 
 @transaction.atomic
-def program_update(*, program: Program, actor: Actor, **fields) -> Program:
+def program_update(
+    *, program: Program, actor: Actor, stores: Iterable | None = None, **fields
+) -> Program:
+    """Change a program's settings; `stores` (None: unchanged) replaces where it works."""
     program = Program.objects.select_for_update().get(pk=program.pk)
     for name, value in fields.items():
         setattr(program, name, value)
-    _validated(program).save()
+    _validated(program).save()  # bumps updated_at: the till's cached configuration changes
+    changed = sorted(fields)
+    if stores is not None:
+        program.stores.set(_stores(program.merchant, stores))
+        changed.append("stores")
     audit_record(
         merchant=program.merchant,
         actor=actor,
         action="program.update",
         obj=program,
-        data={"fields": sorted(fields)},
+        data={"fields": changed},
     )
     return program
+
+
+def _stores(merchant, stores: Iterable) -> list[int]:
+    from kopilka.merchants.models import Store
+
+    ids = {s.pk if isinstance(s, Store) else int(s) for s in stores}
+    found = set(Store.objects.filter(merchant=merchant, pk__in=ids).values_list("pk", flat=True))
+    if found != ids:
+        raise InvalidProgram(fields={"stores": [_("Choose stores of this merchant.")]})
+    return sorted(ids)
 
 
 def _touch(program: Program) -> None:

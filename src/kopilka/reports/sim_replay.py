@@ -312,11 +312,17 @@ _MEMO_MAX = 50_000
 
 
 def _memoizable(config: rules.ProgramConfig) -> bool:
-    """Without levels, campaigns or an active window, the engine's answer depends only on the
-    cart, the spend asked, the balance (when asked to spend) and the purchases total
-    (accumulative discounts); the moment only moves the new lot's dates along with it. The
-    engine is pure, so such a receipt seen before needs no second quote."""
-    return not (config.levels or config.campaigns or config.active_from or config.active_to)
+    """Without levels, campaigns, an active window or a list of stores, the engine's answer
+    depends only on the cart, the spend asked, the balance (when asked to spend) and the
+    purchases total (accumulative discounts); the moment only moves the new lot's dates along
+    with it. The engine is pure, so such a receipt seen before needs no second quote."""
+    return not (
+        config.levels
+        or config.campaigns
+        or config.active_from
+        or config.active_to
+        or config.store_ids is not None
+    )
 
 
 def _part(value: int, done: Fraction, total: Fraction) -> int:

@@ -66,6 +66,9 @@ def quote(
     active = config.is_active(now)
     if not active:
         receipt_notes.append(Reason("program_inactive", source))
+    elif not config.works_in(cart.store_id):
+        active = False
+        receipt_notes.append(Reason("program_not_in_store", source, str(cart.store_id)))
 
     before = _standing(config, customer)
     level = before.level if active else None

@@ -81,6 +81,8 @@ class ProgramConfig:
     enabled: bool = True
     active_from: datetime | None = None
     active_to: datetime | None = None
+    # The stores where the program works; None: every store.
+    store_ids: frozenset[int] | None = None
     # Discounts (discount programs)
     fixed_discount_percent: Fraction = Fraction(0)
     discount_steps: tuple[DiscountStep, ...] = ()
@@ -128,6 +130,9 @@ class ProgramConfig:
         by_segment = sorted((r for r in rules if r.segment_ids), key=lambda r: r.id)
         general = min((r for r in rules if not r.segment_ids), default=None, key=lambda r: r.id)
         return by_segment, general
+
+    def works_in(self, store_id: int | None) -> bool:
+        return self.store_ids is None or store_id in self.store_ids
 
     def is_active(self, now: datetime) -> bool:
         if not self.enabled:
