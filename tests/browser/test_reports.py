@@ -36,4 +36,5 @@ def test_an_owner_opens_every_report_and_exports_the_bonuses(
     rows = list(book.active.iter_rows(values_only=True))
     assert len(rows) == 4
     assert [float(row[1]) for row in rows[1:]] == [50.0, 98.5, 15.0]
-    assert float(rows[-1][-1]) == 123.5
+    assert float(rows[-1][-2]) == 123.5  # outstanding at the end
+    assert [row[-1] for row in rows[1:]] == [0, 1, 0]  # purchases paid with bonuses
