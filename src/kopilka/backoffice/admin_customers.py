@@ -20,7 +20,7 @@ from kopilka.customers.models import Card, Customer, Group
 from kopilka.customers.normalize import normalize_email, normalize_phone
 from kopilka.customers.selectors import customer_find
 
-from . import card_moves, customer_card, customer_io
+from . import card_moves, customer_card, customer_groups, customer_io
 from .customer_filters import (
     BalanceFilter,
     BirthdayMonthFilter,
@@ -181,7 +181,11 @@ class CustomerAdmin(MerchantScopedAdmin):
         return request.user.has_perm("customers.change_cardtype")
 
     def changelist_view(self, request, extra_context=None):
-        extra = {"can_move_cards": self.has_move_cards_permission(request), **(extra_context or {})}
+        extra = {
+            "can_move_cards": self.has_move_cards_permission(request),
+            "can_change_customers": self.has_change_permission(request),
+            **(extra_context or {}),
+        }
         return super().changelist_view(request, extra)
 
     # ---- columns ----------------------------------------------------------------------------
@@ -255,6 +259,11 @@ class CustomerAdmin(MerchantScopedAdmin):
                 "move-cards/",
                 view(card_moves.CustomersMoveView.as_view(admin=self)),
                 name="customers_customer_move_cards",
+            ),
+            path(
+                "groups/",
+                view(customer_groups.CustomersGroupView.as_view(admin=self)),
+                name="customers_customer_groups",
             ),
             *customer_card.urls(self),
             *super().get_urls(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -403,6 +403,72 @@ def customer_set_groups(
         data={"group_ids": group_ids},
     )
     return customer
+
+
+GROUP_BATCH = 2000
+
+
+@transaction.atomic
+def group_add_customers(*, group: Group, customers, actor: Actor, reason: str = "") -> int:
+    """Make many customers members of the group at once: `customers` is a QuerySet (say, the
+    back office's list as filtered, which stays a subquery) or ids. Only the group merchant's
+    customers who are not anonymised count; members already are left as they are. Returns how
+    many joined."""
+    merchant = group.merchant
+    joining = (
+        _merchants_customers(merchant, customers)
+        .filter(anonymised_at__isnull=True)
+        .exclude(groups=group)
+        .values_list("pk", flat=True)
+        .order_by("pk")
+    )
+    membership = Customer.groups.through
+    added, last = 0, 0
+    # Batches by primary key: a million customers are never one list, and the next batch's
+    # query is a fresh one (no cursor open across the inserts).
+    while batch := list(joining.filter(pk__gt=last)[:GROUP_BATCH]):
+        # ignore_conflicts: a customer added by hand meanwhile is a member already.
+        membership.objects.bulk_create(
+            [membership(customer_id=pk, group_id=group.pk) for pk in batch], ignore_conflicts=True
+        )
+        added, last = added + len(batch), batch[-1]
+    audit_record(
+        merchant=merchant,
+        actor=actor,
+        action="group.add_customers",
+        obj=group,
+        reason=reason,
+        data={"added": added},
+    )
+    return added
+
+
+@transaction.atomic
+def group_remove_customers(*, group: Group, customers, actor: Actor, reason: str = "") -> int:
+    """Take many customers out of the group at once (`customers` as for group_add_customers).
+    Returns how many left it."""
+    leaving = _merchants_customers(group.merchant, customers).values("pk")
+    removed, _per_model = Customer.groups.through.objects.filter(
+        group_id=group.pk, customer_id__in=leaving
+    ).delete()
+    audit_record(
+        merchant=group.merchant,
+        actor=actor,
+        action="group.remove_customers",
+        obj=group,
+        reason=reason,
+        data={"removed": removed},
+    )
+    return removed
+
+
+def _merchants_customers(merchant: Merchant, customers):
+    """The merchant's customers among `customers` (a QuerySet or ids), as a QuerySet."""
+    if isinstance(customers, models.QuerySet):
+        wanted = customers.values("pk")
+    else:
+        wanted = [int(pk) for pk in customers]
+    return Customer.objects.filter(merchant=merchant, pk__in=wanted)
 
 
 # --- helpers ---------------------------------------------------------------------------------
