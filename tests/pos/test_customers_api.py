@@ -241,7 +241,9 @@ def test_a_plastic_card_with_its_own_secret_returns_no_secret(till, program):
         "/customers",
         {"phone": "+79165554433", "card_number": "1000-2000-3000", "card_secret": "4321"},
     ).json()
-    assert body["cards"] == [{"number": "100020003000", "kind": "plastic", "secret": None}]
+    assert body["cards"] == [
+        {"number": "100020003000", "kind": "plastic", "card_type_id": None, "secret": None}
+    ]
 
 
 def test_registering_without_a_program_still_registers(till):

@@ -530,12 +530,12 @@ class CampaignAdmin(MoneyFieldsMixin, NoDirectDeletes, MerchantScopedAdmin):
 
 @admin.register(CardType)
 class CardTypeAdmin(MerchantScopedAdmin):
-    """Card series bound to programs: created, renamed, given another virtual-number prefix.
-    A type keeps its program; its cards move to a type of another program (balances follow)
-    with the list action."""
+    """Card series bound to programs: created, renamed, given another virtual-number prefix
+    or plastic series. A type keeps its program; its cards move to a type of another program
+    (balances follow) with the list action."""
 
-    fields = ["name", "program", "number_prefix"]
-    list_display = ["name", "program", "number_prefix", "created_at"]
+    fields = ["name", "program", "number_prefix", "plastic_prefix"]
+    list_display = ["name", "program", "number_prefix", "plastic_prefix", "created_at"]
     list_select_related = ["program"]
     actions = ["move_cards"]
 
@@ -562,6 +562,7 @@ class CardTypeAdmin(MerchantScopedAdmin):
                 actor=request_actor(request),
                 name=data["name"],
                 number_prefix=data["number_prefix"],
+                plastic_prefix=data["plastic_prefix"],
             )
             return
         adopt(
@@ -572,6 +573,7 @@ class CardTypeAdmin(MerchantScopedAdmin):
                 name=data["name"],
                 program=data["program"],
                 number_prefix=data["number_prefix"],
+                plastic_prefix=data["plastic_prefix"],
             ),
         )
 

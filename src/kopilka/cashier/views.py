@@ -24,7 +24,9 @@ from pydantic import ValidationError as SchemaError
 
 from kopilka.catalog.exceptions import ProductNotFound
 from kopilka.catalog.selectors import category_get, product_get
-from kopilka.customers.selectors import customer_get
+from kopilka.customers.exceptions import CardNotFound
+from kopilka.customers.models import Card
+from kopilka.customers.selectors import card_get_by_number, customer_get
 from kopilka.errors import KopilkaError, ValidationFailed
 from kopilka.merchants.sign_in import TillSignInForm
 from kopilka.pos import desk, ratelimit
@@ -280,11 +282,15 @@ def customer_new(request):
         now=timezone.now(),
         **form.cleaned_data,
     )
-    issued = [card for card, _secret in cards]
+    # A secret code generated here is told to the customer now: it is stored hashed only.
+    issued = [
+        {"number": card.number, "secret": secret, "virtual": card.kind == Card.Kind.VIRTUAL}
+        for card, secret in cards
+    ]
     if code is not None:
         return _answer(request, _code_form(request, customer, code, issued=issued))
     return _identified(
-        request, _draft(request), customer, issued[0] if issued else None, issued=issued
+        request, _draft(request), customer, cards[0][0] if cards else None, issued=issued
     )
 
 
@@ -301,11 +307,24 @@ def _code_form(request, customer, code, **extra) -> str:
     )
 
 
+def _card_of_draft(request, draft: Draft, customer):
+    """The card the receipt's customer was identified by, when the draft names one of theirs:
+    it keeps deciding the program after the panel is drawn again."""
+    if draft.customer_id != customer.pk or not draft.customer_card:
+        return None
+    try:
+        card = card_get_by_number(merchant=request.till.merchant, number=draft.customer_card)
+    except CardNotFound:
+        return None
+    return card if card.customer_id == customer.pk else None
+
+
 @till_required
 @require_POST
 @answers_errors
 def customer_code(request, customer_id: int):
-    """Check the one-time code the customer received."""
+    """Check the one-time code the customer received: right after registration, or when a
+    customer still awaiting confirmation is found later."""
     ratelimit.hit("code", _register_bucket(request))
     customer = customer_get(merchant=request.till.merchant, pk=customer_id)
     customer = desk.customer_confirm_with_code(
@@ -314,17 +333,27 @@ def customer_code(request, customer_id: int):
         actor=request.till.actor,
         now=timezone.now(),
     )
-    return _identified(request, _draft(request), customer, None, confirmed=True)
+    draft = _draft(request)
+    return _identified(
+        request, draft, customer, _card_of_draft(request, draft, customer), confirmed=True
+    )
 
 
 @till_required
 @require_POST
 @answers_errors
 def customer_code_resend(request, customer_id: int):
+    """Send a new one-time code. Asked from the panel of a customer found later
+    (`panel=customer`), the panel is drawn again with the code field; right after
+    registration, the code form is."""
     ratelimit.hit("code", _register_bucket(request))
     customer = customer_get(merchant=request.till.merchant, pk=customer_id)
     code = desk.confirmation_code_resend(customer=customer, now=timezone.now())
-    return _answer(request, _code_form(request, customer, code, resent=True))
+    if request.POST.get("panel") != "customer":
+        return _answer(request, _code_form(request, customer, code, resent=True))
+    sent = {"sent_to": desk.mask_address(customer, code.channel), "expires_at": code.expires_at}
+    card = _card_of_draft(request, _draft(request), customer)
+    return _answer(request, _customer_panel(request, customer, card, code_sent=sent))
 
 
 @till_required

@@ -1,11 +1,17 @@
-"""Card types (series of cards bound to programs) and moving cards, with their customers'
-balances, from one type to another.
+"""Card types (series of cards bound to programs), the plastic series that gives a card its
+type, and moving cards, with their customers' balances, from one type to another.
 
 A customer is in the program of their card's type (`programs.selectors.program_of_customer`:
 the newest typed card that is not lost decides; no typed card: the merchant's default
 program). When a change of cards changes a customer's program, the balance follows: the
 ledger moves every lot from the old program's account to the new one, keeping each lot's
 freeze and expiry (`ledger.services.transfer`).
+
+A type may name its printed plastic series (`plastic_prefix`, "2950"): a plastic card issued
+without a type whose number starts with those digits gets the type (`card_type_for_number`,
+used by `services._issue_card`). An explicit type wins over the series. A merchant's series
+never overlap: one that starts with another ("29" and "2950") is refused rather than resolved
+by a longest-match rule, so adding a series never quietly takes numbers from another type.
 """
 
 from __future__ import annotations
@@ -15,11 +21,12 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from kopilka.errors import ValidationFailed
 from kopilka.ledger import locks
 from kopilka.ledger import services as ledger
 from kopilka.ledger.exceptions import ReasonRequired
@@ -31,12 +38,35 @@ from kopilka.programs.exceptions import ProgramNotFound
 from kopilka.programs.models import Program
 from kopilka.programs.selectors import program_for_receipts, programs_of_customers
 
-from .cards import VIRTUAL_PREFIX, VIRTUAL_PREFIX_MAX, is_valid_virtual_prefix
+from .cards import (
+    VIRTUAL_PREFIX,
+    VIRTUAL_PREFIX_MAX,
+    is_valid_virtual_prefix,
+    normalize_card_number,
+)
 from .exceptions import CardTypeNotFound, CustomerNotFound, DuplicateCardType, InvalidCustomerData
 from .models import Card, CardType, Customer
 
 # Customers per transaction of a bulk move: short transactions that tills can slip between.
 MOVE_BATCH = 500
+PLASTIC_PREFIX_MAX = CardType._meta.get_field("plastic_prefix").max_length
+
+
+class OverlappingCardSeries(ValidationFailed):
+    code = "card_series_overlap"
+    default_message = _("The plastic card series overlaps the series of another card type.")
+
+    def __init__(self, *, prefix: str, other: CardType):
+        message = format_lazy(
+            _(
+                'The series {prefix} overlaps the series {other} of the card type "{name}": '
+                "a card number would belong to both."
+            ),
+            prefix=prefix,
+            other=other.plastic_prefix,
+            name=other.name,
+        )
+        super().__init__(message, field="plastic_prefix", card_type_id=other.pk)
 
 
 @dataclass(frozen=True)
@@ -49,21 +79,35 @@ class CardsMoved:
 
 @transaction.atomic
 def card_type_create(
-    *, merchant: Merchant, name: str, program: Program, actor: Actor, number_prefix: str = ""
+    *,
+    merchant: Merchant,
+    name: str,
+    program: Program,
+    actor: Actor,
+    number_prefix: str = "",
+    plastic_prefix: str = "",
 ) -> CardType:
     """A series of cards bound to a program; its virtual cards get numbers starting with
-    `number_prefix` ("29..." digits; empty: the default prefix)."""
+    `number_prefix` ("29..." digits; empty: the default prefix), and plastic cards numbered
+    in `plastic_prefix` (digits; empty: none) get the type when issued without one."""
     name = _clean_name(name)
     if program is None or program.merchant_id != merchant.pk:
         # Another merchant's program is reported like a missing one.
         raise ProgramNotFound(program=getattr(program, "pk", None))
     number_prefix = _clean_prefix(number_prefix)
+    plastic_prefix = _clean_series(plastic_prefix)
     if CardType.objects.filter(merchant=merchant, name=name).exists():
         raise DuplicateCardType(name=name)
+    if plastic_prefix:
+        _ensure_series_free(merchant.pk, plastic_prefix)
     try:
         with transaction.atomic():
             card_type = CardType.objects.create(
-                merchant=merchant, name=name, program=program, number_prefix=number_prefix
+                merchant=merchant,
+                name=name,
+                program=program,
+                number_prefix=number_prefix,
+                plastic_prefix=plastic_prefix,
             )
     except IntegrityError as exc:
         raise DuplicateCardType(name=name) from exc
@@ -72,21 +116,32 @@ def card_type_create(
         actor=actor,
         action="card_type.create",
         obj=card_type,
-        data={"program_id": program.pk, "number_prefix": number_prefix},
+        data={
+            "program_id": program.pk,
+            "number_prefix": number_prefix,
+            "plastic_prefix": plastic_prefix,
+        },
     )
     return card_type
 
 
 @transaction.atomic
 def card_type_update(
-    *, card_type: CardType, actor: Actor, name: str | None = None, number_prefix: str | None = None
+    *,
+    card_type: CardType,
+    actor: Actor,
+    name: str | None = None,
+    number_prefix: str | None = None,
+    plastic_prefix: str | None = None,
 ) -> CardType:
-    """Rename a card type or change the prefix of its future virtual cards (cards already
-    issued keep their numbers). Its program is not changed here: holders would change program
-    without their balances; `cards_move_to_type` moves cards to a type of the other program."""
+    """Rename a card type, change the prefix of its future virtual cards or its plastic
+    series (cards already issued keep their numbers and types). Its program is not changed
+    here: holders would change program without their balances; `cards_move_to_type` moves
+    cards to a type of the other program."""
     wanted = {
         "name": None if name is None else _clean_name(name),
         "number_prefix": None if number_prefix is None else _clean_prefix(number_prefix),
+        "plastic_prefix": None if plastic_prefix is None else _clean_series(plastic_prefix),
     }
     changes = {
         field: value
@@ -97,6 +152,8 @@ def card_type_update(
         taken = CardType.objects.filter(merchant_id=card_type.merchant_id, name=changes["name"])
         if taken.exclude(pk=card_type.pk).exists():
             raise DuplicateCardType(name=changes["name"])
+    if changes.get("plastic_prefix"):
+        _ensure_series_free(card_type.merchant_id, changes["plastic_prefix"], own=card_type)
     if not changes:
         return card_type
     before = {field: getattr(card_type, field) for field in changes}
@@ -136,6 +193,59 @@ def _clean_prefix(number_prefix: str) -> str:
             field="number_prefix",
         )
     return number_prefix
+
+
+def _clean_series(plastic_prefix: str) -> str:
+    plastic_prefix = normalize_card_number(plastic_prefix)
+    if plastic_prefix and not (
+        plastic_prefix.isascii()
+        and plastic_prefix.isdigit()
+        and len(plastic_prefix) <= PLASTIC_PREFIX_MAX
+    ):
+        raise InvalidCustomerData(
+            format_lazy(
+                _("The plastic card series is the digits its numbers start with, at most {n}."),
+                n=PLASTIC_PREFIX_MAX,
+            ),
+            field="plastic_prefix",
+        )
+    return plastic_prefix
+
+
+def _ensure_series_free(merchant_id: int, prefix: str, *, own: CardType | None = None) -> None:
+    """Refuse a series that starts with another type's series or that another one starts
+    with. The merchant's row is locked first, so two types cannot take overlapping series
+    at the same time (the unique constraint only catches equal ones)."""
+    Merchant.objects.select_for_update().filter(pk=merchant_id).first()
+    overlapping = (
+        CardType.objects.filter(merchant_id=merchant_id)
+        .filter(Q(plastic_prefix__in=_heads(prefix)) | Q(plastic_prefix__startswith=prefix))
+        .exclude(plastic_prefix="")
+        .order_by("plastic_prefix")
+    )
+    if own is not None:
+        overlapping = overlapping.exclude(pk=own.pk)
+    other = overlapping.first()
+    if other is not None:
+        raise OverlappingCardSeries(prefix=prefix, other=other)
+
+
+def _heads(number: str) -> list[str]:
+    """Every prefix of the number a series could be: "2950" -> "2", "29", "295", "2950"."""
+    return [number[:n] for n in range(1, min(len(number), PLASTIC_PREFIX_MAX) + 1)]
+
+
+def card_type_for_number(*, merchant: Merchant | int, number: str) -> CardType | None:
+    """The type whose plastic series the card number is in, or None. Series never overlap
+    (see _ensure_series_free); should two ever match, the longer series wins. One query on
+    the (merchant, plastic_prefix) index."""
+    number = normalize_card_number(number)
+    if not number:
+        return None
+    found = CardType.objects.select_related("program").filter(
+        merchant=merchant, plastic_prefix__in=_heads(number)
+    )
+    return max(found, key=lambda card_type: len(card_type.plastic_prefix), default=None)
 
 
 def card_type_get(*, merchant: Merchant, pk) -> CardType:

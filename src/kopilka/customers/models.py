@@ -173,13 +173,32 @@ class CardType(models.Model):
     # Virtual cards of this type get numbers starting with these digits (in-store EAN-13
     # range, "29..."); empty: the merchant's default prefix.
     number_prefix = models.CharField(_("virtual card number prefix"), max_length=6, blank=True)
+    # The printed plastic series: a plastic card issued without a type whose number starts
+    # with these digits gets this type (card_types.card_type_for_number). A merchant's series
+    # never overlap (the services refuse one that starts with another), so a number belongs to
+    # at most one series; empty: no plastic series.
+    plastic_prefix = models.CharField(
+        _("plastic card series"),
+        max_length=16,
+        blank=True,
+        help_text=_(
+            "The digits the numbers of this type's plastic cards start with, e.g. 2950. "
+            "A plastic card registered without a type gets the type of its series."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("card type")
         verbose_name_plural = _("card types")
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "name"], name="card_type_name_unique")
+            models.UniqueConstraint(fields=["merchant", "name"], name="card_type_name_unique"),
+            # Also the index card_type_for_number looks series up by.
+            models.UniqueConstraint(
+                fields=["merchant", "plastic_prefix"],
+                condition=~models.Q(plastic_prefix=""),
+                name="card_type_series_unique",
+            ),
         ]
 
     def __str__(self) -> str:

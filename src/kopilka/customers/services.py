@@ -256,16 +256,19 @@ def card_issue(
     """Attach a card to the customer: a plastic one by its number, or a virtual one.
 
     Virtual cards get a generated EAN-13 number unless one is given (cards moved from
-    another system), starting with the card type's prefix if it has one. Returns the card
-    and the secret code if one was generated here (the only time it is visible); None when
-    the caller supplied it.
+    another system), starting with the card type's prefix if it has one. A plastic card
+    given no type takes the type of its printed series, if any (card_types.
+    card_type_for_number). Returns the card and the secret code if one was generated here
+    (the only time it is visible); None when the caller supplied it.
 
     A card of a type bound to another program than the customer's moves the customer there,
     balance included (card_types.follow_program), as moving cards to a type does.
     """
     customer = _lock_customer(customer)
     _ensure_not_anonymised(customer)
-    before = card_types.program_id_of(customer) if card_type is not None else None
+    # A plastic card may take a type from its series (_issue_card).
+    typed = card_type is not None or kind == Card.Kind.PLASTIC
+    before = card_types.program_id_of(customer) if typed else None
     card, plain = _issue_card(
         merchant=customer.merchant,
         customer=customer,
@@ -275,7 +278,7 @@ def card_issue(
         actor=actor,
         card_type=card_type,
     )
-    if card_type is not None:
+    if card.card_type_id is not None:
         card_types.follow_program(
             customer=customer, before=before, actor=actor, reason=f"card.issue {card.number}"
         )
@@ -630,6 +633,9 @@ def _issue_card(
             raise InvalidCardNumber(number=number)
     elif kind == Card.Kind.PLASTIC:
         raise InvalidCardNumber(_("A plastic card needs its printed number."))
+    if card_type is None and kind == Card.Kind.PLASTIC:
+        # A card of a printed series takes the series' type; a type given explicitly wins.
+        card_type = card_types.card_type_for_number(merchant=merchant, number=number)
 
     secret = (secret or "").strip()
     if len(secret) > _SECRET_MAX:

@@ -16,8 +16,9 @@ from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.customers.exceptions import CustomerNotFound, CustomerStatusConflict
-from kopilka.customers.models import Card, Customer
+from kopilka.customers.card_types import card_type_for_number, card_type_get
+from kopilka.customers.exceptions import CardTypeNotFound, CustomerNotFound, CustomerStatusConflict
+from kopilka.customers.models import Card, CardType, Customer
 from kopilka.customers.selectors import card_get_by_number, customer_find
 from kopilka.customers.services import card_issue, customer_confirm, customer_register
 from kopilka.errors import Conflict, ValidationFailed
@@ -25,7 +26,12 @@ from kopilka.ledger import services as ledger_services
 from kopilka.ledger.selectors import account_balance, accounts_of_customer
 from kopilka.merchants.actors import Actor
 from kopilka.programs.models import Program
-from kopilka.programs.selectors import manual_level_id, program_for_receipts, to_rules
+from kopilka.programs.selectors import (
+    manual_level_id,
+    program_for_receipts,
+    program_of_customer,
+    to_rules,
+)
 from kopilka.programs.services import customer_enrol
 from kopilka.rules.levels import LevelStanding, standing
 
@@ -43,6 +49,16 @@ class IdentifyReferenceRequired(ValidationFailed):
     default_message = _(
         "Give exactly one of: search query, customer id, card number, phone, e-mail, code word."
     )
+
+
+class UnknownCardType(ValidationFailed):
+    code = "unknown_card_type"
+    default_message = _("There is no such card type: choose one of the merchant's card types.")
+
+
+class CardTypeNeedsCard(ValidationFailed):
+    code = "card_type_needs_card"
+    default_message = _("A card type needs a card: give the card number or ask for a virtual card.")
 
 
 class AmbiguousCustomer(Conflict):
@@ -243,14 +259,25 @@ def customer_register_at_till(
     card_secret: str | None = None,
     virtual_card: bool = False,
     marketing_consent: bool = False,
+    card_type_id: int | None = None,
 ):
     """Customer, cards, program account and (when the program asks for it) a one-time code,
     all or nothing. Returns (customer, [(card, generated secret or None)], code row or None).
 
-    With confirmation required, the welcome bonus waits for the confirmation: an unconfirmed
-    contact must not be worth points.
+    `card_type_id` (the merchant's) is the type of every card issued here; without it a
+    plastic card takes the type of its printed series, if any. The customer's program is the
+    one of that type (else the default program): it decides the confirmation, the account
+    and the welcome bonus. With confirmation required, the welcome bonus waits for the
+    confirmation: an unconfirmed contact must not be worth points.
     """
-    program = program_for_receipts(merchant=merchant)
+    card_type = _card_type_to_issue(merchant, card_type_id, card_number, virtual_card)
+    typed = card_type or (
+        card_type_for_number(merchant=merchant, number=card_number) if card_number else None
+    )
+    # The program the cards put the customer in (programs.selectors.program_of_customer).
+    program = typed.program if typed is not None else program_for_receipts(merchant=merchant)
+    if program is not None and not program.enabled:
+        program = None  # a disabled program welcomes nobody
     needs_code = bool(program and program.require_confirmation)
     customer = customer_register(
         merchant=merchant,
@@ -273,10 +300,13 @@ def customer_register_at_till(
                 number=card_number,
                 secret=card_secret,
                 actor=actor,
+                card_type=card_type,
             )
         )
     if virtual_card:
-        cards.append(card_issue(customer=customer, kind=Card.Kind.VIRTUAL, actor=actor))
+        cards.append(
+            card_issue(customer=customer, kind=Card.Kind.VIRTUAL, actor=actor, card_type=card_type)
+        )
     code = None
     if program is not None:
         if needs_code:
@@ -287,6 +317,21 @@ def customer_register_at_till(
         ratelimit.hit("code_send", f"customer:{customer.pk}", now=now)
         code = otp.code_issue(customer=customer, now=now)
     return customer, cards, code
+
+
+def _card_type_to_issue(
+    merchant, card_type_id, card_number: str | None, virtual_card: bool
+) -> CardType | None:
+    if card_type_id is None:
+        return None
+    if not card_number and not virtual_card:
+        raise CardTypeNeedsCard(field="card_type_id")
+    try:
+        return card_type_get(merchant=merchant, pk=card_type_id)
+    except CardTypeNotFound:
+        # Another merchant's type reads exactly like a missing one; a bad field of the
+        # request, not a missing resource.
+        raise UnknownCardType(field="card_type_id", card_type_id=card_type_id) from None
 
 
 def customer_confirm_with_code(*, customer: Customer, code: str, actor: Actor, now) -> Customer:
@@ -301,8 +346,8 @@ def customer_confirm_with_code(*, customer: Customer, code: str, actor: Actor, n
         failure = otp.code_consume(customer=customer, code=code, now=now)
         if failure is None:
             customer = customer_confirm(customer=customer, actor=actor)
-            program = program_for_receipts(merchant=customer.merchant)
-            if program is not None:
+            program = program_of_customer(customer=customer, merchant=customer.merchant)
+            if program is not None and program.enabled:
                 customer_enrol(customer=customer, program=program, actor=actor, now=now)
     if failure is not None:
         # The code is gone because another till has just confirmed the customer with it?

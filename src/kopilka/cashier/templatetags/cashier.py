@@ -39,6 +39,9 @@ def qty(value) -> str:
 # (marked *money*) or a count, as docs/pos-api.md lists them.
 REASONS = {
     "program_inactive": _("The program is not active: no bonuses on this receipt."),
+    "program_not_in_store": _(
+        "The program does not work in this store: no bonuses on this receipt."
+    ),
     "excluded_no_accrual": _("Earns no bonuses."),
     "excluded_no_discount": _("Takes no discount."),
     "excluded_no_bonus_payment": _("Cannot be paid with bonuses."),
