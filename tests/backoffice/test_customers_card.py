@@ -59,6 +59,12 @@ def test_card_page_shows_balances_level_cards_and_history(client, merchant, cust
     assert len(page.context["entries"]["page"]) == 3
 
 
+def test_card_page_shows_the_total_spent_as_money(client, merchant, customer):
+    Customer.objects.filter(pk=customer.pk).update(purchases_total=526_600, visits=5)
+    page = signed_in(client, merchant, Role.AUDITOR).get(card_url(customer))
+    assert "5\xa0266,00" in page.content.decode()
+
+
 def test_ledger_history_filters_by_kind(client, merchant, customer):
     signed_in(client, merchant, Role.OWNER)
     page = client.get(card_url(customer), {"kind": EntryKind.MANUAL_CREDIT})

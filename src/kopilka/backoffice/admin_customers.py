@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.db import transaction
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -226,11 +227,16 @@ class CustomerAdmin(MerchantScopedAdmin):
         actor = request_actor(request)
         if change:
             services.customer_update(customer=obj, actor=actor, **profile)
-        else:
+            return
+        # A member added here joins their program as one registered at the till does:
+        # account and welcome bonus, with the customer or not at all.
+        with transaction.atomic():
             created = services.customer_register(
                 merchant=request_merchant(request), actor=actor, **profile
             )
-            adopt(obj, created)
+            if created.status == Customer.Status.ACTIVE:
+                customer_card.customer_enrol_here(customer=created, actor=actor)
+        adopt(obj, created)
 
     def save_related(self, request, form, formsets, change):
         customer = Customer.objects.get(pk=form.instance.pk)

@@ -1,18 +1,26 @@
-"""The customer card page of the back office: details, cards, accounts, level, purchase and
-ledger history, manual credit/debit within the role's limit, anonymisation. Actions answer
-with the part of the page they change (HTMX) or, without HTMX, redirect back to the page."""
+"""The customer card page of the back office: details, cards (issue, attach, block, reissue),
+accounts (opened with the welcome bonus), level, purchase and ledger history, manual
+credit/debit within the role's limit, the customer's status (confirm, block, unblock) and
+anonymisation. Actions answer with the part of the page they change (HTMX) or, without HTMX,
+redirect back to the page.
+
+An account opened here (button, first manual credit, confirmation, a customer added in the
+back office) is an enrolment in the customer's program, as at the till: an active customer
+gets the program's welcome bonus once, a pending one when confirmed."""
 
 from __future__ import annotations
 
 import datetime
 from decimal import Decimal
 from functools import partial
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Sum
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -21,22 +29,26 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from kopilka.customers import card_types, stats
 from kopilka.customers import services as customers
-from kopilka.customers import stats
-from kopilka.customers.exceptions import CustomerNotFound
-from kopilka.customers.models import Card, Customer
+from kopilka.customers.exceptions import CustomerAnonymised, CustomerNotFound
+from kopilka.customers.models import Card, CardType, Customer
 from kopilka.customers.selectors import customer_get
 from kopilka.errors import KopilkaError
 from kopilka.ledger import locks
 from kopilka.ledger import services as ledger
-from kopilka.ledger.models import Entry, EntryKind
+from kopilka.ledger.models import Account, Entry, EntryKind
 from kopilka.ledger.selectors import account_balance, accounts_of_customer, lots_expiring
 from kopilka.merchants.models import Role
+from kopilka.merchants.services import audit_record
 from kopilka.pos.selectors import customer_activity, receipts_of_customer
-from kopilka.programs.selectors import manual_level_id, to_rules
+from kopilka.programs import services as programs
+from kopilka.programs.models import Program
+from kopilka.programs.selectors import manual_level_id, program_of_customer, to_rules
 from kopilka.rules.levels import standing
 
 from .customer_filters import minor_units
+from .formatting import money
 from .scoping import request_actor, request_merchant, staff_member
 
 EXPIRING_WITHIN_DAYS = 30
@@ -59,18 +71,114 @@ class AdjustLimitExceeded(KopilkaError):
     default_message = _("The amount is above the limit of your role for one operation.")
 
 
+class NoProgram(KopilkaError):
+    code = "no_program"
+    status = 409
+    default_message = _("There is no enabled bonus program to open an account in.")
+
+
+class NoAccountToDebit(KopilkaError):
+    code = "no_account_to_debit"
+    status = 409
+    default_message = _(
+        "The customer has no bonus account in their program yet: there is nothing to debit."
+    )
+
+
+class Enrolment(NamedTuple):
+    account: Account
+    created: bool  # the account was opened now
+    welcome: int  # the welcome bonus given now, in minor units
+
+
 @transaction.atomic
-def balance_adjust(*, account, amount: int, reason: str, role: str, actor, now=None) -> list:
+def customer_enrol_here(*, customer: Customer, actor, now=None) -> Enrolment | None:
+    """Open the customer's account in their program (programs.selectors.program_of_customer)
+    the way the till does: an active customer is enrolled with the welcome bonus, once
+    (programs.services.customer_enrol); a pending one gets the account alone and the bonus
+    on confirmation, since an unconfirmed contact must not be worth points. Audited when
+    something changed. None when the customer has no program (none is enabled)."""
+    if customer.anonymised_at is not None:
+        raise CustomerAnonymised(customer_id=customer.pk)
+    program = program_of_customer(customer=customer, merchant=customer.merchant)
+    if program is None:
+        return None
+    existing = Account.objects.filter(customer=customer, program=program).first()
+    welcomed_before = _welcome_total(existing)
+    if customer.status == Customer.Status.ACTIVE:
+        account = programs.customer_enrol(customer=customer, program=program, actor=actor, now=now)
+    else:
+        account = ledger.account_open(customer=customer, program=program, actor=actor)
+    done = Enrolment(account, existing is None, _welcome_total(account) - welcomed_before)
+    if done.created or done.welcome:
+        audit_record(
+            merchant=customer.merchant,
+            actor=actor,
+            action="account.open" if done.created else "account.welcome",
+            obj=account,
+            data={"customer_id": customer.pk, "program_id": program.pk, "welcome": done.welcome},
+        )
+        stats.refresh_customer_balances([customer.pk], now=now or timezone.now())
+    return done
+
+
+def _welcome_total(account: Account | None) -> int:
+    if account is None:
+        return 0
+    entries = Entry.objects.filter(account=account, kind=EntryKind.WELCOME)
+    return entries.aggregate(total=Sum("amount"))["total"] or 0
+
+
+@transaction.atomic
+def account_open(*, customer: Customer, actor, now=None) -> Enrolment:
+    """The "Open a bonus account" button: customer_enrol_here, refused without a program."""
+    done = customer_enrol_here(customer=customer, actor=actor, now=now)
+    if done is None:
+        raise NoProgram()
+    return done
+
+
+@transaction.atomic
+def customer_activate(*, customer: Customer, actor, now=None) -> Enrolment | None:
+    """Confirm a pending customer by hand (staff checked the contact) with what the till's
+    confirmation by one-time code brings (pos.desk.customer_confirm_with_code): the status
+    becomes active and the customer is enrolled with the welcome bonus. Confirming an active
+    customer again changes nothing; a blocked one is refused by customer_confirm."""
+    if customer.status == Customer.Status.ACTIVE:
+        return None
+    customer = customers.customer_confirm(customer=customer, actor=actor)
+    return customer_enrol_here(customer=customer, actor=actor, now=now)
+
+
+@transaction.atomic
+def balance_adjust(
+    *, amount: int, reason: str, role: str, actor, account=None, customer=None, now=None
+) -> list:
     """Manual credit (amount > 0) or debit (< 0) by a staff member, within the limit of the
     role: auditors and cashiers none, marketers up to KOPILKA_MARKETER_ADJUST_LIMIT per
-    operation. Audited by ledger.manual_adjust; the list's balance snapshot follows."""
+    operation. Audited by ledger.manual_adjust; the list's balance snapshot follows.
+
+    With `customer` instead of `account`: their account in their program, which a credit
+    opens first (customer_enrol_here, welcome bonus included, outside the role's limit: it is
+    the program's); a debit of an account that is not there is refused."""
     if role not in (Role.OWNER, Role.ADMIN, Role.MARKETER):
         raise AdjustNotAllowed()
     if role == Role.MARKETER and abs(amount) > adjust_limit():
         raise AdjustLimitExceeded(limit=adjust_limit(), amount=amount)
+    if account is None:
+        program = program_of_customer(customer=customer, merchant=customer.merchant)
+        if program is None:
+            raise NoProgram()
+        account = Account.objects.filter(customer=customer, program=program).first()
+        if account is None and amount < 0:
+            raise NoAccountToDebit()
+        if account is None:
+            account = customer_enrol_here(customer=customer, actor=actor, now=now).account
     [locked] = locks.lock_accounts([account.pk])
+    # Points added by hand burn like earned ones: after the program's bonus lifetime.
+    lifetime = Program.objects.values_list("lifetime_days", flat=True).get(pk=locked.program_id)
     entries = ledger.manual_adjust(
-        account=locked, amount=amount, actor=actor, reason=reason, now=now
+        account=locked, amount=amount, actor=actor, reason=reason, now=now, lifetime_days=lifetime
     )
     stats.refresh_customer_balances([account.customer_id], now=now or timezone.now())
     return entries
@@ -171,17 +279,38 @@ def _receipts(customer, params):
     )
 
 
+def may_choose_card_type(request) -> bool:
+    """A card's type decides its holder's program (balance included), so choosing one is for
+    the people of card types and card moves (owner, admin), not for marketers."""
+    return request.user.has_perm("customers.change_cardtype")
+
+
 def _context(request, admin, customer, **extra):
     now = timezone.now()
     member = staff_member(request)
     can_change = admin.has_change_permission(request, customer) and customer.anonymised_at is None
+    accounts = _accounts(customer, now)
+    program = program_of_customer(customer=customer, merchant=customer.merchant)
+    has_account = program is not None and any(
+        row["account"].program_id == program.pk for row in accounts
+    )
+    choose_type = can_change and may_choose_card_type(request)
     return {
         **admin.admin_site.each_context(request),
         "opts": Customer._meta,
         "title": str(customer),
         "customer": customer,
         "cards": customer.cards.select_related("card_type").order_by("-issued_at", "-id"),
-        "accounts": _accounts(customer, now),
+        "card_types": (
+            CardType.objects.filter(merchant_id=customer.merchant_id)
+            .select_related("program")
+            .order_by("name")
+            if choose_type
+            else []
+        ),
+        "accounts": accounts,
+        "program": program,
+        "program_account_missing": program is not None and not has_account,
         "receipts": _receipts(customer, request.GET),
         "entries": _entries(customer, request.GET),
         "entry_kinds": EntryKind.choices,
@@ -228,24 +357,63 @@ def _changeable(request, admin, object_id) -> Customer:
     return customer
 
 
-def _issue(customer, actor) -> str:
-    card, secret = customers.card_issue(customer=customer, kind=Card.Kind.VIRTUAL, actor=actor)
+def _card_type(customer, post) -> CardType | None:
+    value = post.get("card_type", "").strip()
+    return card_types.card_type_get(merchant=customer.merchant, pk=value) if value else None
+
+
+def _issue(customer, post, actor) -> str:
+    card, secret = customers.card_issue(
+        customer=customer,
+        kind=Card.Kind.VIRTUAL,
+        actor=actor,
+        card_type=_card_type(customer, post),
+    )
     return gettext("Virtual card %(number)s issued, secret code %(code)s.") % {
         "number": card.number,
         "code": secret,
     }
 
 
-def _block(card, actor) -> None:
+def _attach(customer, post, actor) -> str:
+    """A plastic card typed or scanned; its secret code as printed, or generated here."""
+    card, secret = customers.card_issue(
+        customer=customer,
+        kind=Card.Kind.PLASTIC,
+        number=post.get("number", ""),
+        secret=post.get("secret", "") or None,
+        actor=actor,
+        card_type=_card_type(customer, post),
+    )
+    if secret is None:
+        return gettext("Card %(number)s attached.") % {"number": card.number}
+    return gettext("Card %(number)s attached, secret code %(code)s.") % {
+        "number": card.number,
+        "code": secret,
+    }
+
+
+def _block(card, post, actor) -> None:
     customers.card_block(card=card, actor=actor)
 
 
-def _unblock(card, actor) -> None:
+def _unblock(card, post, actor) -> None:
     customers.card_unblock(card=card, actor=actor)
 
 
-def _reissue(card, actor) -> str:
-    new, secret = customers.card_reissue(card=card, actor=actor)
+def _reissue(card, post, actor) -> str:
+    """Onto a new plastic card when its number is given, else onto a new virtual one."""
+    new, secret = customers.card_reissue(
+        card=card,
+        actor=actor,
+        new_number=post.get("number", "").strip() or None,
+        secret=post.get("secret", "") or None,
+    )
+    if secret is None:
+        return gettext("Card %(old)s replaced by %(number)s.") % {
+            "old": card.number,
+            "number": new.number,
+        }
     return gettext("Card %(old)s replaced by %(number)s, secret code %(code)s.") % {
         "old": card.number,
         "number": new.number,
@@ -253,7 +421,7 @@ def _reissue(card, actor) -> str:
     }
 
 
-def _new_secret(card, actor) -> str:
+def _new_secret(card, post, actor) -> str:
     secret = customers.card_regenerate_secret(card=card, actor=actor)
     return gettext("New secret code of card %(number)s: %(code)s.") % {
         "number": card.number,
@@ -261,43 +429,94 @@ def _new_secret(card, actor) -> str:
     }
 
 
+NEW_CARD_ACTIONS = {"issue": _issue, "attach": _attach}
 CARD_ACTIONS = {"block": _block, "unblock": _unblock, "reissue": _reissue, "secret": _new_secret}
+
+
+def _program_note(before: int | None, after: int | None) -> str | None:
+    """Said when a card of another program's type moved the customer there."""
+    if after is None or after == before:
+        return None
+    return gettext("The customer is now in the program %(program)s; the balance went along.") % {
+        "program": Program.objects.get(pk=after).name
+    }
 
 
 @require_POST
 def card_action(request, object_id, admin, action, card_id=None):
-    """Issue a virtual card, or act on one of the customer's cards; a generated secret code
-    is shown once, in the answer."""
+    """Issue a virtual card, attach a plastic one, or act on one of the customer's cards; a
+    generated secret code is shown once, in the answer."""
     customer = _changeable(request, admin, object_id)
     actor = request_actor(request)
-    if action == "issue":
-        run = partial(_issue, customer)
+    if action in NEW_CARD_ACTIONS:
+        if request.POST.get("card_type") and not may_choose_card_type(request):
+            raise PermissionDenied
+        run = partial(NEW_CARD_ACTIONS[action], customer, request.POST)
     else:
         card = Card.objects.filter(
             merchant_id=customer.merchant_id, customer=customer, pk=card_id
         ).first()
         if card is None or action not in CARD_ACTIONS:
             raise Http404
-        run = partial(CARD_ACTIONS[action], card)
+        run = partial(CARD_ACTIONS[action], card, request.POST)
     try:
-        done = run(actor)
+        with transaction.atomic():
+            before = card_types.program_id_of(customer)
+            done = run(actor)
+            moved = _program_note(before, card_types.program_id_of(customer))
     except KopilkaError as error:
         notes = [(messages.ERROR, str(error.message))]
     else:
-        notes = [(messages.SUCCESS, done)] if done else []
+        notes = [(messages.SUCCESS, text) for text in (done, moved) if text]
     return _answer(request, admin, customer, "cards", notes=notes)
+
+
+def _enrolment_note(done: Enrolment) -> str:
+    program = done.account.program.name
+    said = []
+    if done.created:
+        said.append(gettext("Bonus account opened in %(program)s.") % {"program": program})
+    if done.welcome:
+        said.append(gettext("Welcome bonus: %(amount)s.") % {"amount": money(done.welcome)})
+    if not said:
+        return gettext("The customer already has a bonus account in %(program)s.") % {
+            "program": program
+        }
+    return " ".join(said)
+
+
+@require_POST
+def open_account(request, object_id, admin):
+    """The customer's account in their program, with the welcome bonus (customer_enrol_here)."""
+    customer = _changeable(request, admin, object_id)
+    try:
+        done = account_open(customer=customer, actor=request_actor(request))
+    except KopilkaError as error:
+        notes = [(messages.ERROR, str(error.message))]
+    else:
+        notes = [(messages.SUCCESS, _enrolment_note(done))]
+    return _answer(request, admin, customer, "accounts", notes=notes)
 
 
 @require_POST
 def adjust(request, object_id, admin):
+    """A manual credit or debit; account "new" is the customer's program's account that is
+    not there yet (a credit opens it)."""
     customer = _changeable(request, admin, object_id)
     member = staff_member(request)
-    account = accounts_of_customer(customer).filter(pk=request.POST.get("account") or 0).first()
+    chosen = request.POST.get("account", "")
+    if chosen == "new":
+        target = {"customer": customer}
+    else:
+        account = accounts_of_customer(customer).filter(pk=chosen if chosen.isdigit() else 0)
+        target = {"account": account.first()}
+    if None in target.values():
+        target = {}
     amount = minor_units(request.POST.get("amount", ""))
     reason = request.POST.get("reason", "").strip()
     sign = -1 if request.POST.get("direction") == "debit" else 1
     notes = []
-    if account is None:
+    if not target:
         notes.append((messages.ERROR, gettext("Choose an account.")))
     elif amount is None or amount <= 0:
         notes.append((messages.ERROR, gettext("Enter a positive amount.")))
@@ -306,11 +525,11 @@ def adjust(request, object_id, admin):
     else:
         try:
             balance_adjust(
-                account=account,
                 amount=sign * amount,
                 reason=reason,
                 role=member.role if member else "",
                 actor=request_actor(request),
+                **target,
             )
             notes.append(
                 (
@@ -322,6 +541,39 @@ def adjust(request, object_id, admin):
         except KopilkaError as error:
             notes.append((messages.ERROR, str(error.message)))
     return _answer(request, admin, customer, "accounts", notes=notes)
+
+
+@require_POST
+def status_action(request, object_id, admin, action):
+    """Confirm a pending customer (with the welcome bonus, as the till's confirmation), block
+    or unblock one with a reason. Answered by reloading the page: status, accounts and
+    history all change."""
+    customer = _changeable(request, admin, object_id)
+    actor = request_actor(request)
+    reason = request.POST.get("reason", "").strip()
+    try:
+        if action == "confirm":
+            done = customer_activate(customer=customer, actor=actor)
+            text = gettext("The customer is confirmed.")
+            if done is not None:
+                text += " " + _enrolment_note(done)
+        elif action in ("block", "unblock") and not reason:
+            messages.error(request, gettext("Say why the customer's status changes."))
+            text = None
+        elif action == "block":
+            customers.customer_block(customer=customer, actor=actor, reason=reason)
+            text = gettext("The customer is blocked: bonuses can neither be earned nor spent.")
+        elif action == "unblock":
+            customers.customer_unblock(customer=customer, actor=actor, reason=reason)
+            text = gettext("The customer is active again.")
+        else:
+            raise Http404
+    except KopilkaError as error:
+        messages.error(request, str(error.message))
+    else:
+        if text:
+            messages.success(request, text)
+    return redirect(reverse("admin:customers_customer_card", args=[customer.pk]))
 
 
 def anonymise(request, object_id, admin):
@@ -355,12 +607,27 @@ def urls(admin):
         path("<int:object_id>/card/", bind(card_page), name="customers_customer_card"),
         path("<int:object_id>/card/adjust/", bind(adjust), name="customers_customer_adjust"),
         path(
+            "<int:object_id>/card/accounts/open/",
+            bind(open_account),
+            name="customers_customer_account_open",
+        ),
+        path(
+            "<int:object_id>/card/status/<str:action>/",
+            bind(status_action),
+            name="customers_customer_status",
+        ),
+        path(
             "<int:object_id>/card/anonymise/", bind(anonymise), name="customers_customer_anonymise"
         ),
         path(
             "<int:object_id>/card/cards/issue/",
             bind(card_action, action="issue"),
             name="customers_customer_card_issue",
+        ),
+        path(
+            "<int:object_id>/card/cards/attach/",
+            bind(card_action, action="attach"),
+            name="customers_customer_card_attach",
         ),
         path(
             "<int:object_id>/card/cards/<int:card_id>/<str:action>/",

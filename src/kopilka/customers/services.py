@@ -319,14 +319,20 @@ def card_regenerate_secret(*, card: Card, actor: Actor) -> str:
 
 @transaction.atomic
 def card_reissue(
-    *, card: Card, actor: Actor, new_number: str | None = None, kind: str | None = None
+    *,
+    card: Card,
+    actor: Actor,
+    new_number: str | None = None,
+    kind: str | None = None,
+    secret: str | None = None,
 ) -> tuple[Card, str | None]:
     """Replace a lost or damaged card: the old one becomes "lost", a new one takes its place.
 
     The new card is plastic when `new_number` is given and virtual otherwise, unless `kind`
-    says; it is of the old card's type. Returns the new card and its generated secret code,
-    as card_issue() does. Points are not moved here because they never were on the card:
-    the balance belongs to the customer's ledger Account per program, so the new card
+    says; it is of the old card's type. Its secret code is `secret` (the one printed on a
+    new plastic card) or generated. Returns the new card and the secret code if generated
+    here, as card_issue() does. Points are not moved here because they never were on the
+    card: the balance belongs to the customer's ledger Account per program, so the new card
     reaches the same balance by construction. (Only a customer holding typed cards of
     different programs can change program here, the new card being the newest: then the
     balance follows, as in card_issue.)
@@ -345,7 +351,7 @@ def card_reissue(
         customer=card.customer,
         kind=kind,
         number=new_number,
-        secret=None,
+        secret=secret,
         actor=actor,
         card_type=card.card_type,
     )
