@@ -158,7 +158,18 @@ class ProgramAdmin(MoneyFieldsMixin, InlinesThroughServices, NoDirectDeletes, Me
     search_fields = ["name"]
     inlines = [SegmentCapInline, DiscountStepInline]
     filter_horizontal = ["stores"]
-    actions = None
+    actions = ["move_balances"]
+
+    def has_move_balances_permission(self, request):
+        # Moving balances between programs is what moving cards does: owners and admins.
+        return request.user.has_perm("customers.change_cardtype")
+
+    @admin.action(
+        description=_("Move balances left here to the customers' current programs"),
+        permissions=["move_balances"],
+    )
+    def move_balances(self, request, queryset):
+        return card_moves.programs_action(self, request, queryset)
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if isinstance(db_field, models.URLField):

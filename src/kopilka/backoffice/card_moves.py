@@ -1,7 +1,8 @@
 """Moving cards to another card type from the back office: a list action on card types, and a
 page for the customer list as filtered. Both ask for the new type and a reason, then call
 `customers.card_types.cards_move_to_type`; balances follow the customers into the new type's
-program."""
+program. And a list action on programs: the balances left in a program by customers now in
+another one follow them there (`card_types.balances_follow_programs`)."""
 
 from __future__ import annotations
 
@@ -141,6 +142,60 @@ def _apply(modeladmin, request, merchant, form, selections: list[dict]) -> None:
         for name in totals:
             totals[name] += getattr(result, name)
     modeladmin.message_user(request, _moved_message(to_type, totals), messages.SUCCESS)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=500, widget=UnfoldAdminTextInputWidget)
+
+
+def programs_action(modeladmin, request, queryset):
+    """The program list's action: balances left in the selected programs by customers who
+    are now in another program move there."""
+    merchant = request_merchant(request)
+    if merchant is None:
+        modeladmin.message_user(request, _("Only a merchant's staff can move its balances."))
+        return None
+    chosen = list(queryset.order_by("pk"))
+    form = ReasonForm(request.POST if "apply" in request.POST else None)
+    if form.is_bound and form.is_valid():
+        customers = amount = 0
+        for program in chosen:
+            result = modeladmin.run_action(
+                request,
+                card_types.balances_follow_programs,
+                merchant=merchant,
+                from_program=program,
+                reason=form.cleaned_data["reason"],
+            )
+            if result is None:
+                return None
+            customers, amount = customers + result.customers, amount + result.amount
+        modeladmin.message_user(
+            request,
+            ngettext(
+                "Balances of %(count)d customer moved to their current programs: %(amount)s.",
+                "Balances of %(count)d customers moved to their current programs: %(amount)s.",
+                customers,
+            )
+            % {"count": customers, "amount": money(amount)},
+            messages.SUCCESS,
+        )
+        return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": _("Move balances to the customers' current programs"),
+        "opts": modeladmin.model._meta,
+        "form": form,
+        "programs": chosen,
+        "hidden": {
+            "action": request.POST.get("action", ""),
+            "select_across": request.POST.get("select_across", "0"),
+            "index": request.POST.get("index", "0"),
+        },
+        "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+        "back": request.get_full_path(),
+    }
+    return TemplateResponse(request, "backoffice/move_balances.html", context)
 
 
 def _moved_message(to_type, totals: dict) -> str:

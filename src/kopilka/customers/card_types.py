@@ -378,6 +378,70 @@ def follow_program(
     return amount
 
 
+@dataclass(frozen=True)
+class BalancesMoved:
+    customers: int  # customers whose points moved
+    amount: int  # minor units moved
+
+
+def balances_follow_programs(
+    *, merchant: Merchant, from_program: Program, actor: Actor, reason: str, now=None
+) -> BalancesMoved:
+    """Move the balances left in `from_program` by customers who are now in another program
+    (program_of_customer: their card's type, else the default program, which follows the
+    programs' periods) to that program, lot by lot with their freeze and expiry, as moving
+    cards does. Customers still in `from_program` keep theirs. For when one program follows
+    another: the points of the one that ended go where the customers now earn and spend.
+    In batches of MOVE_BATCH customers, each its own transaction; one audit row."""
+    if not (reason or "").strip():
+        raise ReasonRequired()
+    if from_program.merchant_id != merchant.pk:
+        raise ProgramNotFound(program=from_program.pk)
+    now = now or timezone.now()
+    default = program_for_receipts(merchant=merchant, now=now)
+    default_id = default.pk if default else None
+    holders = sorted(
+        Account.objects.filter(merchant=merchant, program=from_program)
+        .exclude(customer=None)
+        .values_list("customer_id", flat=True)
+    )
+    customers = amount = 0
+    for start in range(0, len(holders), MOVE_BATCH):
+        batch = holders[start : start + MOVE_BATCH]
+        with transaction.atomic():
+            locked = list(
+                Customer.objects.select_for_update()
+                .select_related("merchant")
+                .filter(merchant=merchant, pk__in=batch)
+                .order_by("pk")
+            )
+            after = programs_of_customers(merchant=merchant, customer_ids=batch, default=default_id)
+            elsewhere = [
+                c for c in locked if after[c.pk] is not None and after[c.pk] != from_program.pk
+            ]
+            moved, total = _move_balances(
+                merchant.pk,
+                elsewhere,
+                dict.fromkeys(batch, from_program.pk),
+                after,
+                actor=actor,
+                reason=reason,
+                now=now,
+            )
+        customers += moved
+        amount += total
+    result = BalancesMoved(customers=customers, amount=amount)
+    audit_record(
+        merchant=merchant,
+        actor=actor,
+        action="program.balances_follow",
+        obj=from_program,
+        reason=reason,
+        data=asdict(result),
+    )
+    return result
+
+
 # --- helpers ---------------------------------------------------------------------------------
 
 
