@@ -21,7 +21,7 @@ from kopilka.customers.models import Card, Customer, Group
 from kopilka.customers.normalize import normalize_email, normalize_phone
 from kopilka.customers.selectors import customer_find
 
-from . import card_moves, customer_card, customer_groups, customer_io
+from . import card_catalogue, card_moves, customer_card, customer_groups, customer_io
 from .customer_filters import (
     BalanceFilter,
     BirthdayMonthFilter,
@@ -301,7 +301,28 @@ class GroupAdmin(MerchantScopedAdmin):
 @admin.register(Card)
 class CardAdmin(MerchantScopedAdmin):
     """Cards to look up by number; they are issued, blocked and reissued on the customer
-    card page (customers.services), so this list is read-only."""
+    card page (customers.services), so this list is read-only. Printed cards are entered
+    ahead, without an owner, from its toolbar (card_catalogue)."""
+
+    list_before_template = "backoffice/customers/card_list_toolbar.html"
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "stock/",
+                view(card_catalogue.StockView.as_view(admin=self)),
+                name="customers_card_stock",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {
+            "can_stock_cards": request.user.has_perm("customers.add_card"),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra)
 
     list_display = ("number", "display_customer", "kind", "status", "card_type", "issued_at")
     list_filter = ("kind", "status")

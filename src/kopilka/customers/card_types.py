@@ -248,6 +248,21 @@ def card_type_for_number(*, merchant: Merchant | int, number: str) -> CardType |
     return max(found, key=lambda card_type: len(card_type.plastic_prefix), default=None)
 
 
+def series_of(merchant: Merchant):
+    """card_type_for_number for many numbers: the merchant's series read once, a function
+    from a (normalised) number to its type or None."""
+    by_prefix = {
+        t.plastic_prefix: t
+        for t in CardType.objects.filter(merchant=merchant).exclude(plastic_prefix="")
+    }
+
+    def type_of(number: str) -> CardType | None:
+        found = [by_prefix[head] for head in _heads(number) if head in by_prefix]
+        return max(found, key=lambda t: len(t.plastic_prefix), default=None)
+
+    return type_of
+
+
 def card_type_get(*, merchant: Merchant, pk) -> CardType:
     """The merchant's card type; another merchant's id is reported exactly like a missing one."""
     card_type = (

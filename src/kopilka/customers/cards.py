@@ -28,6 +28,25 @@ def is_valid_ean13(number: str) -> bool:
     return ean13_check_digit(number[:12]) == int(number[12])
 
 
+def numbers_from(first: str, count: int) -> list[str]:
+    """`count` consecutive card numbers from `first` on, as a printed series runs: a valid
+    EAN-13 counts on in its 12-digit body with each number's own check digit; other numbers
+    count as integers keeping their width (leading zeros)."""
+    if not first.isascii() or not first.isdigit():
+        raise ValueError("card numbers of a series are digits")
+    if is_valid_ean13(first):
+        start = int(first[:12])
+        bodies = [f"{start + i:012d}" for i in range(count)]
+        if len(bodies[-1]) > 12:
+            raise ValueError("the series runs past the last EAN-13 number")
+        return [body + str(ean13_check_digit(body)) for body in bodies]
+    start, width = int(first), len(first)
+    numbers = [f"{start + i:0{width}d}" for i in range(count)]
+    if len(numbers[-1]) > width:
+        raise ValueError("the series runs past the numbers of its width")
+    return numbers
+
+
 def normalize_card_number(raw: str) -> str:
     # Typed numbers come with the spaces and dashes printed on the card; scanners send none.
     return "".join(ch for ch in (raw or "") if not ch.isspace() and ch != "-")

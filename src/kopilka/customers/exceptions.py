@@ -52,6 +52,11 @@ class CustomerNotFound(NotFound):
     default_message = _("Customer not found.")
 
 
+class CardNotAssigned(CustomerNotFound):
+    code = "card_not_assigned"
+    default_message = _("This card has no owner yet: register the customer with it.")
+
+
 class CustomerAnonymised(Conflict):
     code = "customer_anonymised"
     default_message = _("The customer's personal data was erased; the record cannot be changed.")

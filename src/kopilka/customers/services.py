@@ -21,6 +21,7 @@ from .cards import (
     generate_virtual_number,
     hash_secret,
     normalize_card_number,
+    numbers_from,
 )
 from .exceptions import (
     CardStatusConflict,
@@ -269,6 +270,14 @@ def card_issue(
     # A plastic card may take a type from its series (_issue_card).
     typed = card_type is not None or kind == Card.Kind.PLASTIC
     before = card_types.program_id_of(customer) if typed else None
+    stock = _stock_card(customer.merchant, kind, number)
+    if stock is not None:
+        card, plain = _assign(stock, customer, secret=secret, card_type=card_type, actor=actor)
+        if card.card_type_id is not None:
+            card_types.follow_program(
+                customer=customer, before=before, actor=actor, reason=f"card.assign {card.number}"
+            )
+        return card, plain
     card, plain = _issue_card(
         merchant=customer.merchant,
         customer=customer,
@@ -283,6 +292,124 @@ def card_issue(
             customer=customer, before=before, actor=actor, reason=f"card.issue {card.number}"
         )
     return card, plain
+
+
+STOCK_MAX = 10_000
+
+
+@transaction.atomic
+def cards_stock(
+    *, merchant: Merchant, first: str, count: int = 1, actor: Actor, card_type=None
+) -> list[Card]:
+    """Plastic cards entered into the catalogue ahead, with no owner yet: `count` printed
+    numbers from `first` on (cards.numbers_from). A card of a type's printed series gets that
+    type unless `card_type` says. No secret code yet: the one printed on the card is given
+    when the card gets its owner (card_issue, at the till's registration or on the customer
+    card), or one is generated then. A number already in the catalogue refuses the whole
+    series."""
+    first = normalize_card_number(first)
+    if not 1 <= count <= STOCK_MAX:
+        raise InvalidCustomerData(
+            format_lazy(_("Enter between 1 and {n} cards at once."), n=STOCK_MAX), field="count"
+        )
+    try:
+        numbers = numbers_from(first, count)
+    except ValueError:
+        raise InvalidCardNumber(number=first) from None
+    if len(numbers[-1]) > _CARD_NUMBER_MAX:
+        raise InvalidCardNumber(number=numbers[-1])
+    if card_type is not None and card_type.merchant_id != merchant.pk:
+        raise CardTypeNotFound(card_type=str(card_type.pk))
+    taken = list(
+        Card.objects.filter(merchant=merchant, number__in=numbers)
+        .order_by("number")
+        .values_list("number", flat=True)[:5]
+    )
+    if taken:
+        raise DuplicateCard(numbers=taken)
+    series = card_types.series_of(merchant)  # one query, not one per card
+    cards = [
+        Card(
+            merchant=merchant,
+            customer=None,
+            kind=Card.Kind.PLASTIC,
+            number=number,
+            card_type=card_type or series(number),
+        )
+        for number in numbers
+    ]
+    try:
+        with transaction.atomic():
+            Card.objects.bulk_create(cards, batch_size=1000)
+    except IntegrityError as exc:
+        raise DuplicateCard(number=first) from exc
+    audit_record(
+        merchant=merchant,
+        actor=actor,
+        action="card.stock",
+        obj=cards[0],
+        data={
+            "first": numbers[0],
+            "last": numbers[-1],
+            "count": count,
+            "card_type_id": card_type.pk if card_type is not None else None,
+        },
+    )
+    return cards
+
+
+def _stock_card(merchant: Merchant, kind: str, number: str | None) -> Card | None:
+    """The catalogue's ownerless card with this number, locked, if a plastic card with it is
+    being issued."""
+    if kind != Card.Kind.PLASTIC or not number:
+        return None
+    return (
+        Card.objects.select_for_update()
+        .filter(
+            merchant=merchant,
+            number=normalize_card_number(number),
+            customer=None,
+            status=Card.Status.ACTIVE,
+        )
+        .first()
+    )
+
+
+def _assign(
+    stock: Card, customer: Customer, *, secret, card_type, actor
+) -> tuple[Card, str | None]:
+    """Give a catalogue card its owner, with the secret code printed on it (or a new one) and
+    the type asked for (else the one it was entered with)."""
+    if card_type is not None and card_type.merchant_id != customer.merchant_id:
+        raise CardTypeNotFound(card_type=str(card_type.pk))
+    secret = (secret or "").strip()
+    if len(secret) > _SECRET_MAX:
+        raise InvalidCustomerData(
+            format_lazy(_("The secret code is longer than {n} characters."), n=_SECRET_MAX),
+            field="secret",
+        )
+    plain = None
+    if secret:
+        stock.secret_hash = hash_secret(secret)
+    elif not stock.secret_hash:
+        plain = generate_secret()
+        stock.secret_hash = hash_secret(plain)
+    stock.customer = customer
+    if card_type is not None:
+        stock.card_type = card_type
+    stock.save(update_fields=["customer", "secret_hash", "card_type"])
+    audit_record(
+        merchant=customer.merchant,
+        actor=actor,
+        action="card.assign",
+        obj=stock,
+        data={
+            "number": stock.number,
+            "customer_id": customer.pk,
+            "card_type_id": stock.card_type_id,
+        },
+    )
+    return stock, plain
 
 
 @transaction.atomic

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.customers.exceptions import CustomerNotFound, InvalidEmail, InvalidPhone
+from kopilka.customers.exceptions import (
+    CardNotAssigned,
+    CustomerNotFound,
+    InvalidEmail,
+    InvalidPhone,
+)
 from kopilka.customers.models import Card, Customer
 from kopilka.customers.normalize import normalize_email, normalize_phone
 from kopilka.customers.selectors import card_get_by_number, customer_get
@@ -53,7 +58,8 @@ def customer_and_card_from_reference(
     elif kind == "card":
         found = card_get_by_number(merchant=merchant, number=str(value))
         if found.customer is None:
-            raise CustomerNotFound(card=found.number)
+            # A catalogue card not given to anyone yet: the till registers the customer with it.
+            raise CardNotAssigned(card=found.number)
         if found.status != Card.Status.ACTIVE and not allow_blocked:
             raise CardBlocked(card=found.number)
         customer = found.customer
