@@ -111,6 +111,23 @@ def test_the_welcome_bonus_and_the_confirmation_are_those_of_the_cards_program(
     assert [e.amount for e in account.entries.filter(kind=EntryKind.WELCOME)] == [30000]
 
 
+def test_a_catalogue_card_entered_as_gold_welcomes_in_golds_program(
+    till, gold, base_program, merchant, actor
+):
+    from kopilka.customers import services as customers
+
+    programs.program_update(program=gold.program, actor=actor, welcome_bonus=30000)
+    customers.cards_stock(merchant=merchant, first="7100001", count=1, card_type=gold, actor=actor)
+
+    body = register(till, card_number="7100001").json()
+
+    [card] = Card.objects.filter(number="7100001")
+    assert (card.customer_id, card.card_type) == (body["id"], gold)
+    [account] = Account.objects.filter(customer_id=body["id"])
+    assert account.program_id == gold.program_id
+    assert [e.amount for e in account.entries.filter(kind=EntryKind.WELCOME)] == [30000]
+
+
 @pytest.mark.parametrize("whose", ["another merchant's", "unknown"])
 def test_a_card_type_not_of_the_merchant_is_a_422_and_nothing_is_registered(
     till, gold, other_merchant, actor, whose

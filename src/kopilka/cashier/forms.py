@@ -1,4 +1,6 @@
-"""The form of a customer registered at the till (the desk service checks the rest)."""
+"""The forms of a customer registered or edited at the till (the desk service checks the rest)."""
+
+from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -20,3 +22,37 @@ class RegisterCustomerForm(forms.Form):
         if not data.get("phone") and not data.get("email"):
             raise forms.ValidationError(_("Give at least a phone number or an e-mail address."))
         return data
+
+
+class EditCustomerForm(forms.Form):
+    """The details a cashier may change. The phone, e-mail and code word are not shown (the
+    till sees them masked): left empty, they stay as they are."""
+
+    first_name = forms.CharField(label=_("First name"), max_length=100, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=100, required=False)
+    phone = forms.CharField(label=_("New phone"), max_length=32, required=False)
+    email = forms.CharField(label=_("New e-mail"), max_length=254, required=False)
+    birthday = forms.DateField(label=_("Birthday"), required=False)
+    code_word = forms.CharField(label=_("New code word"), max_length=100, required=False)
+    marketing_consent = forms.BooleanField(label=_("Agrees to receive offers"), required=False)
+
+    KEPT_WHEN_EMPTY = ("phone", "email", "code_word")
+
+    @classmethod
+    def of(cls, customer) -> EditCustomerForm:
+        return cls(
+            initial={
+                "first_name": customer.first_name,
+                "last_name": customer.last_name,
+                "birthday": customer.birthday,
+                "marketing_consent": customer.marketing_consent,
+            }
+        )
+
+    def changes(self) -> dict:
+        """The fields to hand to the desk service."""
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if not (name in self.KEPT_WHEN_EMPTY and not value.strip())
+        }

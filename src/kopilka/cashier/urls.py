@@ -14,6 +14,7 @@ urlpatterns = [
     path("identify/", views.identify, name="identify"),
     path("customer/clear/", views.customer_clear, name="customer_clear"),
     path("customer/new/", views.customer_new, name="customer_new"),
+    path("customer/<int:customer_id>/edit/", views.customer_edit, name="customer_edit"),
     path("customer/<int:customer_id>/code/", views.customer_code, name="customer_code"),
     path(
         "customer/<int:customer_id>/code/resend/",

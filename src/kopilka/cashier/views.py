@@ -37,7 +37,7 @@ from kopilka.programs.selectors import program_of_customer
 
 from . import selectors
 from .draft import Draft, DraftLine, parse_money, parse_qty
-from .forms import RegisterCustomerForm
+from .forms import EditCustomerForm, RegisterCustomerForm
 from .templatetags.cashier import money
 from .till import SESSION_REGISTER, registers_of, till_member_required, till_required
 
@@ -354,6 +354,59 @@ def customer_code_resend(request, customer_id: int):
     sent = {"sent_to": desk.mask_address(customer, code.channel), "expires_at": code.expires_at}
     card = _card_of_draft(request, _draft(request), customer)
     return _answer(request, _customer_panel(request, customer, card, code_sent=sent))
+
+
+# Errors of the customers' normalisation that name no field.
+_ERROR_FIELDS = {"invalid_phone": "phone", "invalid_email": "email"}
+
+
+def _edit_form(request, customer, form, error: str = "") -> str:
+    return _html(
+        request,
+        "cashier/_edit.html",
+        {
+            "form": form,
+            "error": error,
+            "customer_id": customer.pk,
+            "customer": desk.customer_summary(customer),
+            "code_word_set": bool(customer.code_word),
+        },
+    )
+
+
+@till_required
+@require_http_methods(["GET", "POST"])
+@answers_errors
+def customer_edit(request, customer_id: int):
+    """Edit the customer's details in place; the receipt in progress stays as it is. A
+    refused change is shown in the form and nothing is saved."""
+    customer = customer_get(merchant=request.till.merchant, pk=customer_id)
+    if request.method == "GET":
+        return _answer(request, _edit_form(request, customer, EditCustomerForm.of(customer)))
+    draft = _draft(request)
+    card = _card_of_draft(request, draft, customer)
+    if request.POST.get("cancel"):
+        return _identified(request, draft, customer, card)
+    form = EditCustomerForm(request.POST)
+    if not form.is_valid():
+        return _answer(request, _edit_form(request, customer, form), status=422)
+    ratelimit.hit("register", _register_bucket(request))
+    try:
+        customer = desk.customer_edit_at_till(
+            merchant=request.till.merchant,
+            customer_id=customer.pk,
+            actor=request.till.actor,
+            **form.changes(),
+        )
+    except KopilkaError as error:
+        field = error.details.get("field") or _ERROR_FIELDS.get(error.code)
+        if field in form.fields:
+            form.add_error(field, str(error.message))
+            message = ""
+        else:
+            message = error.message
+        return _answer(request, _edit_form(request, customer, form, message), status=error.status)
+    return _identified(request, draft, customer, card, edited=True)
 
 
 @till_required

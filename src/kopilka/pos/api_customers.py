@@ -1,9 +1,9 @@
-"""The customers router of the POS API: identify, register at the till, confirm with a
-one-time code, history. The desk work itself (lookups, masking, registration, codes) is in
-kopilka.pos.desk, shared with the cashier screen.
+"""The customers router of the POS API: identify, register at the till, edit the details,
+confirm with a one-time code, history. The desk work itself (lookups, masking, registration,
+edits, codes) is in kopilka.pos.desk, shared with the cashier screen.
 
 Every lookup is scoped by the register's merchant; another merchant's customer is "not found".
-Identify, register and the code endpoints are rate limited per register and, for codes, per
+Identify, register, edit and the code endpoints are rate limited per register and, for codes, per
 customer (see ratelimit).
 """
 
@@ -27,6 +27,7 @@ from .desk import (
     balances,
     confirmation_code_resend,
     customer_confirm_with_code,
+    customer_edit_at_till,
     customer_identify,
     customer_register_at_till,
     customer_summary,
@@ -78,6 +79,20 @@ class RegisterIn(Strict):
     # The type of the cards issued here (the merchant's); without it a plastic card takes
     # the type of its printed series, if any.
     card_type_id: int | None = Field(default=None, ge=1, le=2**62)
+
+
+class CustomerUpdateIn(Strict):
+    """Only the fields given change; null clears one (a customer keeps a phone or an e-mail)."""
+
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    middle_name: str | None = Field(default=None, max_length=100)
+    phone: str | None = Field(default=None, max_length=32)
+    email: str | None = Field(default=None, max_length=254)
+    birthday: datetime.date | None = None
+    gender: str | None = Field(default=None, max_length=16)
+    code_word: str | None = Field(default=None, max_length=100)
+    marketing_consent: bool = False
 
 
 class IssuedCard(Schema):
@@ -187,6 +202,21 @@ def register(request, payload: RegisterIn):
             "balances": balances(customer, now),
         },
     )
+
+
+@router.patch("/{customer_id}", response=CustomerOut, summary="Edit a customer's details")
+@retry_after_header
+def update(request, customer_id: int, payload: CustomerUpdateIn):
+    """Change any of the customer's details; the answer is the customer as identify shows
+    them, personal data masked."""
+    ratelimit.hit("register", _register_bucket(request))
+    customer = customer_edit_at_till(
+        merchant=request.merchant,
+        customer_id=customer_id,
+        actor=Actor.register(request.register),
+        **payload.model_dump(exclude_unset=True),
+    )
+    return customer_summary(customer)
 
 
 @router.post("/{customer_id}/confirm", response=CustomerOut, summary="Confirm with the code")

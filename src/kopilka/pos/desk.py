@@ -1,5 +1,6 @@
 """The customer desk shared by every till face (the POS API and the cashier screen): find a
-customer, register one at the till, confirm with a one-time code, and mask personal data.
+customer, register one at the till, edit their details, confirm with a one-time code, and mask
+personal data.
 
 Every lookup is scoped by the merchant; another merchant's customer is "not found". Rate
 limits per register stay with the callers (they know the register), the per-customer code
@@ -17,10 +18,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kopilka.customers.card_types import card_type_for_number, card_type_get
+from kopilka.customers.cards import normalize_card_number
 from kopilka.customers.exceptions import CardTypeNotFound, CustomerNotFound, CustomerStatusConflict
 from kopilka.customers.models import Card, CardType, Customer
-from kopilka.customers.selectors import card_get_by_number, customer_find
-from kopilka.customers.services import card_issue, customer_confirm, customer_register
+from kopilka.customers.selectors import card_get_by_number, customer_find, customer_get
+from kopilka.customers.services import (
+    card_issue,
+    customer_confirm,
+    customer_register,
+    customer_update,
+)
 from kopilka.errors import Conflict, ValidationFailed
 from kopilka.ledger import services as ledger_services
 from kopilka.ledger.selectors import account_balance, accounts_of_customer
@@ -271,9 +278,7 @@ def customer_register_at_till(
     confirmation: an unconfirmed contact must not be worth points.
     """
     card_type = _card_type_to_issue(merchant, card_type_id, card_number, virtual_card)
-    typed = card_type or (
-        card_type_for_number(merchant=merchant, number=card_number) if card_number else None
-    )
+    typed = card_type or (_type_of_plastic(merchant, card_number) if card_number else None)
     # The program the cards put the customer in (programs.selectors.program_of_customer).
     program = typed.program if typed is not None else program_for_receipts(merchant=merchant)
     if program is not None and not program.enabled:
@@ -317,6 +322,19 @@ def customer_register_at_till(
         ratelimit.hit("code_send", f"customer:{customer.pk}", now=now)
         code = otp.code_issue(customer=customer, now=now)
     return customer, cards, code
+
+
+def _type_of_plastic(merchant, number: str) -> CardType | None:
+    """The type a plastic card will have: the one it was entered into the catalogue with,
+    else its printed series'."""
+    stock = (
+        Card.objects.filter(merchant=merchant, number=normalize_card_number(number), customer=None)
+        .select_related("card_type__program")
+        .first()
+    )
+    if stock is not None and stock.card_type is not None:
+        return stock.card_type
+    return card_type_for_number(merchant=merchant, number=number)
 
 
 def _card_type_to_issue(
@@ -363,3 +381,28 @@ def confirmation_code_resend(*, customer: Customer, now):
         raise CustomerStatusConflict(_("The customer is not awaiting confirmation."))
     ratelimit.hit("code_send", f"customer:{customer.pk}", now=now)
     return otp.code_issue(customer=customer, now=now)
+
+
+# What a till may change about a customer: the profile without the back office's notes.
+TILL_EDITABLE_FIELDS = (
+    "first_name",
+    "last_name",
+    "middle_name",
+    "phone",
+    "email",
+    "birthday",
+    "gender",
+    "code_word",
+    "marketing_consent",
+)
+
+
+def customer_edit_at_till(*, merchant, customer_id: int, actor: Actor, **fields) -> Customer:
+    """Change the details of the merchant's customer (any of TILL_EDITABLE_FIELDS; None
+    clears a field). Another merchant's customer is "not found"; a contact that another
+    customer has, or that is not valid, is refused and nothing changes."""
+    unknown = set(fields) - set(TILL_EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"customer_edit_at_till() got unexpected fields: {sorted(unknown)}")
+    customer = customer_get(merchant=merchant, pk=customer_id)
+    return customer_update(customer=customer, actor=actor, **fields)
