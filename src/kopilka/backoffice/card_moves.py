@@ -9,19 +9,16 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.admin.options import IncorrectLookupParameters
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from django.views import View
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from kopilka.customers import card_types
 from kopilka.customers.models import CardType
 
+from .customer_filters import ListAsFilteredView
 from .formatting import money
 from .scoping import request_merchant
 
@@ -68,22 +65,12 @@ def types_action(modeladmin, request, queryset):
     )
 
 
-class CustomersMoveView(View):
-    """The customer list's "move cards" page: the customers of the list as filtered and
-    searched (the same query string, as for the export)."""
+class CustomersMoveView(ListAsFilteredView):
+    """The customer list's "move cards" page: the cards of the customers of the list as
+    filtered go to another type."""
 
-    admin = None
-
-    def dispatch(self, request, *args, **kwargs):
-        self.merchant = request_merchant(request)
-        if self.merchant is None or not self.admin.has_move_cards_permission(request):
-            raise PermissionDenied
-        try:
-            changelist = self.admin.get_changelist_instance(request)
-        except IncorrectLookupParameters:
-            raise Http404 from None
-        self.customers = changelist.get_queryset(request)
-        return super().dispatch(request, *args, **kwargs)
+    def allowed(self, request) -> bool:
+        return self.admin.has_move_cards_permission(request)
 
     def get(self, request):
         return self._show(MoveCardsForm(self.merchant))
@@ -93,7 +80,7 @@ class CustomersMoveView(View):
         if not form.is_valid():
             return self._show(form)
         _apply(self.admin, request, self.merchant, form, [{"customer_ids": self.customers}])
-        return HttpResponseRedirect(self._back())
+        return HttpResponseRedirect(self.back())
 
     def _show(self, form):
         count = self.customers.count()
@@ -102,10 +89,7 @@ class CustomersMoveView(View):
             "The cards of the %(count)d customers of the list as filtered.",
             count,
         ) % {"count": count}
-        return _page(self.admin, self.request, form, what, back=self._back(), customers=count)
-
-    def _back(self) -> str:
-        return f"{reverse('admin:customers_customer_changelist')}?{self.request.GET.urlencode()}"
+        return _page(self.admin, self.request, form, what, back=self.back(), customers=count)
 
 
 def _page(modeladmin, request, form, what: str, *, back: str, hidden=None, selected=(), **more):

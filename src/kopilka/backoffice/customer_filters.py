@@ -7,9 +7,14 @@ import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Q, Subquery
+from django.http import Http404
+from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
+from django.views import View
 from unfold.contrib.filters.admin import (
     DropdownFilter,
     RangeDateFilter,
@@ -37,6 +42,32 @@ MONTHS = (
     _("November"),
     _("December"),
 )
+
+
+class ListAsFilteredView(View):
+    """A page that acts on the customer list as filtered and searched (the same query string,
+    as for the export): `self.customers` is its QuerySet, never evaluated here, so a million
+    customers reach the service as a subquery. Subclasses say who may use it."""
+
+    admin = None
+
+    def allowed(self, request) -> bool:
+        raise NotImplementedError
+
+    def dispatch(self, request, *args, **kwargs):
+        self.merchant = request_merchant(request)
+        if self.merchant is None or not self.allowed(request):
+            raise PermissionDenied
+        try:
+            changelist = self.admin.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            raise Http404 from None
+        self.customers = changelist.get_queryset(request)
+        return super().dispatch(request, *args, **kwargs)
+
+    def back(self) -> str:
+        """The list as it was."""
+        return f"{reverse('admin:customers_customer_changelist')}?{self.request.GET.urlencode()}"
 
 
 def _days(value) -> int | None:

@@ -6,20 +6,16 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.contrib.admin.options import IncorrectLookupParameters
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from django.views import View
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from kopilka.customers import services as customers
 from kopilka.customers.models import Group
 
-from .scoping import request_merchant
+from .customer_filters import ListAsFilteredView
 
 ADD, REMOVE = "add", "remove"
 
@@ -42,22 +38,12 @@ class GroupMembersForm(forms.Form):
         self.fields["group"].queryset = Group.objects.filter(merchant=merchant).order_by("name")
 
 
-class CustomersGroupView(View):
-    """The customer list's "groups" page: the customers of the list as filtered and searched
-    (the same query string, as for the export) join or leave a group."""
+class CustomersGroupView(ListAsFilteredView):
+    """The customer list's "groups" page: the customers of the list as filtered join or
+    leave a group."""
 
-    admin = None
-
-    def dispatch(self, request, *args, **kwargs):
-        self.merchant = request_merchant(request)
-        if self.merchant is None or not self.admin.has_change_permission(request):
-            raise PermissionDenied
-        try:
-            changelist = self.admin.get_changelist_instance(request)
-        except IncorrectLookupParameters:
-            raise Http404 from None
-        self.customers = changelist.get_queryset(request)
-        return super().dispatch(request, *args, **kwargs)
+    def allowed(self, request) -> bool:
+        return self.admin.has_change_permission(request)
 
     def get(self, request):
         return self._show(GroupMembersForm(self.merchant))
@@ -79,7 +65,7 @@ class CustomersGroupView(View):
         )
         if count is not None:
             self.admin.message_user(request, _done(operation, count, group), messages.SUCCESS)
-        return HttpResponseRedirect(self._back())
+        return HttpResponseRedirect(self.back())
 
     def _show(self, form):
         count = self.customers.count()
@@ -95,12 +81,9 @@ class CustomersGroupView(View):
             "form": form,
             "what": what,
             "customers": count,
-            "back": self._back(),
+            "back": self.back(),
         }
         return TemplateResponse(self.request, "backoffice/customers/groups.html", context)
-
-    def _back(self) -> str:
-        return f"{reverse('admin:customers_customer_changelist')}?{self.request.GET.urlencode()}"
 
 
 def _done(operation: str, count: int, group) -> str:

@@ -318,8 +318,7 @@ def cards_stock(
         raise InvalidCardNumber(number=first) from None
     if len(numbers[-1]) > _CARD_NUMBER_MAX:
         raise InvalidCardNumber(number=numbers[-1])
-    if card_type is not None and card_type.merchant_id != merchant.pk:
-        raise CardTypeNotFound(card_type=str(card_type.pk))
+    _ensure_own_type(merchant.pk, card_type)
     taken = list(
         Card.objects.filter(merchant=merchant, number__in=numbers)
         .order_by("number")
@@ -380,20 +379,10 @@ def _assign(
 ) -> tuple[Card, str | None]:
     """Give a catalogue card its owner, with the secret code printed on it (or a new one) and
     the type asked for (else the one it was entered with)."""
-    if card_type is not None and card_type.merchant_id != customer.merchant_id:
-        raise CardTypeNotFound(card_type=str(card_type.pk))
-    secret = (secret or "").strip()
-    if len(secret) > _SECRET_MAX:
-        raise InvalidCustomerData(
-            format_lazy(_("The secret code is longer than {n} characters."), n=_SECRET_MAX),
-            field="secret",
-        )
+    _ensure_own_type(customer.merchant_id, card_type)
     plain = None
-    if secret:
-        stock.secret_hash = hash_secret(secret)
-    elif not stock.secret_hash:
-        plain = generate_secret()
-        stock.secret_hash = hash_secret(plain)
+    if (secret or "").strip() or not stock.secret_hash:
+        stock.secret_hash, plain = _secret_hash(secret)
     stock.customer = customer
     if card_type is not None:
         stock.card_type = card_type
@@ -437,8 +426,7 @@ def card_regenerate_secret(*, card: Card, actor: Actor) -> str:
     """Replace the card's secret code with a new generated one and return it (shown once)."""
     card = _lock_card(card)
     _ensure_not_lost(card)
-    plain = generate_secret()
-    card.secret_hash = hash_secret(plain)
+    card.secret_hash, plain = _secret_hash(None)
     card.save(update_fields=["secret_hash"])
     audit_record(merchant=card.merchant, actor=actor, action="card.regenerate_secret", obj=card)
     return plain
@@ -745,6 +733,27 @@ def _set_card_status(card: Card, status: str, *, actor: Actor, reason: str) -> C
     return card
 
 
+def _ensure_own_type(merchant_id: int, card_type: CardType | None) -> None:
+    if card_type is not None and card_type.merchant_id != merchant_id:
+        # Another merchant's type is reported exactly like a missing one.
+        raise CardTypeNotFound(card_type=str(card_type.pk))
+
+
+def _secret_hash(secret: str | None) -> tuple[str, str | None]:
+    """(hash, plain) of a card's secret code: the one given (as printed on the card), or a
+    new one, whose plain text is returned since it is shown once."""
+    secret = (secret or "").strip()
+    if len(secret) > _SECRET_MAX:
+        raise InvalidCustomerData(
+            format_lazy(_("The secret code is longer than {n} characters."), n=_SECRET_MAX),
+            field="secret",
+        )
+    if secret:
+        return hash_secret(secret), None
+    plain = generate_secret()
+    return hash_secret(plain), plain
+
+
 def _issue_card(
     *,
     merchant: Merchant,
@@ -757,9 +766,7 @@ def _issue_card(
 ) -> tuple[Card, str | None]:
     if kind not in Card.Kind.values:
         raise InvalidCustomerData(_("Unknown card kind."), field="kind")
-    if card_type is not None and card_type.merchant_id != merchant.pk:
-        # Another merchant's type is reported exactly like a missing one.
-        raise CardTypeNotFound(card_type=str(card_type.pk))
+    _ensure_own_type(merchant.pk, card_type)
     if number is not None:
         number = normalize_card_number(number)
         if not number or len(number) > _CARD_NUMBER_MAX:
@@ -770,21 +777,13 @@ def _issue_card(
         # A card of a printed series takes the series' type; a type given explicitly wins.
         card_type = card_types.card_type_for_number(merchant=merchant, number=number)
 
-    secret = (secret or "").strip()
-    if len(secret) > _SECRET_MAX:
-        raise InvalidCustomerData(
-            format_lazy(_("The secret code is longer than {n} characters."), n=_SECRET_MAX),
-            field="secret",
-        )
-    plain = None
-    if not secret:
-        secret = plain = generate_secret()
+    secret_hash, plain = _secret_hash(secret)
     card = Card(
         merchant=merchant,
         customer=customer,
         kind=kind,
         card_type=card_type,
-        secret_hash=hash_secret(secret),
+        secret_hash=secret_hash,
     )
 
     if number is not None:
