@@ -6,7 +6,8 @@ Standard library only (it runs the tools of the interpreter that runs it: use .v
 Fails when lint fails, when either pytest run fails, when either run executed no tests, or when
 no database test ran on PostgreSQL. The PostgreSQL cluster is removed at the end, also on
 failure, Ctrl-C or SIGTERM. Each pytest run is stopped after KOPILKA_TEST_TIMEOUT seconds
-(default 420) so that a deadlocked test cannot hang CI.
+(default 1200: each run takes about 5 minutes on a quiet 2-core machine, up to twice that
+beside other work) so that a deadlocked test cannot hang CI.
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     pytest_args = args.pytest_args
     if pytest_args[:1] == ["--"]:
         pytest_args = pytest_args[1:]
-    timeout = float(os.environ.get("KOPILKA_TEST_TIMEOUT", "420"))
+    timeout = float(os.environ.get("KOPILKA_TEST_TIMEOUT", "1200"))
 
     pgcluster.handle_termination_signals()
     reap_stale_reports()
