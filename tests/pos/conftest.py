@@ -33,12 +33,28 @@ class Till:
     def get(self, path):
         return self.client.get(f"/api/v1{path}", headers={"Authorization": f"Bearer {self.key}"})
 
+    def patch(self, path, body):
+        return self.client.patch(
+            f"/api/v1{path}",
+            data=json.dumps(body),
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {self.key}"},
+        )
+
     def confirm(self, body, idempotency_key=None):
         return self.post("/receipts", body, idempotency_key=idempotency_key or str(uuid.uuid4()))
 
 
 @pytest.fixture
 def till(register, actor):
+    return Till(Client(), merchants.register_key_issue(register=register, actor=actor))
+
+
+@pytest.fixture
+def their_till(other_merchant, actor):
+    """A till of another merchant."""
+    store = merchants.store_create(merchant=other_merchant, name="Их магазин", actor=actor)
+    register = merchants.register_create(store=store, name="Их касса", actor=actor)
     return Till(Client(), merchants.register_key_issue(register=register, actor=actor))
 
 

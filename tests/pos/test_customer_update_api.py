@@ -1,46 +1,11 @@
 """Editing a customer's details through the POS API (PATCH /customers/{id}): partial updates,
 masked answers, refusals that change nothing, tenancy."""
 
-import json
-
 import pytest
-from django.test import Client
 
 from kopilka.customers.models import Customer
-from kopilka.merchants import services as merchants
 
 PHONE = "+79161234567"
-
-
-class Till:
-    """A till talking to the API with its key."""
-
-    def __init__(self, key: str):
-        self.client = Client(headers={"authorization": f"Bearer {key}"})
-
-    def patch(self, path: str, body: dict):
-        return self.client.patch(
-            f"/api/v1{path}", data=json.dumps(body), content_type="application/json"
-        )
-
-    def identify(self, **reference):
-        return self.client.post(
-            "/api/v1/customers/identify",
-            data=json.dumps(reference),
-            content_type="application/json",
-        )
-
-
-@pytest.fixture
-def till(register, actor):
-    return Till(merchants.register_key_issue(register=register, actor=actor))
-
-
-@pytest.fixture
-def their_till(other_merchant, actor):
-    store = merchants.store_create(merchant=other_merchant, name="Их магазин", actor=actor)
-    register = merchants.register_create(store=store, name="Их касса", actor=actor)
-    return Till(merchants.register_key_issue(register=register, actor=actor))
 
 
 @pytest.fixture
@@ -74,7 +39,7 @@ def test_a_customers_details_are_changed_and_answered_masked_like_identify(till,
     )
     assert response.status_code == 200
     body = response.json()
-    assert body == till.identify(id=ivan.pk).json()
+    assert body == till.post("/customers/identify", {"id": ivan.pk}).json()
     assert body["name"] == "Пётр С."
     assert body["phone"] == "+7 916 ***-**-33"
     assert body["email"] == "p***@example.com"
