@@ -239,7 +239,7 @@ def vip_until_next_month(program, make_customer):
 def test_a_manual_level_is_ended_early_with_a_reason_and_audited(
     owner, program, vip_until_next_month
 ):
-    from kopilka.programs.selectors import manual_level_id
+    from kopilka.programs.standing import customer_level_inputs
 
     assignment = vip_until_next_month
     url = f"/admin/programs/levelassignment/{assignment.pk}/change/"
@@ -252,7 +252,8 @@ def test_a_manual_level_is_ended_early_with_a_reason_and_audited(
     assignment.refresh_from_db()
     assert assignment.until <= timezone.now()
     customer = assignment.customer
-    assert manual_level_id(customer=customer, program=program, now=timezone.now()) is None
+    inputs = customer_level_inputs(customer=customer, program=program, now=timezone.now())
+    assert inputs.manual_level_id is None
     event = AuditEvent.objects.get(action="level.assignment_end")
     assert event.reason == "Ошибка кассира" and event.data["level"] == assignment.level_id
 

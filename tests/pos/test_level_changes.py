@@ -14,10 +14,10 @@ from kopilka import tick
 from kopilka.catalog import services as catalog
 from kopilka.ledger import services as ledger
 from kopilka.pos.models import Receipt
-from kopilka.pos.selectors import customer_activity
 from kopilka.programs import services as programs
-from kopilka.programs.level_changes import activities_of, record_level_changes
+from kopilka.programs.level_changes import record_level_changes
 from kopilka.programs.models import LevelChange, Program
+from kopilka.programs.standing import activities_of
 
 from .conftest import line
 
@@ -179,7 +179,7 @@ def test_customers_of_another_merchant_are_untouched(
     ).exists()
 
 
-def test_set_based_activity_equals_customer_activity(till, levels, member, merchant):
+def test_a_batch_of_customers_has_the_activity_each_has_alone(till, levels, member, merchant):
     customers = [member() for _ in range(5)]
     buy(till, customers[0], [line(1, "BEER", 350000), line(2, "TICKET", 250000)])
     buy(till, customers[0], [line(1, "UNKNOWN", 1000)])  # no product: total only
@@ -201,9 +201,10 @@ def test_set_based_activity_equals_customer_activity(till, levels, member, merch
             merchant=merchant, customer_ids=[c.pk for c in customers], windows=windows, now=now
         )
         for customer in customers:
-            assert got[customer.pk] == customer_activity(
-                customer=customer, windows=windows, now=now
+            alone = activities_of(
+                merchant=merchant, customer_ids=[customer.pk], windows=windows, now=now
             )
+            assert got[customer.pk] == alone[customer.pk]
     assert got[customers[0].pk][1][1].spend == 601000
     assert got[customers[4].pk][1][1].visits == 0
     # Hand-computed, windows (0, 7, 30): refunds deduct spend but not visits; old receipts

@@ -41,11 +41,11 @@ from kopilka.ledger.models import Account, Entry, EntryKind
 from kopilka.ledger.selectors import account_balance, accounts_of_customer, lots_expiring
 from kopilka.merchants.models import Role
 from kopilka.merchants.services import audit_record
-from kopilka.pos.selectors import customer_activity, receipts_of_customer
+from kopilka.pos.selectors import receipts_of_customer
 from kopilka.programs import services as programs
 from kopilka.programs.models import Program
-from kopilka.programs.selectors import manual_level_id, program_of_customer, to_rules
-from kopilka.rules.levels import standing
+from kopilka.programs.selectors import program_of_customer
+from kopilka.programs.standing import customer_standing
 
 from .customer_filters import minor_units
 from .formatting import money
@@ -197,31 +197,6 @@ def _customer(request, object_id) -> Customer:
         raise Http404 from None
 
 
-def _level(customer, account, now):
-    """Level held now and the distance to the next one, as the till computes it, with the
-    share of the next level's spend (or visits) already reached, in percent."""
-    levels = to_rules(account.program).levels
-    if not levels:
-        return None, None
-    windows = {level.window_days for level in levels}
-    held = standing(
-        levels,
-        dict(customer_activity(customer=customer, windows=windows, now=now)),
-        frozenset(customer.groups.values_list("pk", flat=True)),
-        manual_level_id(customer=customer, program=account.program, now=now),
-    )
-    following = held.next
-    if following is None:
-        return held, None
-    target = next(level for level in levels if level.id == following.level_id)
-    shares = []
-    if following.spend is not None and target.min_spend:
-        shares.append(1 - following.spend / target.min_spend)
-    if following.visits is not None and target.min_visits:
-        shares.append(1 - following.visits / target.min_visits)
-    return held, round(100 * max(shares)) if shares else None
-
-
 def _accounts(customer, now):
     rows = []
     for account in accounts_of_customer(customer).select_related("program"):
@@ -233,7 +208,7 @@ def _accounts(customer, now):
                 account=account,
             )
         )
-        level, progress = _level(customer, account, now)
+        level = customer_standing(customer=customer, program=account.program, now=now)
         rows.append(
             {
                 "account": account,
@@ -241,7 +216,7 @@ def _accounts(customer, now):
                 "expiring": expiring,
                 "expiring_total": sum(lot.remaining for lot in expiring),
                 "level": level,
-                "progress": progress,
+                "progress": level.next.progress_percent if level.next else None,
             }
         )
     return rows

@@ -9,6 +9,7 @@ message in the message bar with the error's status; nothing else on the screen c
 from __future__ import annotations
 
 import functools
+import logging
 import uuid
 from decimal import Decimal
 
@@ -34,12 +35,20 @@ from kopilka.pos import services as pos
 from kopilka.pos.schemas import RefundIn, RefundLineIn
 from kopilka.pos.selectors import receipt_get
 from kopilka.programs.selectors import program_of_customer
+from kopilka.programs.standing import customer_standing
 
 from . import selectors
 from .draft import Draft, DraftLine, parse_money, parse_qty
 from .forms import EditCustomerForm, RegisterCustomerForm
 from .templatetags.cashier import money
 from .till import SESSION_REGISTER, registers_of, till_member_required, till_required
+
+logger = logging.getLogger(__name__)
+
+SERVER_FAULT = _(
+    "The server failed on this request. The receipt is kept: try again, and tell the "
+    "administrator if it repeats."
+)
 
 
 class UnknownCode(KopilkaError):
@@ -88,6 +97,11 @@ def answers_errors(view):
             message, status = error.message, error.status
         except SchemaError:
             message, status = ValidationFailed.default_message, ValidationFailed.status
+        except Exception:
+            # A fault of ours: logged with its trace, and told to the cashier in words (the
+            # screen shows the message bar of a failed answer too), never as "no answer".
+            logger.exception("cashier view %s failed", view.__name__)
+            message, status = SERVER_FAULT, 500
         return render(request, "cashier/_message.html", {"message": message}, status=status)
 
     return wrapped
@@ -100,7 +114,7 @@ def _customer_panel(request, customer=None, card=None, **extra) -> str:
         program = program_of_customer(customer=customer, merchant=merchant, card=card)
         context.update(
             customer=desk.customer_summary(customer, card=card, now=now),
-            standing=desk.customer_level(customer=customer, program=program, now=now),
+            standing=customer_standing(customer=customer, program=program, now=now),
             program_id=program.pk if program else None,
         )
     return _html(request, "cashier/_customer.html", context)

@@ -32,20 +32,12 @@ from kopilka.errors import Conflict, ValidationFailed
 from kopilka.ledger import services as ledger_services
 from kopilka.ledger.selectors import account_balance, accounts_of_customer
 from kopilka.merchants.actors import Actor
-from kopilka.programs.models import Program
-from kopilka.programs.selectors import (
-    manual_level_id,
-    program_for_receipts,
-    program_of_customer,
-    to_rules,
-)
+from kopilka.programs.selectors import program_for_receipts, program_of_customer
 from kopilka.programs.services import customer_enrol
-from kopilka.rules.levels import LevelStanding, standing
 
 from . import otp, ratelimit
 from .notifications import Channel, address
 from .resolve import customer_from_reference
-from .selectors import customer_activity
 
 # A free query matching more customers than this is reported as "at least this many".
 MATCH_LIMIT = 20
@@ -163,20 +155,6 @@ def customer_summary(customer: Customer, *, card: Card | None = None, now=None) 
         ),
         "balances": balances(customer, now or timezone.now()),
     }
-
-
-def customer_level(*, customer: Customer, program: Program | None, now) -> LevelStanding:
-    """The level the customer holds in the program now and the distance to the next one."""
-    config = to_rules(program) if program is not None else None
-    if config is None or not config.levels:
-        return LevelStanding(level=None)
-    windows = {level.window_days for level in config.levels}
-    return standing(
-        config.levels,
-        customer_activity(customer=customer, windows=windows, now=now),
-        frozenset(customer.groups.values_list("pk", flat=True)),
-        manual_level_id(customer=customer, program=program, now=now),
-    )
 
 
 def _one(found: list):

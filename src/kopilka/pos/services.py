@@ -34,12 +34,12 @@ from kopilka.programs.exceptions import ProgramInactive
 from kopilka.programs.models import CampaignUse, Program
 from kopilka.programs.selectors import (
     campaigns_for,
-    manual_level_id,
     program_for_receipts,
     program_of_customer,
     to_rules,
 )
 from kopilka.programs.services import customer_enrol
+from kopilka.programs.standing import LevelInputs, customer_level_inputs
 from kopilka.rules.allocation import largest_remainder
 from kopilka.rules.engine import InvalidCart
 
@@ -65,7 +65,7 @@ from .exceptions import (
 )
 from .models import IdempotencyRecord, Receipt, ReceiptLine
 from .resolve import customer_and_card_from_reference
-from .selectors import customer_activity, receipt_get
+from .selectors import receipt_get
 
 NO_PROGRAM = rules.ProgramConfig(id=0, enabled=False)
 # A lot a sale opened: (amount, available_from, expires_at).
@@ -117,8 +117,11 @@ def _customer_state(customer, program, config, now, balance) -> rules.CustomerSt
     if customer is None:
         return None
     available = balance.available if balance is not None else 0
-    windows = {level.window_days for level in config.levels}
-    leveled = program is not None and bool(windows)
+    levels = (
+        customer_level_inputs(customer=customer, program=program, now=now)
+        if program is not None and config.levels
+        else LevelInputs()
+    )
     purchase_total = (
         _purchase_total(customer)
         if program and program.kind == Program.Kind.ACCUMULATIVE_DISCOUNT
@@ -128,13 +131,9 @@ def _customer_state(customer, program, config, now, balance) -> rules.CustomerSt
         available=available,
         purchase_total=purchase_total,
         can_spend=customer.status == Customer.Status.ACTIVE,
-        group_ids=frozenset(customer.groups.values_list("pk", flat=True))
-        if leveled
-        else frozenset(),
-        activity=customer_activity(customer=customer, windows=windows, now=now) if leveled else (),
-        manual_level_id=manual_level_id(customer=customer, program=program, now=now)
-        if leveled
-        else None,
+        group_ids=levels.group_ids,
+        activity=levels.activity,
+        manual_level_id=levels.manual_level_id,
     )
 
 

@@ -12,7 +12,7 @@ from kopilka import hotsql, rules
 from kopilka.customers.models import Card
 
 from .exceptions import ProgramNotFound
-from .models import Campaign, CampaignUse, Level, LevelAssignment, Program
+from .models import Campaign, CampaignUse, Level, Program
 
 
 def share(percent: Decimal) -> Fraction:
@@ -138,6 +138,11 @@ def to_rules(program: Program) -> rules.ProgramConfig:
     return config
 
 
+def level_configs(program: Program) -> tuple[rules.LevelConfig, ...]:
+    """The program's levels as the engine sees them (from the cached configuration)."""
+    return to_rules(program).levels
+
+
 def _build_rules(program: Program) -> rules.ProgramConfig:
     accrual_rules = tuple(
         rules.AccrualRule(
@@ -213,17 +218,6 @@ def _level(level: Level) -> rules.LevelConfig:
         lifetime_days=level.lifetime_days,
         freeze_days=level.freeze_days,
     )
-
-
-def manual_level_id(*, customer, program: Program, now) -> int | None:
-    """The level assigned by hand that is still in force, if any (the latest wins)."""
-    assignment = (
-        LevelAssignment.objects.filter(customer=customer, level__program=program)
-        .filter(Q(until__isnull=True) | Q(until__gt=now))
-        .order_by("-created_at", "-id")
-        .first()
-    )
-    return assignment.level_id if assignment else None
 
 
 # Written out: it runs on every quote and sale, and the ORM spent several times the

@@ -262,7 +262,7 @@ def _purchase_totals(merchant, start, part: Part) -> dict[int, int]:
 
 def _activity(merchant, start, levels, part: Part, catalog: Catalog) -> dict:
     """Real purchases before the period within the levels' widest window, one event per
-    receipt, as `programs.level_changes.activities_of` counts them."""
+    receipt, as `programs.standing.activities_of` counts them."""
     windows = {level.window_days for level in levels}
     since, params = "", [merchant.pk, start]
     if 0 not in windows:

@@ -17,7 +17,7 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from kopilka import rules
-from kopilka.rules.levels import standing
+from kopilka.rules.levels import LevelInputs
 from kopilka.rules.model import PROGRAM_ACCUMULATIVE_DISCOUNT, PROGRAM_BONUS
 
 NEVER = datetime.max.replace(tzinfo=UTC)
@@ -243,7 +243,7 @@ class Wallet:
 
 class Activity:
     """Purchases within each window a scenario's levels use (refunds deducted), as
-    `pos.selectors.customer_activity` counts them: occurred at or after now - window."""
+    `programs.standing.activities_of` counts them: occurred at or after now - window."""
 
     __slots__ = ("windows",)
 
@@ -567,12 +567,15 @@ class ScenarioReplay:
         self.tally.expired += customer.wallet.expired
         if bought and self.config.levels:
             activity = customer.activity.state(end) if customer.activity else ()
-            held = standing(
-                self.config.levels,
-                dict(activity),
-                seeds.groups.get(customer_id, frozenset()),
-                _manual_level(seeds, customer_id, end, self.level_ids),
-            ).level
+            held = (
+                LevelInputs(
+                    activity=activity,
+                    group_ids=seeds.groups.get(customer_id, frozenset()),
+                    manual_level_id=_manual_level(seeds, customer_id, end, self.level_ids),
+                )
+                .standing(self.config.levels)
+                .level
+            )
             name = held.name if held is not None else NO_LEVEL
             self.tally.levels[name] = self.tally.levels.get(name, 0) + 1
 

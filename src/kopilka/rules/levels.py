@@ -7,6 +7,7 @@ highest-priority level reached, so one who stops coming falls back down.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -66,6 +67,9 @@ class NextLevel:
     spend: int | None  # None: the level has no spend path
     spend_by_segment: tuple[tuple[int, int], ...] = ()
     visits: int | None = None  # None: the level has no visit path
+    # How much of the way is behind the customer, in whole percent: the further of the two
+    # paths (spend, visits); None when the level has no threshold to measure against.
+    progress_percent: int | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,7 @@ def _activity(activities: dict[int, Activity], level: LevelConfig) -> Activity:
 
 def standing(
     levels: tuple[LevelConfig, ...],
-    activities: dict[int, Activity],
+    activities: Mapping[int, Activity],
     group_ids: frozenset[int],
     manual_level_id: int | None = None,
 ) -> LevelStanding:
@@ -138,10 +142,28 @@ def _next(ordered, held, activities, group_ids) -> NextLevel | None:
             if amount > activity.segment(segment_id)
         )
     visits = max(0, level.min_visits - activity.visits) if level.min_visits else None
+    shares = []
+    if spend is not None and level.min_spend:
+        shares.append(Fraction(level.min_spend - spend, level.min_spend))
+    if visits is not None:
+        shares.append(Fraction(level.min_visits - visits, level.min_visits))
     return NextLevel(
         level_id=level.id,
         name=level.name,
         spend=spend,
         spend_by_segment=by_segment or (),
         visits=visits,
+        progress_percent=round(100 * max(shares)) if shares else None,
     )
+
+
+@dataclass(frozen=True)
+class LevelInputs:
+    """What the level rule needs to know about one customer at a moment."""
+
+    activity: tuple[tuple[int, Activity], ...] = ()  # (window days, activity)
+    group_ids: frozenset[int] = frozenset()
+    manual_level_id: int | None = None
+
+    def standing(self, levels: tuple[LevelConfig, ...]) -> LevelStanding:
+        return standing(levels, dict(self.activity), self.group_ids, self.manual_level_id)

@@ -154,10 +154,23 @@
     if (event.target.id === "spend" && byId("spend-max")) byId("spend-max").value = "0";
   }
 
-  function showServerError() {
+  // An answer is never reported as "no answer": a message the server sent (its message bar)
+  // is shown as it is; any other failed answer names its status. Only a request that got no
+  // answer at all says so.
+  function showServerError(event) {
     const bar = byId("message");
     if (!bar) return;
-    bar.textContent = document.body.dataset.serverError;
+    const xhr = event.detail && event.detail.xhr;
+    let text = document.body.dataset.serverError;
+    if (event.type === "htmx:responseError" && xhr) {
+      const page = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+      const sent = page.getElementById("message");
+      text =
+        sent && sent.textContent.trim()
+          ? sent.textContent.trim()
+          : `${document.body.dataset.serverFailed} (${xhr.status})`;
+    }
+    bar.textContent = text;
     bar.classList.add("shown");
   }
 
