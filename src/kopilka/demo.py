@@ -7,7 +7,6 @@ so `make run` can print them every time. Demo keys and passwords are for a local
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import random
 from dataclasses import dataclass
@@ -15,16 +14,15 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 
+from kopilka import tick
 from kopilka.catalog import services as catalog
 from kopilka.customers import services as customers
-from kopilka.customers import stats as customer_stats
-from kopilka.ledger import locks
-from kopilka.ledger import services as ledger
-from kopilka.ledger.exceptions import InsufficientBalance
+from kopilka.customers.models import Customer
 from kopilka.merchants import services as merchants
 from kopilka.merchants.actors import Actor
 from kopilka.merchants.models import Merchant, Register, Role
-from kopilka.pos.models import Receipt, ReceiptLine
+from kopilka.pos import services as pos
+from kopilka.pos.schemas import ConfirmIn, RefundIn
 from kopilka.programs import services as programs
 
 DEMO_NAME = "Демо-магазин"
@@ -32,24 +30,9 @@ DEMO_PASSWORD = "kopilka-demo"
 SEED = 2026
 ACTOR = Actor.system("demo")
 
-FIRST_NAMES = [
-    "Анна",
-    "Мария",
-    "Елена",
-    "Ольга",
-    "Наталья",
-    "Иван",
-    "Сергей",
-    "Алексей",
-    "Дмитрий",
-    "Андрей",
-    "Татьяна",
-    "Павел",
-    "Юлия",
-    "Михаил",
-    "Ирина",
-    "Олег",
-]
+FEMALE_NAMES = ["Анна", "Мария", "Елена", "Ольга", "Наталья", "Татьяна", "Юлия", "Ирина"]
+MALE_NAMES = ["Иван", "Сергей", "Алексей", "Дмитрий", "Андрей", "Павел", "Михаил", "Олег"]
+# Masculine surnames; a woman's is the feminine form (+"а": Иванов, Иванова).
 LAST_NAMES = [
     "Иванов",
     "Смирнов",
@@ -227,7 +210,7 @@ def demo_build(*, customers_count: int = 1000, months: int = 4, now: datetime | 
         name="Бонусная программа",
         actor=ACTOR,
         terms_url="https://example.com/bonus-terms",
-        lifetime_days=180,
+        lifetime_days=90,
         max_share_percent=30,
         welcome_bonus=10000,
         welcome_lifetime_days=30,
@@ -238,19 +221,22 @@ def demo_build(*, customers_count: int = 1000, months: int = 4, now: datetime | 
     )
     programs.segment_cap_set(program=program, segment=drinks, max_share_percent=10, actor=ACTOR)
 
+    history = _History(rng=rng, registers=registers, products=products, now=now)
     start = now - timedelta(days=30 * months)
-    receipt_no = 0
-    receipt_lines: list[ReceiptLine] = []
     for n in range(customers_count):
-        registered = start + timedelta(minutes=rng.randrange(0, 30 * months * 24 * 60 // 2))
+        # Spread over the whole history but its last week, so every period has newcomers.
+        registered = start + timedelta(minutes=rng.randrange(0, (30 * months - 7) * 24 * 60))
         plastic = rng.random() < 0.2
+        female = rng.random() < 0.55
+        surname = rng.choice(LAST_NAMES)
         customer = customers.customer_register(
             merchant=merchant,
             actor=ACTOR,
             phone=f"+7916{n:07d}",
             email=f"client{n}@example.com" if rng.random() < 0.4 else None,
-            first_name=rng.choice(FIRST_NAMES),
-            last_name=rng.choice(LAST_NAMES),
+            first_name=rng.choice(FEMALE_NAMES if female else MALE_NAMES),
+            last_name=surname + "а" if female else surname,
+            gender=Customer.Gender.FEMALE if female else Customer.Gender.MALE,
             birthday=datetime(
                 1960 + rng.randrange(45), rng.randrange(1, 13), rng.randrange(1, 29)
             ).date()
@@ -260,73 +246,71 @@ def demo_build(*, customers_count: int = 1000, months: int = 4, now: datetime | 
             groups=[rng.choice(groups)] if rng.random() < 0.1 else [],
             card_number=f"{2000000000000 + n}" if plastic else None,
             virtual_card=not plastic,
+            registered_at=registered,
         )
-        account = programs.customer_enrol(
-            customer=customer, program=program, actor=ACTOR, now=registered
-        )
+        programs.customer_enrol(customer=customer, program=program, actor=ACTOR, now=registered)
         at = registered
         for _visit in range(rng.randrange(0, 10)):
             at += timedelta(days=rng.uniform(1, 20), minutes=rng.randrange(600))
             if at >= now:
                 break
-            register = rng.choice(registers)
-            lines = [
-                (product, price, rng.randrange(1, 3))
-                for product, price in rng.sample(products, rng.randrange(1, 5))
-            ]
-            total = sum(price * qty for _, price, qty in lines)
-            receipt_no += 1
-            receipt = Receipt.objects.create(
-                merchant=merchant,
-                store_id=register.store_id,
-                register=register,
-                customer=customer,
-                external_number=f"D-{receipt_no:06d}",
-                occurred_at=at,
-                subtotal=total,
-                to_pay=total,
-            )
-            # The lines give the cashier screen each product's last price.
-            receipt_lines.extend(
-                ReceiptLine(
-                    receipt=receipt,
-                    line_no=line_no,
-                    product=product,
-                    sku=product.sku,
-                    name=product.name,
-                    qty=qty,
-                    unit_price=price,
-                    amount=price * qty,
-                )
-                for line_no, (product, price, qty) in enumerate(lines, start=1)
-            )
-            with transaction.atomic():
-                [locked] = locks.lock_accounts([account.pk])
-                if register.store.accepts_bonus_payment and rng.random() < 0.3:
-                    with contextlib.suppress(InsufficientBalance):
-                        ledger.spend(
-                            account=locked,
-                            amount=min(total // 10, 50000),
-                            actor=ACTOR,
-                            receipt=receipt,
-                            now=at,
-                        )
-                accrual = total * 5 // 100 // 100 * 100  # 5 %, whole bonuses
-                if accrual:
-                    ledger.credit(
-                        account=locked,
-                        amount=accrual,
-                        actor=ACTOR,
-                        receipt=receipt,
-                        now=at,
-                        freeze_days=rng.choice([0, 0, 14]),
-                        lifetime_days=180,
-                    )
-    ReceiptLine.objects.bulk_create(receipt_lines, batch_size=1000)
-    # The receipts above were written directly, not through the till: count their visits
-    # and spend for the back office's customer list.
-    customer_stats.rebuild(merchant=merchant, now=now)
+            history.sale(customer, at)
+            if rng.random() < 0.2:
+                history.sale(None, at + timedelta(minutes=rng.randrange(1, 90)))
+    # What the periodic job would have done by now: burn what expired (on the day it
+    # expired), record levels, roll the reports up. The demo then shows no figure that waits
+    # for a job.
+    tick.run(now=now, say=lambda line: None)
     return _describe(merchant, created=True)
+
+
+class _History:
+    """Purchases and refunds booked through the till's own services at moments in the past:
+    the demo's receipts, bonuses and figures are exactly what real sales would have made."""
+
+    def __init__(self, *, rng: random.Random, registers, products, now: datetime):
+        self.rng, self.registers, self.products, self.now = rng, registers, products, now
+        self.number = 0
+
+    def sale(self, customer: Customer | None, at: datetime) -> None:
+        rng = self.rng
+        register = rng.choice(self.registers)
+        chosen = rng.sample(self.products, rng.randrange(1, 5))
+        self.number += 1
+        spend = (
+            "max"
+            if customer is not None and register.store.accepts_bonus_payment and rng.random() < 0.3
+            else 0
+        )
+        booked = pos.receipt_confirm(
+            register=register,
+            key=f"demo-sale-{self.number}",
+            data=ConfirmIn(
+                customer={"id": customer.pk} if customer is not None else None,
+                lines=[
+                    {
+                        "line_no": line_no,
+                        "sku": product.sku,
+                        "name": product.name,
+                        "qty": str(rng.randrange(1, 3)),
+                        "unit_price": price,
+                    }
+                    for line_no, (product, price) in enumerate(chosen, start=1)
+                ],
+                spend=spend,
+                external_number=f"D-{self.number:06d}",
+            ),
+            now=at,
+        )
+        # Now and then the first line comes back within the hour.
+        if customer is not None and rng.random() < 0.04:
+            pos.receipt_refund(
+                register=register,
+                receipt_id=booked["receipt_id"],
+                key=f"demo-refund-{self.number}",
+                data=RefundIn(lines=[{"line_no": 1, "qty": "1"}]),
+                now=at + timedelta(minutes=rng.randrange(5, 60)),
+            )
 
 
 def demo_describe(merchant: Merchant) -> DemoInfo:

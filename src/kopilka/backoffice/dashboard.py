@@ -1,5 +1,5 @@
 """The back office's front page: a merchant's customers, receipts and points over a period,
-as a handful of set-based aggregate queries (unfold's DASHBOARD_CALLBACK)."""
+each figure from `reports.figures` (unfold's DASHBOARD_CALLBACK)."""
 
 from __future__ import annotations
 
@@ -7,34 +7,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import pgettext
 
-from kopilka.customers.models import Customer
-from kopilka.ledger.models import Entry, EntryKind, Lot
 from kopilka.merchants.models import Merchant
-from kopilka.pos.models import Receipt
+from kopilka.reports import figures, rollups
 
 from .formatting import money
 from .scoping import request_merchant
 
 PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 30
-
-# Points a customer got, net of what refunds clawed back (moves between programs excluded:
-# they create no points).
-ACCRUED_KINDS = (
-    EntryKind.ACCRUAL,
-    EntryKind.WELCOME,
-    EntryKind.BIRTHDAY,
-    EntryKind.CAMPAIGN,
-    EntryKind.MANUAL_CREDIT,
-    EntryKind.REFUND_CLAWBACK,
-)
-# Points that left balances by paying or by hand, net of what refunds gave back.
-SPENT_KINDS = (EntryKind.SPEND, EntryKind.CAPTURE, EntryKind.MANUAL_DEBIT, EntryKind.REFUND_RETURN)
 
 
 @dataclass(frozen=True)
@@ -49,10 +32,12 @@ class Figures:
     start: datetime
     end: datetime
     customers_total: int
-    customers_new: int
+    customers_registered: int  # joined in the period
+    customers_new: int  # made their first purchase in the period
     receipts_with_card: int
     receipts_without_card: int
     accrued: int
+    gifts: int
     spent: int
     expired: int
     outstanding: int
@@ -69,71 +54,43 @@ def period_start(merchant: Merchant, days: int, now: datetime) -> datetime:
 
 
 def dashboard_figures(*, merchant: Merchant, days: int, now: datetime) -> Figures:
+    """The front page's figures over the last `days` local days, each from `reports.figures`
+    (the same functions as the reports: the two pages never disagree)."""
     start = period_start(merchant, days, now)
-    zone = ZoneInfo(merchant.time_zone)
-    in_period = Q(created_at__gte=start, created_at__lte=now)
+    first, today = start.date(), now.astimezone(ZoneInfo(merchant.time_zone)).date()
+    open_ = rollups.open_days(merchant, now)
+    sales = figures.sales_days(merchant=merchant, start=first, end=today, now=now, open_=open_)
+    bonuses = figures.bonus_days(merchant=merchant, start=first, end=today, now=now, open_=open_)
+    opening = figures.outstanding_before(merchant=merchant, day=first, now=now, open_=open_)
 
-    customers = Customer.objects.filter(merchant=merchant).aggregate(
-        total=Count("pk"), new=Count("pk", filter=in_period)
-    )
-    receipts = Receipt.objects.filter(
-        merchant=merchant,
-        kind=Receipt.Kind.SALE,
-        status=Receipt.Status.CONFIRMED,
-        occurred_at__gte=start,
-        occurred_at__lte=now,
-    ).aggregate(
-        with_card=Count("pk", filter=Q(customer__isnull=False)),
-        without_card=Count("pk", filter=Q(customer__isnull=True)),
-    )
-    entries = Entry.objects.filter(merchant=merchant).filter(in_period)
-    points = entries.aggregate(
-        accrued=Sum("amount", filter=Q(kind__in=ACCRUED_KINDS), default=0),
-        spent=Sum("amount", filter=Q(kind__in=SPENT_KINDS), default=0),
-        written_off=Sum("amount", filter=Q(kind=EntryKind.EXPIRY), default=0),
-    )
-    # Expired is what expiry entries wrote off plus what lies in lots past their expiry that
-    # no job has written off yet, so the figure never waits for `kopilka tick`.
-    unexpired = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-    lots = Lot.objects.filter(merchant=merchant).aggregate(
-        not_written_off=Sum(
-            "remaining",
-            filter=Q(expires_at__gte=start, expires_at__lte=now, remaining__gt=0),
-            default=0,
-        ),
-        outstanding=Sum("remaining", filter=unexpired, default=0),
-        held=Sum("held", filter=unexpired, default=0),
-        pending=Sum("remaining", filter=unexpired & Q(available_from__gt=now), default=0),
-    )
-    by_day = {
-        row["day"]: row
-        for row in entries.annotate(day=TruncDate("created_at", tzinfo=zone))
-        .values("day")
-        .annotate(
-            accrued=Sum("amount", filter=Q(kind__in=ACCRUED_KINDS), default=0),
-            spent=Sum("amount", filter=Q(kind__in=SPENT_KINDS), default=0),
-        )
-        .order_by("day")
-    }
-    first_day = start.date()
-    days_list = []
-    for offset in range(days):
-        day = first_day + timedelta(days=offset)
-        row = by_day.get(day, {"accrued": 0, "spent": 0})
-        days_list.append(DayPoints(day=day, accrued=row["accrued"], spent=-row["spent"]))
+    def total(name: str) -> int:
+        return sum(day[name] for day in sales.values())
+
+    def moved(group: str) -> int:
+        return sum(day.amounts.get(group, 0) for day in bonuses)
+
     return Figures(
         start=start,
         end=now,
-        customers_total=customers["total"],
-        customers_new=customers["new"],
-        receipts_with_card=receipts["with_card"],
-        receipts_without_card=receipts["without_card"],
-        accrued=points["accrued"],
-        spent=-points["spent"],
-        expired=-points["written_off"] + lots["not_written_off"],
-        outstanding=lots["outstanding"] + lots["held"],
-        pending=lots["pending"],
-        days=days_list,
+        customers_total=figures.customers_total(merchant=merchant),
+        customers_registered=figures.customers_registered(merchant=merchant, start=start, end=now),
+        customers_new=total("new_customers"),
+        receipts_with_card=total("card_receipts"),
+        receipts_without_card=total("receipts") - total("card_receipts"),
+        accrued=moved("accrued"),
+        gifts=moved("gifts"),
+        spent=moved("spent"),
+        expired=moved("expired"),
+        outstanding=opening + sum(day.net for day in bonuses),
+        pending=figures.pending_now(merchant=merchant, now=now),
+        days=[
+            DayPoints(
+                day=day.day,
+                accrued=day.amounts.get("accrued", 0),
+                spent=day.amounts.get("spent", 0),
+            )
+            for day in bonuses
+        ],
     )
 
 
@@ -173,7 +130,7 @@ def dashboard_callback(request, context: dict) -> dict:
             "figures": figures,
             "money": {
                 name: money(getattr(figures, name))
-                for name in ("accrued", "spent", "expired", "outstanding", "pending")
+                for name in ("accrued", "gifts", "spent", "expired", "outstanding", "pending")
             },
             "chart_data": chart_data(figures),
         }

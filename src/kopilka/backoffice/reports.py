@@ -27,7 +27,7 @@ from unfold.widgets import (
 from kopilka.customers.models import Customer
 from kopilka.merchants.models import Role, Store
 from kopilka.programs.models import Level, Program
-from kopilka.reports import selectors
+from kopilka.reports import figures, selectors
 from kopilka.reports.rollups import day_bounds
 
 from .exports import FORMATS, table_response
@@ -219,7 +219,7 @@ def bonuses_report(request, merchant):
     if form.is_valid():
         report = selectors.bonus_flow(merchant=merchant, **form.period())
     bucket = form.chosen_bucket
-    groups = list(selectors.BONUS_GROUPS)
+    groups = list(figures.BONUS_GROUPS)
     names = {
         "accrued": _("bonuses accrued"),
         "gifts": _("welcome and birthday"),

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.db.models.functions import ExtractDay, ExtractMonth
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kopilka.merchants.models import Merchant
@@ -55,7 +56,7 @@ class Customer(models.Model):
     # Case-folded "last first middle" (see normalize.name_search_key), kept by the services.
     name_search = models.CharField(max_length=310, blank=True, editable=False)
     anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True)
-    created_at = models.DateTimeField(_("registered at"), auto_now_add=True)
+    created_at = models.DateTimeField(_("registered at"), default=timezone.now)
     # Birthday as month * 100 + day, computed by the database, so "born in March" and
     # "birthday within a week" are range lookups on an index instead of a date function
     # evaluated on every row.

@@ -70,8 +70,10 @@ def customer_register(
     card_number: str | None = None,
     card_secret: str | None = None,
     virtual_card: bool = False,
+    registered_at: datetime.datetime | None = None,
 ) -> Customer:
     """Register a customer, optionally attaching a plastic card and/or issuing a virtual one.
+    `registered_at`: when they joined, for a history brought in from elsewhere (default: now).
 
     A secret code generated here for a card is not returned: call card_issue() directly, or
     card_regenerate_secret() later, when it has to be shown.
@@ -112,6 +114,8 @@ def customer_register(
         name_search=name_search_key(*(profile[f] for f in _NAME_FIELDS)),
         **profile,
     )
+    if registered_at is not None:
+        customer.created_at = registered_at
     _save_customer(customer)
     if group_ids:
         customer.groups.set(group_ids)

@@ -127,3 +127,29 @@ def moved_copies(lot_ids, *, account: Account) -> list[int]:
 def has_moved_out(account: Account) -> bool:
     """Whether a balance move (a card-type change of its customer) ever took points out."""
     return Entry.objects.filter(account=account, kind=EntryKind.TRANSFER_OUT).exists()
+
+
+@dataclass(frozen=True)
+class DueExpiry:
+    expires_at: datetime
+    program_id: int
+    points: int
+
+
+def expiries_due(
+    *, merchant, until: datetime, since: datetime | None = None, program_id: int | None = None
+) -> list[DueExpiry]:
+    """Points left in lots whose expiry passed by `until` (at or after `since`, if given) that
+    no expiry entry has written off yet: `kopilka tick` books them, dated at their expiry. The
+    figures count them as expired then, so no figure waits for the tick (as `Balance.expired`)."""
+    lots = Lot.objects.filter(merchant=merchant, remaining__gt=0, expires_at__lte=until)
+    if since is not None:
+        lots = lots.filter(expires_at__gte=since)
+    if program_id is not None:
+        lots = lots.filter(account__program_id=program_id)
+    return [
+        DueExpiry(expires_at, program, points)
+        for expires_at, program, points in lots.values_list(
+            "expires_at", "account__program_id", "remaining"
+        ).order_by("expires_at", "id")
+    ]

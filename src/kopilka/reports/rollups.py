@@ -9,14 +9,14 @@ transaction that commits late is never skipped.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import connection, transaction
-from django.db.models import Max, Min
+from django.db import transaction
+from django.db.models import Count, Max, Min, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from kopilka.ledger.models import Entry
@@ -120,42 +120,48 @@ def _span(model, merchant: Merchant, field: str, after: int):
 def rebuild_day(merchant: Merchant, day: date, tz: ZoneInfo, firsts=None) -> None:
     """Replace the day's rollup rows with figures computed from the raw rows. `firsts` maps
     customers to their first purchase when the caller has read them all already."""
-    start, end = day_bounds(day, tz)
     DailySales.objects.filter(merchant=merchant, day=day).delete()
     DailyBonus.objects.filter(merchant=merchant, day=day).delete()
-    DailySales.objects.bulk_create(_sales(merchant, day, start, end, firsts))
-    DailyBonus.objects.bulk_create(_bonuses(merchant, day, start, end))
+    DailySales.objects.bulk_create(_sales(merchant, [day], tz, firsts))
+    DailyBonus.objects.bulk_create(_bonuses(merchant, [day], tz))
 
 
-def _sales(
-    merchant: Merchant, day: date, start: datetime, end: datetime, firsts
-) -> list[DailySales]:
-    rows: dict[int, DailySales] = {}
+def _bounds_of(days: list[date], tz: ZoneInfo) -> tuple[datetime, datetime]:
+    return day_bounds(min(days), tz)[0], day_bounds(max(days), tz)[1]
 
-    def row(store_id: int) -> DailySales:
-        if store_id not in rows:
-            rows[store_id] = DailySales(merchant=merchant, day=day, store_id=store_id)
-        return rows[store_id]
 
-    receipts = list(
-        Receipt.objects.filter(
+def _sales(merchant: Merchant, days: list[date], tz: ZoneInfo, firsts=None) -> list[DailySales]:
+    """The DailySales rows of these local days, in three queries whatever their number."""
+    if not days:
+        return []
+    wanted, (lower, upper) = set(days), _bounds_of(days, tz)
+    rows: dict[tuple[date, int], DailySales] = {}
+
+    def row(day: date, store_id: int) -> DailySales:
+        if (day, store_id) not in rows:
+            rows[(day, store_id)] = DailySales(merchant=merchant, day=day, store_id=store_id)
+        return rows[(day, store_id)]
+
+    receipts = [
+        (local_day(at, tz), *rest)
+        for at, *rest in Receipt.objects.filter(
             merchant=merchant,
             kind=SALE,
             status=CONFIRMED,
-            occurred_at__gte=start,
-            occurred_at__lt=end,
+            occurred_at__gte=lower,
+            occurred_at__lt=upper,
         )
         .order_by("occurred_at", "pk")
-        .values_list("store_id", "customer_id", "subtotal", "discount", "bonus_spent")
-    )
-    customers = {r[1] for r in receipts if r[1]}
+        .values_list(
+            "occurred_at", "store_id", "customer_id", "subtotal", "discount", "bonus_spent"
+        )
+        if local_day(at, tz) in wanted
+    ]
     if firsts is None:
-        returning = _customers_seen_before(merchant, start, customers)
-    else:
-        returning = {c for c in customers if firsts[c] < start}
-    new_today: set[int] = set()
-    for store_id, customer_id, subtotal, discount, bonus_spent in receipts:
-        r = row(store_id)
+        firsts = _first_purchases_of({r[2] for r in receipts if r[2]})
+    new_on: set[tuple[date, int]] = set()
+    for day, store_id, customer_id, subtotal, discount, bonus_spent in receipts:
+        r = row(day, store_id)
         r.receipts += 1
         r.revenue += subtotal
         r.discount += discount
@@ -164,42 +170,43 @@ def _sales(
             continue
         r.card_receipts += 1
         r.card_revenue += subtotal
-        if customer_id not in returning:
+        if firsts[customer_id] >= day_bounds(day, tz)[0]:  # no purchase before this day
             r.new_receipts += 1
             r.new_revenue += subtotal
-            if customer_id not in new_today:  # counted once, in the store of the first receipt
-                new_today.add(customer_id)
+            if (day, customer_id) not in new_on:  # once, in the store of the first receipt
+                new_on.add((day, customer_id))
                 r.new_customers += 1
     refunds = Receipt.objects.filter(
         merchant=merchant,
         kind=REFUND,
         status=CONFIRMED,
-        occurred_at__gte=start,
-        occurred_at__lt=end,
-    ).values_list("store_id", "subtotal")
-    for store_id, subtotal in refunds:
-        r = row(store_id)
-        r.refunds += 1
-        r.refunded += subtotal
+        occurred_at__gte=lower,
+        occurred_at__lt=upper,
+    ).values_list("occurred_at", "store_id", "subtotal")
+    for at, store_id, subtotal in refunds:
+        if local_day(at, tz) in wanted:
+            r = row(local_day(at, tz), store_id)
+            r.refunds += 1
+            r.refunded += subtotal
     return list(rows.values())
 
 
-def _customers_seen_before(merchant: Merchant, start: datetime, customer_ids: Iterable[int]):
-    """Those of the customers whose first purchase was before `start`.
+def _first_purchases_of(customer_ids: Iterable[int]) -> dict[int, datetime]:
+    """Each of these customers' first purchase.
 
     Looked up by customer (their own index), not by merchant and time: the earlier history of
     a merchant grows without end, a customer's stays short."""
     ids = sorted(customer_ids)
-    seen: set[int] = set()
+    firsts: dict[int, datetime] = {}
     for i in range(0, len(ids), CHUNK):
-        seen.update(
+        firsts.update(
             Receipt.objects.filter(customer_id__in=ids[i : i + CHUNK], kind=SALE, status=CONFIRMED)
             .values("customer_id")
             .annotate(first=Min("occurred_at"))
-            .filter(first__lt=start)
-            .values_list("customer_id", flat=True)
+            .values_list("customer_id", "first")
+            .order_by()
         )
-    return seen
+    return firsts
 
 
 def _first_purchases(merchant: Merchant) -> dict[int, datetime]:
@@ -214,35 +221,109 @@ def _first_purchases(merchant: Merchant) -> dict[int, datetime]:
     )
 
 
-def _bonuses(merchant: Merchant, day: date, start: datetime, end: datetime) -> list[DailyBonus]:
-    db = connection.ops
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT r.store_id, a.program_id, e.kind, SUM(e.amount), COUNT(*), "
-            "COUNT(DISTINCT e.receipt_id) "
-            "FROM ledger_entry e JOIN ledger_account a ON a.id = e.account_id "
-            "LEFT JOIN pos_receipt r ON r.id = e.receipt_id "
-            "WHERE e.merchant_id = %s AND e.created_at >= %s AND e.created_at < %s "
-            "GROUP BY r.store_id, a.program_id, e.kind",
-            [merchant.pk, db.adapt_datetimefield_value(start), db.adapt_datetimefield_value(end)],
+def _bonuses(merchant: Merchant, days: list[date], tz: ZoneInfo) -> list[DailyBonus]:
+    """The DailyBonus rows of these local days, in one query whatever their number."""
+    if not days:
+        return []
+    wanted, (lower, upper) = set(days), _bounds_of(days, tz)
+    found = (
+        Entry.objects.filter(merchant=merchant, created_at__gte=lower, created_at__lt=upper)
+        .annotate(day=TruncDate("created_at", tzinfo=tz))
+        .values("day", "receipt__store_id", "account__program_id", "kind")
+        .annotate(
+            total=Sum("amount"),
+            count=Count("pk"),
+            receipts=Count("receipt_id", distinct=True),
         )
-        found = cursor.fetchall()
-    totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for store_id, program_id, kind, amount, count, receipts in found:
-        row = totals[(store_id, program_id, kind)]
-        row[0] += int(amount)
-        row[1] += int(count)
-        row[2] += int(receipts)
+        .order_by()
+    )
     return [
         DailyBonus(
             merchant=merchant,
-            day=day,
-            store_id=store_id,
-            program_id=program_id,
-            kind=kind,
-            amount=amount,
-            entries=count,
-            receipts=receipts,
+            day=row["day"],
+            store_id=row["receipt__store_id"],
+            program_id=row["account__program_id"],
+            kind=row["kind"],
+            amount=int(row["total"]),
+            entries=row["count"],
+            receipts=row["receipts"],
         )
-        for (store_id, program_id, kind), (amount, count, receipts) in totals.items()
+        for row in found
+        if row["day"] in wanted
     ]
+
+
+# ---- reading: settled days from the rollups, open days from the raw rows ----------------------
+
+
+def open_days(merchant: Merchant, now: datetime) -> set[date]:
+    """The days whose rollup rows may miss rows: those `refresh` would rebuild at `now` (today,
+    yesterday and every day touched by rows added since its last run; every day with rows
+    when it never ran). The readers below take it as `open_` when a caller reads several."""
+    tz = ZoneInfo(merchant.time_zone)
+    state = RollupState.objects.filter(merchant=merchant).first() or RollupState(merchant=merchant)
+    return _dirty_days(merchant, state, tz, now)
+
+
+def _days(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def sales_rows(
+    merchant: Merchant, start: date, end: date, now: datetime, open_: set[date] | None = None
+) -> list[DailySales]:
+    """The DailySales rows of the days [start, end]: as stored for settled days, computed by
+    `rebuild_day`'s own code (not saved) for open ones, so they are current at `now`."""
+    tz = ZoneInfo(merchant.time_zone)
+    open_ = open_days(merchant, now) if open_ is None else open_
+    rows = list(
+        DailySales.objects.filter(merchant=merchant, day__range=(start, end)).exclude(day__in=open_)
+    )
+    rows.extend(_sales(merchant, [d for d in _days(start, end) if d in open_], tz))
+    return rows
+
+
+def bonus_rows(
+    merchant: Merchant, start: date, end: date, now: datetime, open_: set[date] | None = None
+) -> list[DailyBonus]:
+    """The DailyBonus rows of the days [start, end], current at `now` (as `sales_rows`)."""
+    tz = ZoneInfo(merchant.time_zone)
+    open_ = open_days(merchant, now) if open_ is None else open_
+    rows = list(
+        DailyBonus.objects.filter(merchant=merchant, day__range=(start, end)).exclude(day__in=open_)
+    )
+    rows.extend(_bonuses(merchant, [d for d in _days(start, end) if d in open_], tz))
+    return rows
+
+
+def bonus_net_before(
+    merchant: Merchant,
+    day: date,
+    now: datetime,
+    program_id: int | None = None,
+    open_: set[date] | None = None,
+) -> int:
+    """Every point credited less every point debited before the local `day` (all stores, all
+    kinds): stored sums for settled days, the raw entries of open ones."""
+    tz = ZoneInfo(merchant.time_zone)
+    open_ = open_days(merchant, now) if open_ is None else open_
+    settled = DailyBonus.objects.filter(merchant=merchant, day__lt=day).exclude(day__in=open_)
+    raw = Entry.objects.filter(merchant=merchant)
+    if program_id is not None:
+        settled = settled.filter(program_id=program_id)
+        raw = raw.filter(account__program_id=program_id)
+    total = settled.aggregate(total=Sum("amount", default=0))["total"]
+    earlier = sorted(d for d in open_ if d < day)
+    # Open days come in runs (the span since the last refresh): one range per run.
+    runs: list[list[date]] = []
+    for d in earlier:
+        if runs and runs[-1][1] + timedelta(days=1) == d:
+            runs[-1][1] = d
+        else:
+            runs.append([d, d])
+    for first, last in runs:
+        lower, upper = day_bounds(first, tz)[0], day_bounds(last, tz)[1]
+        total += raw.filter(created_at__gte=lower, created_at__lt=upper).aggregate(
+            total=Sum("amount", default=0)
+        )["total"]
+    return total

@@ -14,30 +14,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.db.models import Count, Max, Min, Q, Sum
+from django.utils import timezone
 
 from kopilka.customers.models import Card
-from kopilka.ledger.models import EntryKind, Lot
+from kopilka.ledger.models import Lot
 from kopilka.merchants.models import Merchant
 from kopilka.pos.models import Receipt
 from kopilka.programs.models import CampaignUse, LevelChange
 
-from .models import DailyBonus, DailySales
+from . import figures
 
 BUCKETS = ("day", "week", "month")
-
-# How entry kinds add up in the bonus report. Spending kinds are negative in the ledger and
-# shown as positive amounts; "manual" and "other" stay signed.
-BONUS_GROUPS: dict[str, tuple[str, ...]] = {
-    "accrued": (EntryKind.ACCRUAL, EntryKind.CAMPAIGN),
-    "gifts": (EntryKind.WELCOME, EntryKind.BIRTHDAY),
-    "spent": (EntryKind.SPEND, EntryKind.CAPTURE),
-    "expired": (EntryKind.EXPIRY,),
-    "returned": (EntryKind.REFUND_RETURN,),
-    "clawed_back": (EntryKind.REFUND_CLAWBACK,),
-    "manual": (EntryKind.MANUAL_CREDIT, EntryKind.MANUAL_DEBIT),
-}
-NEGATIVE_GROUPS = {"spent", "expired", "clawed_back"}
-GROUP_OF = {kind: group for group, kinds in BONUS_GROUPS.items() for kind in kinds}
 
 
 def bucket_of(day: date, bucket: str) -> date:
@@ -112,34 +99,30 @@ def customer_mix(
     end: date,
     bucket: str = "day",
     store_ids: Iterable[int] | None = None,
+    now: datetime | None = None,
 ) -> list[MixRow]:
     """Receipts and revenue of new customers (on the day of their first purchase), loyal ones
     (returning customers with a card) and other receipts (no card), per bucket."""
-    rows = _stores(DailySales.objects.filter(merchant=merchant, day__range=(start, end)), store_ids)
-    sums: dict[date, list[int]] = defaultdict(lambda: [0] * 7)
-    for day, *figures in rows.values_list(
-        "day",
-        "new_customers",
-        "new_receipts",
-        "new_revenue",
-        "card_receipts",
-        "card_revenue",
-        "receipts",
-        "revenue",
-    ):
+    days = figures.sales_days(
+        merchant=merchant, start=start, end=end, now=now or timezone.now(), store_ids=store_ids
+    )
+    sums: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for day, values in days.items():
         target = sums[bucket_of(day, bucket)]
-        for i, value in enumerate(figures):
-            target[i] += value
+        for name, value in values.items():
+            target[name] += value
     result = []
     for first in bucket_starts(start, end, bucket):
-        new_customers, new_r, new_v, card_r, card_v, all_r, all_v = sums.get(first, [0] * 7)
+        f = sums[first]
         result.append(
             MixRow(
                 bucket=first,
-                new_customers=new_customers,
-                new=Group(new_r, new_v),
-                loyal=Group(card_r - new_r, card_v - new_v),
-                other=Group(all_r - card_r, all_v - card_v),
+                new_customers=f["new_customers"],
+                new=Group(f["new_receipts"], f["new_revenue"]),
+                loyal=Group(
+                    f["card_receipts"] - f["new_receipts"], f["card_revenue"] - f["new_revenue"]
+                ),
+                other=Group(f["receipts"] - f["card_receipts"], f["revenue"] - f["card_revenue"]),
             )
         )
     return result
@@ -156,7 +139,7 @@ class BonusRow:
     payments: int = 0  # receipts paid (partly) with bonuses
 
     def __getattr__(self, name: str) -> int:
-        if name in BONUS_GROUPS:
+        if name in figures.BONUS_GROUPS:
             return self.amounts.get(name, 0)
         raise AttributeError(name)
 
@@ -183,34 +166,36 @@ def bonus_flow(
     bucket: str = "day",
     store_ids: Iterable[int] | None = None,
     program_id: int | None = None,
+    now: datetime | None = None,
 ) -> BonusReport:
     """Bonuses accrued, given, spent, expired, returned, clawed back and adjusted by hand per
-    bucket, with the outstanding balance at the end of each bucket."""
-    base = DailyBonus.objects.filter(merchant=merchant)
-    if program_id is not None:
-        base = base.filter(program_id=program_id)
-    moved = base.filter(day__range=(start, end))
-    if store_ids is not None:
-        moved = moved.filter(store_id__in=list(store_ids))
+    bucket, with the outstanding balance at the end of each bucket (`reports.figures`)."""
+    now = now or timezone.now()
+    days = figures.bonus_days(
+        merchant=merchant,
+        start=start,
+        end=end,
+        now=now,
+        store_ids=store_ids,
+        program_id=program_id,
+    )
     by_bucket: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     payments: dict[date, int] = defaultdict(int)
-    for day, kind, amount, receipts in moved.values_list("day", "kind", "amount", "receipts"):
-        group = GROUP_OF.get(kind)
-        if group is not None:
-            sign = -1 if group in NEGATIVE_GROUPS else 1
-            by_bucket[bucket_of(day, bucket)][group] += sign * amount
-        if group == "spent":
-            payments[bucket_of(day, bucket)] += receipts
-    # The balance is every entry ever made: all stores, all kinds.
-    net = dict(base.filter(day__range=(start, end)).values_list("day").annotate(Sum("amount")))
-    outstanding = base.filter(day__lt=start).aggregate(total=Sum("amount"))["total"] or 0
     net_by_bucket: dict[date, int] = defaultdict(int)
-    for day, amount in net.items():
-        net_by_bucket[bucket_of(day, bucket)] += amount
+    for day in days:
+        first = bucket_of(day.day, bucket)
+        for group, value in day.amounts.items():
+            by_bucket[first][group] += value
+        payments[first] += day.payments
+        net_by_bucket[first] += day.net
+    # The balance is every entry ever made: all stores, all kinds.
+    outstanding = figures.outstanding_before(
+        merchant=merchant, day=start, now=now, program_id=program_id
+    )
     rows, totals = [], defaultdict(int)
     for first in bucket_starts(start, end, bucket):
         outstanding += net_by_bucket.get(first, 0)
-        amounts = dict(by_bucket.get(first, {}))
+        amounts = {group: value for group, value in by_bucket.get(first, {}).items() if value}
         for group, value in amounts.items():
             totals[group] += value
         rows.append(

@@ -138,7 +138,7 @@ def receipts(merchant, start, end, *, stores, part: Part, catalog: Catalog) -> I
         + " ORDER BY occurred_at, id"
     )
     with connection.chunked_cursor() as stream, connection.cursor() as cursor:
-        stream.execute(sql, [merchant.pk, start, end, *params])
+        stream.execute(sql, _adapted([merchant.pk, start, end, *params]))
         while chunk := stream.fetchmany(CHUNK):
             ids = [row[0] for row in chunk]
             if connection.vendor == "postgresql":  # one array parameter, not thousands
@@ -187,9 +187,18 @@ def seeds(
     )
 
 
+def _adapted(params: list) -> list:
+    """Moments as the database compares them: SQLite keeps UTC text, so a moment in the
+    merchant's zone ("00:00+03:00") would compare as text with the wrong hours."""
+    return [
+        connection.ops.adapt_datetimefield_value(p) if isinstance(p, datetime) else p
+        for p in params
+    ]
+
+
 def _fetch(sql: str, params: list) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, _adapted(params))
         return cursor.fetchall()
 
 
