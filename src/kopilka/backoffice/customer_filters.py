@@ -4,7 +4,7 @@ column of Customer (see customers.stats), so none of them reads receipts or lots
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -93,14 +93,19 @@ def _start_of(day: datetime.date) -> datetime.datetime:
 
 
 def minor_units(value) -> int | None:
-    """Amount typed in bonuses or roubles ("500", "12,50") as kopecks; None when not a number."""
+    """Amount typed in bonuses or roubles ("500", "12,50") as kopecks; None when not a number
+    (or a number too large for Decimal's exponents, "1e999999")."""
     try:
         amount = Decimal(str(value).strip().replace(",", ".").replace(" ", ""))
-    except InvalidOperation:
+        if not amount.is_finite():
+            return None
+        return int((amount * 100).to_integral_value())
+    except ArithmeticError:  # InvalidOperation, Overflow
         return None
-    if not amount.is_finite():
-        return None
-    return int((amount * 100).to_integral_value())
+
+
+# A range's ends as the database compares them: a column of kopecks is a bigint.
+BIGINT = 2**63 - 1
 
 
 class LastPurchaseRangeFilter(RangeDateFilter):
@@ -181,8 +186,10 @@ class MoneyRangeFilter(RangeNumericListFilter):
         low = minor_units(self.used_parameters.get(f"{self.parameter_name}_from") or "x")
         high = minor_units(self.used_parameters.get(f"{self.parameter_name}_to") or "x")
         if low is not None:
+            low = max(-BIGINT, min(low, BIGINT))
             queryset = queryset.filter(**{f"{self.field_name}__gte": low})
         if high is not None:
+            high = max(-BIGINT, min(high, BIGINT))
             queryset = queryset.filter(**{f"{self.field_name}__lte": high})
         return queryset
 
