@@ -4,7 +4,7 @@ column of Customer (see customers.stats), so none of them reads receipts or lots
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -93,16 +93,21 @@ def _start_of(day: datetime.date) -> datetime.datetime:
 
 
 def minor_units(value) -> int | None:
-    """Amount typed in bonuses or roubles ("500", "12,50") as kopecks; None when not a number
-    (or a number too large for Decimal's exponents, "1e999999")."""
+    """Amount typed in bonuses or roubles ("500", "12,50") as kopecks; None when not a number.
+    Beyond 10^30 every number is taken as 10^30 (with its sign): larger than any figure kept,
+    and "1e999999" would not even survive the multiplication by 100."""
     try:
         amount = Decimal(str(value).strip().replace(",", ".").replace(" ", ""))
-        if not amount.is_finite():
-            return None
-        return int((amount * 100).to_integral_value())
-    except ArithmeticError:  # InvalidOperation, Overflow
+    except InvalidOperation:
         return None
+    if not amount.is_finite():
+        return None
+    if abs(amount) > HUGE:
+        amount = HUGE.copy_sign(amount)
+    return int((amount * 100).to_integral_value())
 
+
+HUGE = Decimal(10**30)
 
 # A range's ends as the database compares them: a column of kopecks is a bigint.
 BIGINT = 2**63 - 1
