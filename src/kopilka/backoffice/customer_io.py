@@ -64,6 +64,7 @@ from kopilka.ledger.models import EntryKind
 from kopilka.programs.selectors import program_of_customer
 
 from .customer_filters import recorded_levels
+from .formatting import money
 from .scoping import request_actor, request_merchant, staff_member
 
 CHUNK = 1000
@@ -314,7 +315,7 @@ def _balance(text: str) -> int:
     if amount is not None and amount.is_finite() and amount > maximum:
         raise RowError(
             gettext("Opening balance %(value)s is above the maximum of %(maximum)s.")
-            % {"value": text, "maximum": f"{maximum:.2f}"}
+            % {"value": text, "maximum": money(bounds.MAX_OPENING_BALANCE)}
         )
     if amount is None or not amount.is_finite() or amount < 0 or amount != round(amount, 2):
         raise RowError(gettext("Bad amount: %(value)s") % {"value": text})

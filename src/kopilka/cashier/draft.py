@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -56,7 +57,8 @@ def parse_money(raw: str, maximum: int) -> int:
         raise InvalidAmount(field="amount", value=raw) from None
     if value > Decimal(maximum) / 100:
         raise InvalidAmount(
-            gettext("Enter an amount of at most %(maximum)s.") % {"maximum": money_input(maximum)},
+            gettext("Enter an amount of at most %(maximum)s.")
+            % {"maximum": number_format(Decimal(maximum) / 100, 2, force_grouping=True)},
             field="amount",
             value=raw,
             maximum=maximum,
