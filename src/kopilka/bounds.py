@@ -23,12 +23,12 @@ a receipt is bounded by the receipt total, at most `MAX_RECEIPT_TOTAL` = 10^11:
 So one sale writes figures of at most about 10^11 + 10^9 x (fixed-bonus campaigns running):
 below 10^12 unless a thousand such campaigns run at once, and the ledger refuses any single
 movement above `MAX_LEDGER_MOVEMENT` = 10^12 as a last line of defence (a typed error, never
-an overflow). Sums that grow with time stay 10^6 times below the limit for ages: a customer's
-total spent, a balance, or a store's daily sales would need 9 x 10^6 movements of 10^12 (or
-9 x 10^7 receipts of the largest total) to reach 2^63. Python computes the intermediate
-products (amount x rate numerators) in arbitrary precision, so only stored figures matter.
-`tests/rules/test_bounds.py` and `tests/pos/test_bounds.py` book the largest receipt under
-the most generous configuration on both databases.
+an overflow): 9 x 10^6 times below 2^63. Sums that grow with time (a customer's total spent,
+an account's balance, a store's daily sales in the reports) would need over 9 x 10^6
+movements of 10^12, or 9 x 10^7 receipts of the largest total, to reach 2^63. Python
+computes the intermediate products (amount x rate numerators) in arbitrary precision, so
+only stored figures matter. `tests/rules/test_bounds.py` and `tests/pos/test_bounds.py`
+book the largest receipt under the most generous configuration on both databases.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ QTY_DECIMALS = 3
 """Decimal places of a quantity: grams of a kilogram."""
 
 QTY_DIGITS = 14
-"""Significant digits of a quantity as sent (up to 10^6 with three decimals fits in 10;
-the rest is room for leading zeros the API tolerates)."""
+"""Digits of a quantity as sent (the schema's `max_digits`; the largest quantity with three
+decimals needs 10)."""
 
 MAX_MONEY = 10**11
 """A billion roubles in kopecks: the unit of every money bound below. No single purchase of
@@ -106,6 +106,9 @@ MAX_OPENING_BALANCE = MAX_MANUAL_ADJUSTMENT
 """An opening balance brought by the customer import (a manual credit by another door)."""
 
 # ---- program and campaign configuration (for the back office's validation) ----------------
+# For the validation of programs and campaigns (programs/services.py, the back office), which
+# does not enforce them yet: until it does, a welcome or fixed bonus set above them is still
+# stopped at MAX_LEDGER_MOVEMENT when booked, and percents are already 0..100 in the models.
 
 MAX_PERCENT = 100
 """Accrual and discount percents, extra percents of campaigns, bonus-payment shares."""

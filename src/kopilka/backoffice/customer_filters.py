@@ -92,6 +92,9 @@ def _start_of(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
+HUGE = Decimal(10**30)
+
+
 def minor_units(value) -> int | None:
     """Amount typed in bonuses or roubles ("500", "12,50") as kopecks; None when not a number.
     Beyond 10^30 every number is taken as 10^30 (with its sign): larger than any figure kept,
@@ -106,8 +109,6 @@ def minor_units(value) -> int | None:
         amount = HUGE.copy_sign(amount)
     return int((amount * 100).to_integral_value())
 
-
-HUGE = Decimal(10**30)
 
 # A range's ends as the database compares them: a column of kopecks is a bigint.
 BIGINT = 2**63 - 1
