@@ -32,3 +32,11 @@ class Conflict(KopilkaError):
     code = "conflict"
     status = 409
     default_message = _("The request conflicts with the current state.")
+
+
+class AboveMaximum(ValidationFailed):
+    """A figure above its documented maximum (`kopilka.bounds`). The details name the
+    `field` and give the `maximum` in the field's own units (kopecks, units, lines)."""
+
+    code = "above_maximum"
+    default_message = _("A figure is above its maximum.")

@@ -11,6 +11,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from kopilka import bounds
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 BASE_DIR = PACKAGE_DIR.parent.parent
 VAR_DIR = Path(os.environ.get("KOPILKA_VAR_DIR", BASE_DIR / "var"))
@@ -73,6 +75,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# A larger body or form is answered 413 (kopilka.bad_requests; the API: pos.problems). File
+# uploads (the customer import) are not counted. Why these numbers: kopilka.bounds.
+DATA_UPLOAD_MAX_MEMORY_SIZE = bounds.MAX_REQUEST_BODY
+DATA_UPLOAD_MAX_NUMBER_FIELDS = bounds.MAX_FORM_FIELDS
 
 ROOT_URLCONF = "kopilka.urls"
 WSGI_APPLICATION = "kopilka.wsgi.application"

@@ -16,3 +16,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("cashier/", include("kopilka.cashier.urls")),
 ]
+
+# A body or form larger than Django accepts: 413, shown the way each face shows errors.
+handler400 = "kopilka.bad_requests.bad_request"

@@ -6,12 +6,13 @@ confirmation brings."""
 from datetime import timedelta
 
 import pytest
+from django.contrib import messages
 from django.utils import timezone
 
 from kopilka.backoffice import customer_card
 from kopilka.backoffice.customer_card import NoAccountToDebit, balance_adjust
 from kopilka.customers.models import Customer
-from kopilka.errors import Conflict
+from kopilka.errors import AboveMaximum, Conflict
 from kopilka.ledger.models import Account, Entry, EntryKind, Lot
 from kopilka.merchants.models import AuditEvent, Role
 from kopilka.pos import desk, notifications
@@ -126,6 +127,59 @@ def test_a_first_credit_opens_the_account_and_a_first_debit_is_refused(
         ("Бонусы", EntryKind.WELCOME, 10_000),
         ("Бонусы", EntryKind.MANUAL_CREDIT, 3_000),
     ]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "100000000000000",  # 10^16 kopecks: was booked
+        "92233720368547758.07",  # 2^63 - 1 kopecks: was a server error on PostgreSQL
+        "1e400",  # was a server error (too large for the database's integers)
+        "1e999999",  # was a server error (too large for a Decimal)
+        "10000000.01",  # one kopeck above the maximum
+    ],
+)
+def test_a_huge_manual_change_is_a_form_error_and_books_nothing(
+    client, merchant, program, make_customer, typed
+):
+    anna = make_customer()
+    signed_in(client, merchant, Role.OWNER)
+    form = {"account": "new", "amount": typed, "reason": "опечатка", "direction": "credit"}
+    response = client.post(card_url(anna, "adjust/"), form, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    [(level, text)] = response.context["notes"]
+    assert level == messages.ERROR
+    assert text.replace("\xa0", " ") == (
+        "Введите не больше 10 000 000,00: большее изменение вручную не принимается."
+    )
+    assert not Entry.objects.filter(kind=EntryKind.MANUAL_CREDIT).exists()
+
+
+def test_a_manual_change_of_exactly_the_maximum_is_booked(client, merchant, program, make_customer):
+    anna = make_customer()
+    signed_in(client, merchant, Role.OWNER)
+    form = {"account": "new", "amount": "10 000 000", "reason": "перенос", "direction": "credit"}
+    client.post(card_url(anna, "adjust/"), form, HTTP_HX_REQUEST="true")
+    assert movements(anna)[-1] == ("Бонусы", EntryKind.MANUAL_CREDIT, 1_000_000_000)
+
+
+def test_a_manual_change_refused_by_the_services_above_the_maximum(make_customer, program):
+    anna = make_customer()
+    with pytest.raises(AboveMaximum):
+        balance_adjust(customer=anna, amount=10**9 + 1, reason="r", role=Role.OWNER, actor=SYSTEM)
+    assert not Entry.objects.filter(kind=EntryKind.MANUAL_CREDIT).exists()
+
+
+def test_a_form_larger_than_four_megabytes_is_a_clear_page_not_an_error(
+    client, merchant, program, make_customer
+):
+    anna = make_customer()
+    signed_in(client, merchant, Role.OWNER)
+    form = {"account": "new", "amount": "1", "reason": "я" * 3_000_000, "direction": "credit"}
+    response = client.post(card_url(anna, "adjust/"), form)
+    assert response.status_code == 413
+    assert "4 МБ" in response.content.decode() or "4 MB" in response.content.decode()
+    assert not Entry.objects.filter(kind=EntryKind.MANUAL_CREDIT).exists()
 
 
 def test_bonuses_credited_by_hand_burn_after_the_programs_lifetime(make_customer, program):

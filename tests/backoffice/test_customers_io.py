@@ -145,6 +145,27 @@ def test_all_or_nothing_imports_nothing_when_a_row_is_bad(owner_client):
     assert not Customer.objects.exists()
 
 
+def test_an_opening_balance_above_ten_million_bonuses_is_an_error_of_its_row(owner_client, program):
+    """kopilka.bounds.MAX_OPENING_BALANCE: 10,000,000.00 bonuses, as a manual change."""
+    rows = [
+        ["Телефон", "Баланс"],
+        ["+79161000001", "10 000 000,00"],
+        ["+79161000002", "10 000 000,01"],
+        ["+79161000003", "92233720368547758,07"],
+        ["+79161000004", "1e999999"],
+    ]
+    mapped = upload(owner_client, rows)
+    mapping = [field for _title, field in mapped.context["columns"]]
+    result = step(owner_client, mapped.context["token"], "confirm", mapping).context["result"]
+    assert result.created == 1
+    assert [number for number, _message in result.errors] == [3, 4, 5]
+    assert result.errors[0][1].replace("\xa0", " ") == (
+        "Начальный баланс 10 000 000,01 больше максимального (10 000 000,00)."
+    )
+    opening = Entry.objects.get()
+    assert (opening.account.customer.phone, opening.amount) == ("+79161000001", 1_000_000_000)
+
+
 def test_import_reports_a_customer_already_registered(owner_client, make_customer, program):
     make_customer(phone="+79161000002")
     mapped = upload(owner_client, FILE[:3], name="customers.xlsx")

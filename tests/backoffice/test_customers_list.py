@@ -97,6 +97,19 @@ def test_balance_spent_and_visits_ranges_are_typed_in_bonuses_and_roubles(
     assert listed(owner_client, visits_from="10", balance_from="100,00") == [rich.pk]
 
 
+def test_a_range_beyond_any_balance_lists_everyone_or_no_one_instead_of_failing(
+    owner_client, make_customer
+):
+    """10^400 bonuses does not fit the database's integers; 1e999999 not even a Decimal."""
+    poor = with_figures(make_customer(), balance=0, purchases_total=0)
+    rich = with_figures(make_customer(), balance=2**62, purchases_total=2**62)
+    assert sorted(listed(owner_client, balance_to="1e400", spent_from="-1e400")) == sorted(
+        [poor.pk, rich.pk]
+    )
+    assert listed(owner_client, balance_from="1e400") == []
+    assert len(listed(owner_client, spent_to="1e999999")) == 2
+
+
 def test_sorting_by_total_spent_balance_and_last_purchase(owner_client, make_customer):
     now = timezone.now()
     a = with_figures(make_customer(), purchases_total=300, balance=1, last_purchase_at=now)

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 
+from kopilka.errors import AboveMaximum
 from kopilka.ledger import locks, selectors, services
 from kopilka.ledger.exceptions import (
     AccountNotLocked,
@@ -198,6 +199,27 @@ def test_manual_adjustments_need_a_reason_and_are_audited(account, actor):
     assert balance(account, T0).available == 300
     events = AuditEvent.objects.filter(action="ledger.manual_adjust").order_by("id")
     assert [(e.reason, e.data["amount"]) for e in events] == [("gift", 500), ("typo", -200)]
+
+
+def test_a_manual_adjustment_is_at_most_ten_million_bonuses_either_way(account, actor):
+    """kopilka.bounds.MAX_MANUAL_ADJUSTMENT: 10,000,000.00 bonuses (10^9 kopecks)."""
+    locked(account, services.manual_adjust, amount=10**9, actor=actor, reason="move", now=T0)
+    for amount in (10**9 + 1, -(10**9) - 1, 10**16):
+        with pytest.raises(AboveMaximum) as refused:
+            locked(account, services.manual_adjust, amount=amount, actor=actor, reason="x", now=T0)
+        assert refused.value.details == {"field": "amount", "maximum": 10**9, "value": amount}
+    locked(account, services.manual_adjust, amount=-(10**9), actor=actor, reason="back", now=T0)
+    assert balance(account, T0).available == 0
+
+
+def test_no_single_movement_is_above_ten_to_the_twelve(account, actor):
+    """The ledger's last line of defence against an overflow: every door has a lower bound."""
+    locked(account, services.credit, amount=10**12, actor=actor, now=T0)
+    with pytest.raises(AboveMaximum):
+        locked(account, services.credit, amount=10**12 + 1, actor=actor, now=T0)
+    with pytest.raises(AboveMaximum):
+        locked(account, services.spend, amount=2**63, actor=actor, now=T0)
+    assert balance(account, T0).available == 10**12
 
 
 def test_a_manual_credit_expires_after_the_lifetime_it_is_given(account, actor):

@@ -5,6 +5,11 @@ serves at /api/v1/openapi.json. Whatever a till sends: no 5xx, and every 4xx is 
 document (application/problem+json with `code`, `status` and `detail`). Successful responses
 must match the declared response schemas.
 
+The schema carries the documented maxima (kopilka.bounds: `maximum`, `maxItems`), so the
+fuzzer sends figures just inside and outside them; the bounds across fields (a line's
+quantity x price, the receipt total) and each bound's exact edge are tested by hand in
+tests/pos/test_bounds.py.
+
 Bounded and derandomized, so that it is deterministic and fast on SQLite and PostgreSQL.
 """
 
@@ -23,6 +28,7 @@ from schemathesis.checks import CheckContext, not_a_server_error
 from schemathesis.core.failures import Failure
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from kopilka import bounds
 from kopilka.customers.services import customer_register
 from kopilka.ledger import locks
 from kopilka.ledger import services as ledger
@@ -159,10 +165,10 @@ def is_quantity(value) -> bool:
         qty = Decimal(str(value))
     except InvalidOperation:
         return False
-    if not qty.is_finite() or not 0 < qty <= 10**6:
+    if not qty.is_finite() or not 0 < qty <= bounds.MAX_QTY:
         return False
     _sign, digits, exponent = qty.as_tuple()
-    return -exponent <= 3 and len(digits) <= 14
+    return -exponent <= bounds.QTY_DECIMALS and len(digits) <= bounds.QTY_DIGITS
 
 
 def with_real_quantities(case) -> None:

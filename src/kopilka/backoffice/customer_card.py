@@ -29,6 +29,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from kopilka import bounds
 from kopilka.customers import card_types, stats
 from kopilka.customers import services as customers
 from kopilka.customers.exceptions import CustomerAnonymised, CustomerNotFound
@@ -293,7 +294,10 @@ def _context(request, admin, customer, **extra):
         "can_adjust": can_change
         and member is not None
         and member.role in (Role.OWNER, Role.ADMIN, Role.MARKETER),
-        "adjust_limit": adjust_limit() if member and member.role == Role.MARKETER else None,
+        "adjust_limit": min(adjust_limit(), bounds.MAX_MANUAL_ADJUSTMENT)
+        if member and member.role == Role.MARKETER
+        else None,
+        "adjust_maximum": bounds.MAX_MANUAL_ADJUSTMENT,
         "expiring_days": EXPIRING_WITHIN_DAYS,
         **extra,
     }
@@ -495,6 +499,14 @@ def adjust(request, object_id, admin):
         notes.append((messages.ERROR, gettext("Choose an account.")))
     elif amount is None or amount <= 0:
         notes.append((messages.ERROR, gettext("Enter a positive amount.")))
+    elif amount > bounds.MAX_MANUAL_ADJUSTMENT:
+        notes.append(
+            (
+                messages.ERROR,
+                gettext("Enter at most %(maximum)s: a larger change by hand is refused.")
+                % {"maximum": money(bounds.MAX_MANUAL_ADJUSTMENT)},
+            )
+        )
     elif not reason:
         notes.append((messages.ERROR, gettext("A manual change of bonuses needs a reason.")))
     else:

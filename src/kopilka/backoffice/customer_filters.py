@@ -92,15 +92,26 @@ def _start_of(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
+HUGE = Decimal(10**30)
+
+
 def minor_units(value) -> int | None:
-    """Amount typed in bonuses or roubles ("500", "12,50") as kopecks; None when not a number."""
+    """Amount typed in bonuses or roubles ("500", "12,50") as kopecks; None when not a number.
+    Beyond 10^30 every number is taken as 10^30 (with its sign): larger than any figure kept,
+    and "1e999999" would not even survive the multiplication by 100."""
     try:
         amount = Decimal(str(value).strip().replace(",", ".").replace(" ", ""))
     except InvalidOperation:
         return None
     if not amount.is_finite():
         return None
+    if abs(amount) > HUGE:
+        amount = HUGE.copy_sign(amount)
     return int((amount * 100).to_integral_value())
+
+
+# A range's ends as the database compares them: a column of kopecks is a bigint.
+BIGINT = 2**63 - 1
 
 
 class LastPurchaseRangeFilter(RangeDateFilter):
@@ -181,8 +192,10 @@ class MoneyRangeFilter(RangeNumericListFilter):
         low = minor_units(self.used_parameters.get(f"{self.parameter_name}_from") or "x")
         high = minor_units(self.used_parameters.get(f"{self.parameter_name}_to") or "x")
         if low is not None:
+            low = max(-BIGINT, min(low, BIGINT))
             queryset = queryset.filter(**{f"{self.field_name}__gte": low})
         if high is not None:
+            high = max(-BIGINT, min(high, BIGINT))
             queryset = queryset.filter(**{f"{self.field_name}__lte": high})
         return queryset
 

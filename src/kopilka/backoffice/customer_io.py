@@ -50,6 +50,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 from openpyxl import Workbook, load_workbook
 
+from kopilka import bounds
 from kopilka.customers import services as customers
 from kopilka.customers import stats
 from kopilka.customers.cards import normalize_card_number
@@ -63,6 +64,7 @@ from kopilka.ledger.models import EntryKind
 from kopilka.programs.selectors import program_of_customer
 
 from .customer_filters import recorded_levels
+from .formatting import money
 from .scoping import request_actor, request_merchant, staff_member
 
 CHUNK = 1000
@@ -301,12 +303,20 @@ def _date(text: str):
 
 
 def _balance(text: str) -> int:
+    """An opening balance in bonuses ("1 500,50") as kopecks, at most
+    kopilka.bounds.MAX_OPENING_BALANCE."""
     if not text:
         return 0
     try:
         amount = Decimal(re.sub(r"\s", "", text).replace(",", "."))
     except InvalidOperation:
         amount = None
+    maximum = Decimal(bounds.MAX_OPENING_BALANCE) / 100
+    if amount is not None and amount.is_finite() and amount > maximum:
+        raise RowError(
+            gettext("Opening balance %(value)s is above the maximum of %(maximum)s.")
+            % {"value": text, "maximum": money(bounds.MAX_OPENING_BALANCE)}
+        )
     if amount is None or not amount.is_finite() or amount < 0 or amount != round(amount, 2):
         raise RowError(gettext("Bad amount: %(value)s") % {"value": text})
     return int(amount * 100)

@@ -13,13 +13,16 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from kopilka import bounds
 from kopilka.errors import ValidationFailed
-from kopilka.pos.schemas import MAX_MONEY, ConfirmIn, CustomerRef, LineIn, QuoteIn
+from kopilka.pos.schemas import ConfirmIn, CustomerRef, LineIn, QuoteIn
 
-MAX_LINES = 200
-MAX_QTY = Decimal(1_000_000)
+MAX_LINES = bounds.MAX_TILL_SCREEN_LINES
+MAX_QTY = Decimal(bounds.MAX_QTY)
 
 
 class InvalidAmount(ValidationFailed):
@@ -45,16 +48,24 @@ def _decimal(raw: str) -> Decimal:
     return value
 
 
-def parse_money(raw: str) -> int:
-    """Roubles as typed ("89.90", "89,9", "1 200") to kopecks."""
+def parse_money(raw: str, maximum: int) -> int:
+    """Roubles as typed ("89.90", "89,9", "1 200") to kopecks, at most `maximum` kopecks
+    (a bound of kopilka.bounds)."""
     try:
         value = _decimal(raw)
     except (InvalidOperation, ValueError):
         raise InvalidAmount(field="amount", value=raw) from None
-    kopecks = int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    if value != value.quantize(Decimal("0.01")) or not 0 <= kopecks <= MAX_MONEY:
+    if value > Decimal(maximum) / 100:
+        raise InvalidAmount(
+            gettext("Enter an amount of at most %(maximum)s.")
+            % {"maximum": number_format(Decimal(maximum) / 100, 2, force_grouping=True)},
+            field="amount",
+            value=raw,
+            maximum=maximum,
+        )
+    if value < 0 or value != value.quantize(Decimal("0.01")):
         raise InvalidAmount(field="amount", value=raw)
-    return kopecks
+    return int(value * 100)
 
 
 def parse_qty(raw: str) -> Decimal:
@@ -123,7 +134,7 @@ class Draft:
                     sku=sku[:64],
                     name=(names[i] if i < len(names) else "")[:300],
                     qty=parse_qty(qtys[i] if i < len(qtys) else "1"),
-                    price=parse_money(price_text) if price_text else None,
+                    price=parse_money(price_text, bounds.MAX_UNIT_PRICE) if price_text else None,
                     category=(categories[i] if i < len(categories) else "")[:200],
                 )
             )
@@ -136,7 +147,7 @@ class Draft:
             customer_card=data.get("customer_card", "").strip()[:32],
             lines=tuple(lines),
             spend_max=data.get("spend_max", "1") == "1",
-            spend=parse_money(spend_text) if spend_text else 0,
+            spend=parse_money(spend_text, bounds.MAX_SPEND) if spend_text else 0,
         )
 
     # --- changes --------------------------------------------------------------------------
@@ -151,6 +162,8 @@ class Draft:
         if not line.category:
             for i, existing in enumerate(self.lines):
                 if existing.sku == line.sku and not existing.category:
+                    if existing.qty + line.qty > MAX_QTY:
+                        raise InvalidQuantity(field="qty", maximum=bounds.MAX_QTY)
                     merged = replace(existing, qty=existing.qty + line.qty)
                     return replace(self, lines=(*self.lines[:i], merged, *self.lines[i + 1 :]))
         return replace(self, lines=(*self.lines, line))

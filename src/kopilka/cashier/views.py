@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from pydantic import ValidationError as SchemaError
 
+from kopilka import bounds
 from kopilka.catalog.exceptions import ProductNotFound
 from kopilka.catalog.selectors import category_get, product_get
 from kopilka.customers.exceptions import CardNotFound
@@ -469,7 +470,7 @@ def receipt(request):
                 sku=f"FREE-{category.pk}",
                 name=category.name,
                 qty=Decimal(1),
-                price=parse_money(post.get("free_amount", "")),
+                price=parse_money(post.get("free_amount", ""), bounds.MAX_UNIT_PRICE),
                 category=selectors.category_label(category),
             )
         )

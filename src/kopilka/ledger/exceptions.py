@@ -1,8 +1,14 @@
 """Typed errors of the ledger."""
 
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.errors import Conflict, KopilkaError, NotFound, ValidationFailed
+from kopilka import bounds
+from kopilka.errors import AboveMaximum, Conflict, KopilkaError, NotFound, ValidationFailed
 
 
 class InsufficientBalance(KopilkaError):
@@ -19,6 +25,23 @@ class InsufficientBalance(KopilkaError):
 class InvalidAmount(ValidationFailed):
     code = "invalid_amount"
     default_message = _("The amount must be a positive whole number of minor units.")
+
+
+class MovementTooLarge(AboveMaximum):
+    """The ledger's last line of defence (kopilka.bounds.MAX_LEDGER_MOVEMENT): every door
+    has a lower bound of its own, so this means a configuration beyond its bounds."""
+
+    default_message = _("The amount is above the largest movement the ledger books.")
+
+
+class ManualAdjustmentTooLarge(AboveMaximum):
+    @classmethod
+    def of(cls, amount: int) -> ManualAdjustmentTooLarge:
+        maximum = bounds.MAX_MANUAL_ADJUSTMENT
+        message = gettext("A manual change of bonuses is at most %(maximum)s.") % {
+            "maximum": f"{Decimal(maximum) / 100:.2f}"
+        }
+        return cls(message, field="amount", maximum=maximum, value=amount)
 
 
 class ReasonRequired(ValidationFailed):

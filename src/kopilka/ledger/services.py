@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from kopilka import hotsql
+from kopilka import bounds, hotsql
 from kopilka.errors import NotFound, ValidationFailed
 from kopilka.merchants.actors import Actor
 from kopilka.merchants.services import audit_record
@@ -26,6 +26,8 @@ from .exceptions import (
     HoldNotActive,
     InsufficientBalance,
     InvalidAmount,
+    ManualAdjustmentTooLarge,
+    MovementTooLarge,
     ReasonRequired,
     ReversalNotPossible,
 )
@@ -39,6 +41,8 @@ SPEND_ORDER = (F("expires_at").asc(nulls_last=True), "created_at", "id")
 def _check_amount(amount) -> None:
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise InvalidAmount(amount=amount)
+    if amount > bounds.MAX_LEDGER_MOVEMENT:
+        raise MovementTooLarge(field="amount", maximum=bounds.MAX_LEDGER_MOVEMENT, value=amount)
 
 
 def _entries(
@@ -263,6 +267,8 @@ def manual_adjust(
     lifetime, or what the staff member chose); None: they never expire."""
     if not reason or not reason.strip():
         raise ReasonRequired()
+    if isinstance(amount, int) and abs(amount) > bounds.MAX_MANUAL_ADJUSTMENT:
+        raise ManualAdjustmentTooLarge.of(amount)
     if isinstance(amount, int) and amount < 0:
         entries = _debit(
             account=account,

@@ -1,8 +1,14 @@
 """Errors of the POS layer."""
 
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.errors import Conflict, KopilkaError, NotFound, ValidationFailed
+from kopilka.bounds import Violation
+from kopilka.errors import AboveMaximum, Conflict, KopilkaError, NotFound, ValidationFailed
 
 
 class ReceiptNotFound(NotFound):
@@ -49,6 +55,46 @@ class OccurredInFuture(ValidationFailed):
 class PaymentsMismatch(ValidationFailed):
     code = "payments_mismatch"
     default_message = _("The payments do not add up to the amount to pay.")
+
+
+class ReceiptAboveMaximum(AboveMaximum):
+    """A receipt breaking one of the bounds of `kopilka.bounds.receipt_violation`."""
+
+    @classmethod
+    def of(cls, violation: Violation) -> ReceiptAboveMaximum:
+        kind, maximum, line_no = violation.kind, violation.maximum, violation.line_no
+        if kind == "receipt_lines":
+            message = ngettext(
+                "A receipt has at most %(maximum)s line.",
+                "A receipt has at most %(maximum)s lines.",
+                maximum,
+            )
+        else:
+            message = {
+                "qty": gettext(
+                    "Line %(line_no)s: the quantity is above the maximum of %(maximum)s."
+                ),
+                "unit_price": gettext(
+                    "Line %(line_no)s: the unit price is above the maximum of %(maximum)s."
+                ),
+                "pos_discount": gettext(
+                    "Line %(line_no)s: the till's discount is above the maximum of %(maximum)s."
+                ),
+                "line_amount": gettext(
+                    "Line %(line_no)s: quantity × price is above the maximum line amount of "
+                    "%(maximum)s."
+                ),
+                "receipt_total": gettext("The receipt total is above the maximum of %(maximum)s."),
+                "spend": gettext("The bonus payment is above the maximum of %(maximum)s."),
+            }[kind]
+        shown = maximum if kind in ("qty", "receipt_lines") else f"{Decimal(maximum) / 100:.2f}"
+        value = violation.value
+        if isinstance(value, Decimal):
+            value = int(value) if value == value.to_integral_value() else f"{value.normalize():f}"
+        details = {"field": violation.field, "maximum": maximum, "value": value}
+        if line_no is not None:
+            details["line_no"] = line_no
+        return cls(message % {"line_no": line_no, "maximum": shown}, **details)
 
 
 class InvalidReceipt(ValidationFailed):

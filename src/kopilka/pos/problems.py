@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from kopilka import bounds
 from kopilka.errors import KopilkaError
 
 logger = logging.getLogger(__name__)
@@ -34,6 +36,16 @@ def problem(status: int, code: str, detail, extra: dict | None = None) -> JsonRe
         detail=str(detail),
     )
     return JsonResponse(body, status=status, content_type=CONTENT_TYPE)
+
+
+def too_large_problem() -> JsonResponse:
+    """413: the body is larger than kopilka.bounds.MAX_REQUEST_BODY."""
+    return problem(
+        413,
+        "too_large",
+        _("The request body is larger than %(bytes)s bytes.") % {"bytes": bounds.MAX_REQUEST_BODY},
+        {"max_bytes": bounds.MAX_REQUEST_BODY},
+    )
 
 
 def _jsonable(value):
@@ -75,6 +87,10 @@ def install(api) -> None:
     def http_error(request: HttpRequest, error: HttpError):
         code = {400: "bad_request", 405: "method_not_allowed"}.get(error.status_code, "error")
         return problem(error.status_code, code, str(error))
+
+    @api.exception_handler(RequestDataTooBig)
+    def too_large(request: HttpRequest, error: RequestDataTooBig):
+        return too_large_problem()
 
     @api.exception_handler(Exception)
     def unexpected(request: HttpRequest, error: Exception):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Schema
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from kopilka import bounds
 
 
 class Strict(BaseModel):
@@ -51,7 +53,15 @@ class LineFlags(Strict):
     no_bonus_payment: bool = False
 
 
-MAX_MONEY = 10**11  # a billion roubles in kopecks: more is a typo, not a purchase
+# The maxima are kopilka.bounds' (documented there and in docs/pos-api.md); the ones of one
+# field are here so that the OpenAPI schema shows them, the ones across fields (a line's
+# quantity x price, the receipt total) are checked by the services.
+Qty = Annotated[
+    Decimal,
+    Field(
+        gt=0, le=bounds.MAX_QTY, max_digits=bounds.QTY_DIGITS, decimal_places=bounds.QTY_DECIMALS
+    ),
+]
 
 
 class LineIn(Strict):
@@ -59,49 +69,44 @@ class LineIn(Strict):
     sku: str = Field(min_length=1, max_length=64)
     name: str = Field(default="", max_length=300)
     category: str | None = Field(default=None, max_length=200)
-    qty: Decimal = Field(gt=0, le=1000000, max_digits=14, decimal_places=3)
-    unit_price: int = Field(ge=0, le=MAX_MONEY)
-    pos_discount: int = Field(default=0, ge=0, le=MAX_MONEY)
+    qty: Qty
+    unit_price: int = Field(ge=0, le=bounds.MAX_UNIT_PRICE)
+    pos_discount: int = Field(default=0, ge=0, le=bounds.MAX_POS_DISCOUNT)
     flags: LineFlags | None = None
 
 
 class QuoteIn(Strict):
     customer: CustomerRef | None = None
-    lines: list[LineIn] = Field(min_length=1, max_length=1000)
-    spend: int | Literal["max"] = Field(
+    lines: list[LineIn] = Field(min_length=1, max_length=bounds.MAX_RECEIPT_LINES)
+    spend: Annotated[int, Field(ge=0, le=bounds.MAX_SPEND)] | Literal["max"] = Field(
         default=0, description='Bonuses to pay with, in kopecks, or "max".'
     )
     occurred_at: datetime | None = None
     channel: Literal["pos", "online"] = "pos"
 
-    @field_validator("spend")
-    @classmethod
-    def spend_in_range(cls, value):
-        if value != "max" and not 0 <= value <= MAX_MONEY:
-            raise ValueError("spend must be between 0 and 10^11 kopecks, or 'max'")
-        return value
-
 
 class PaymentIn(Strict):
     method: str = Field(min_length=1, max_length=32)
-    amount: int = Field(ge=0, le=MAX_MONEY)
+    amount: int = Field(ge=0, le=bounds.MAX_PAYMENT)
 
 
 class ConfirmIn(QuoteIn):
     external_number: str = Field(min_length=1, max_length=64)
-    payments: list[PaymentIn] = Field(default_factory=list, max_length=20)
+    payments: list[PaymentIn] = Field(default_factory=list, max_length=bounds.MAX_PAYMENTS)
     hold: bool = Field(default=False, description="Hold the bonuses; capture or void later.")
 
 
 class RefundLineIn(Strict):
     line_no: int = Field(ge=1, le=100000)
-    qty: Decimal = Field(gt=0, le=1000000, max_digits=14, decimal_places=3)
+    qty: Qty
 
 
 class RefundIn(Strict):
     external_number: str | None = Field(default=None, min_length=1, max_length=64)
     lines: list[RefundLineIn] | None = Field(
-        default=None, max_length=1000, description="Omit to refund everything not yet refunded."
+        default=None,
+        max_length=bounds.MAX_RECEIPT_LINES,
+        description="Omit to refund everything not yet refunded.",
     )
 
 

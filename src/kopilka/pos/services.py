@@ -18,7 +18,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from kopilka import rules
+from kopilka import bounds, rules
 from kopilka.customers import card_types
 from kopilka.customers import stats as customer_stats
 from kopilka.customers.exceptions import CustomerNotFound
@@ -56,6 +56,7 @@ from .exceptions import (
     OccurredInFuture,
     OfflineSpendNotAllowed,
     PaymentsMismatch,
+    ReceiptAboveMaximum,
     ReceiptNotConfirmed,
     ReceiptNotHeld,
     ReceiptTooOld,
@@ -228,6 +229,14 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
+def _within_bounds(data) -> None:
+    """Refuse a receipt above the documented maxima (`kopilka.bounds`), also for callers
+    that did not go through the API's schemas."""
+    violation = bounds.receipt_violation(data.lines, data.spend)
+    if violation is not None:
+        raise ReceiptAboveMaximum.of(violation)
+
+
 def _requested_spend(data) -> int | None:
     return None if data.spend == "max" else data.spend
 
@@ -237,6 +246,7 @@ def _requested_spend(data) -> int | None:
 
 def receipt_quote(*, register, data, now: datetime | None = None) -> dict:
     """What the receipt would be worth. Writes nothing (unknown SKUs stay unknown)."""
+    _within_bounds(data)
     now = now or timezone.now()
     merchant = register.merchant
     occurred_at, offline = _when(data.occurred_at, now)
@@ -351,6 +361,7 @@ def idempotent(
 def receipt_confirm(*, register, key: str | None, data, now: datetime | None = None) -> dict:
     """Book a sale exactly once: the receipt, its lines, the bonus spend (or hold) and the
     accrual, in one transaction."""
+    _within_bounds(data)
     try:
         return idempotent(
             register=register,
