@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,10 @@ class LevelConfig:
     max_share_by_segment: tuple[tuple[int, Fraction], ...] = ()
     lifetime_days: int | None = None
     freeze_days: int | None = None
+
+    @cached_property
+    def segment_caps(self) -> dict[int, Fraction]:
+        return dict(self.max_share_by_segment)
 
     @property
     def has_spend_threshold(self) -> bool:
