@@ -16,3 +16,5 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("cashier/", include("kopilka.cashier.urls")),
 ]
+
+handler403 = "kopilka.backoffice.views.permission_denied"

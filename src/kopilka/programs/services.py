@@ -343,8 +343,8 @@ def campaign_create(
     campaign = Campaign(
         merchant=merchant, program=program, name=name, kind=kind, segment=segment, **fields
     )
-    _validated(campaign)
     checks.check_campaign(campaign)
+    _validated(campaign)
     campaign.save()
     campaign.stores.set([s for s in stores if s.merchant_id == merchant.pk])
     campaign.groups.set([g for g in groups if g.merchant_id == merchant.pk])
@@ -450,8 +450,8 @@ def campaign_update(
         raise ArchivedConfiguration(field="name")
     for name, value in fields.items():
         setattr(campaign, name, value)
-    _validated(campaign)
     checks.check_campaign(campaign)
+    _validated(campaign)
     campaign.save()
     if stores is not None:
         campaign.stores.set([s for s in stores if s.merchant_id == merchant.pk])
