@@ -84,6 +84,7 @@ class SwitchOffAndRemove:
 
     remove_service = switch_service = history_exists = None  # set by each admin
     service_argument = ""
+    delete_confirmation_template = "backoffice/remove_confirmation.html"
 
     def get_list_display(self, request):
         return [*super().get_list_display(request), "archived_at"]

@@ -122,6 +122,8 @@ class AccrualRule(models.Model):
     # Switched off or removed while history refers to it: kept for that history, out of the
     # engine's configuration and of the pickers.
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, editable=False)
+    # Receipts booked before it existed cannot name it (None: made before this was kept).
+    created_at = models.DateTimeField(auto_now_add=True, null=True)
 
     class Meta:
         verbose_name = _("accrual rule")
@@ -209,6 +211,8 @@ class Level(models.Model):
     # Switched off or removed while history refers to it: kept for that history, out of the
     # engine's configuration and of the pickers.
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, editable=False)
+    # Receipts booked before it existed cannot name it (None: made before this was kept).
+    created_at = models.DateTimeField(auto_now_add=True, null=True)
 
     class Meta:
         verbose_name = _("level")
@@ -338,6 +342,8 @@ class Campaign(models.Model):
     # Switched off or removed while history refers to it: kept for that history, out of the
     # engine's configuration and of the pickers.
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, editable=False)
+    # Receipts booked before it existed cannot name it (None: made before this was kept).
+    created_at = models.DateTimeField(auto_now_add=True, null=True)
 
     class Meta:
         verbose_name = _("campaign")

@@ -478,7 +478,9 @@ def campaign_update(
 # campaign, of a merchant) that has booked receipts since it could apply is kept.
 
 
-def _has_receipts(*, program: Program | None = None, merchant=None, since=None) -> bool:
+def _has_receipts(obj, *, program: Program | None = None, merchant=None, since=None) -> bool:
+    """Whether receipts were booked (in the program, else of the merchant) since `obj` was
+    created and since `since`: only those can name it."""
     from kopilka.pos.models import Receipt
 
     receipts = (
@@ -486,8 +488,9 @@ def _has_receipts(*, program: Program | None = None, merchant=None, since=None) 
         if program
         else Receipt.objects.filter(merchant=merchant)
     )
-    if since is not None:
-        receipts = receipts.filter(occurred_at__gte=since)
+    moments = [m for m in (obj.created_at, since) if m is not None]
+    if moments:
+        receipts = receipts.filter(created_at__gte=max(moments))
     return receipts.exists()
 
 
@@ -529,7 +532,7 @@ def level_history_exists(level: Level) -> bool:
     return (
         LevelChange.objects.filter(Q(from_level=level) | Q(to_level=level)).exists()
         or LevelAssignment.objects.filter(level=level).exists()
-        or _has_receipts(program=level.program)
+        or _has_receipts(level, program=level.program)
     )
 
 
@@ -574,7 +577,7 @@ def level_remove(*, level: Level, actor: Actor) -> str:
 
 def accrual_rule_history_exists(rule: AccrualRule) -> bool:
     """Receipts of the program may name the rule in their reasons."""
-    return _has_receipts(program=rule.program)
+    return _has_receipts(rule, program=rule.program)
 
 
 @transaction.atomic
@@ -613,7 +616,7 @@ def campaign_history_exists(campaign: Campaign) -> bool:
     """Uses of the campaign, or receipts booked where and since it could apply (they name it
     in their reasons and applied campaigns)."""
     return CampaignUse.objects.filter(campaign=campaign).exists() or _has_receipts(
-        program=campaign.program, merchant=campaign.merchant, since=campaign.starts_at
+        campaign, program=campaign.program, merchant=campaign.merchant, since=campaign.starts_at
     )
 
 
