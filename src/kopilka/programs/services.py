@@ -637,7 +637,7 @@ def campaign_switch(*, campaign: Campaign, on: bool, actor: Actor) -> Campaign:
 def campaign_remove(*, campaign: Campaign, actor: Actor) -> str:
     """Delete a campaign nothing refers to; archive one that history names."""
     campaign = (
-        Campaign.objects.select_for_update()
+        Campaign.objects.select_for_update(of=("self",))
         .select_related("merchant", "program")
         .get(pk=campaign.pk)
     )
