@@ -19,3 +19,4 @@ urlpatterns = [
 
 # A body or form larger than Django accepts: 413, shown the way each face shows errors.
 handler400 = "kopilka.bad_requests.bad_request"
+handler403 = "kopilka.backoffice.views.permission_denied"

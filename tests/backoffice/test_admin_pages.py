@@ -37,7 +37,11 @@ def one_of_everything(merchant, store, register, program, make_customer):
     level = programs.level_create(program=program, name="VIP", priority=1, actor=SYSTEM)
     programs.level_assign(customer=customer, level=level, reason="тест", actor=SYSTEM)
     campaign = programs.campaign_create(
-        merchant=merchant, name="Осень", kind=Campaign.Kind.MULTIPLIER, actor=SYSTEM
+        merchant=merchant,
+        name="Осень",
+        kind=Campaign.Kind.MULTIPLIER,
+        multiplier=2,
+        actor=SYSTEM,
     )
     card_type_create(merchant=merchant, name="Золотая", program=program, actor=SYSTEM)
     receipt = Receipt.objects.create(

@@ -39,13 +39,28 @@ def inline_rows(prefix: str, rows: list[dict], initial: int = 0) -> dict:
     return data
 
 
-def test_program_settings_caps_and_discount_steps_are_saved_through_the_services(
-    owner, program, bar
-):
+def test_program_settings_and_caps_are_saved_through_the_services(owner, program, bar):
     url = f"/admin/programs/program/{program.pk}/change/"
     data = page_form_data(owner.get(url))
     data.update(max_share_percent="30")
     data.update(inline_rows("segment_caps", [{"segment": bar.pk, "max_share_percent": "10"}]))
+    data["_save"] = "1"
+    assert owner.post(url, data).status_code == 302
+    program.refresh_from_db()
+    assert program.max_share_percent == Decimal("30")
+    assert [(c.segment, c.max_share_percent) for c in program.segment_caps.all()] == [
+        (bar, Decimal("10"))
+    ]
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"program.update", "program.segment_cap"} <= actions
+
+
+def test_discount_steps_of_an_accumulative_program_are_saved_through_the_service(owner, merchant):
+    program = Program.objects.create(
+        merchant=merchant, name="Скидки", kind=Program.Kind.ACCUMULATIVE_DISCOUNT
+    )
+    url = f"/admin/programs/program/{program.pk}/change/"
+    data = page_form_data(owner.get(url))
     data.update(
         inline_rows(
             "discount_steps",
@@ -57,17 +72,11 @@ def test_program_settings_caps_and_discount_steps_are_saved_through_the_services
     )
     data["_save"] = "1"
     assert owner.post(url, data).status_code == 302
-    program.refresh_from_db()
-    assert program.max_share_percent == Decimal("30")
-    assert [(c.segment, c.max_share_percent) for c in program.segment_caps.all()] == [
-        (bar, Decimal("10"))
-    ]
     assert sorted(program.discount_steps.values_list("min_purchase_total", "percent")) == [
         (0, Decimal("3")),
         (1000000, Decimal("5")),
     ]
-    actions = set(AuditEvent.objects.values_list("action", flat=True))
-    assert {"program.update", "program.segment_cap", "program.discount_steps"} <= actions
+    assert AuditEvent.objects.filter(action="program.discount_steps").exists()
 
 
 def test_removing_a_segment_cap_row_removes_the_cap(owner, program, bar):
@@ -290,3 +299,92 @@ def test_ending_a_manual_level_needs_a_reason_and_a_new_end(owner, vip_until_nex
     assignment.refresh_from_db()
     assert assignment.until == before
     assert not AuditEvent.objects.filter(action="level.assignment_end").exists()
+
+
+# --- issue 14: switching off, removing, refusals ----------------------------------------------
+
+
+def test_an_owner_removes_a_level_without_history_and_it_is_gone(owner, program):
+    from kopilka.programs import services
+
+    gold = services.level_create(program=program, name="Золото", priority=1, actor=SYSTEM)
+    url = f"/admin/programs/level/{gold.pk}/delete/"
+    confirm = owner.get(url)
+    assert confirm.status_code == 200
+    assert "на него ничего не ссылается, поэтому оно будет удалено" in confirm.content.decode()
+    assert owner.post(url, {"post": "yes"}).status_code == 302
+    assert not Level.objects.filter(pk=gold.pk).exists()
+    assert AuditEvent.objects.filter(action="level.remove").exists()
+
+
+def test_an_owner_removing_a_level_with_history_archives_it(owner, program, make_customer):
+    from kopilka.programs import services
+
+    gold = services.level_create(program=program, name="Золото", priority=1, actor=SYSTEM)
+    services.level_assign(customer=make_customer(), level=gold, reason="Друг", actor=SYSTEM)
+    url = f"/admin/programs/level/{gold.pk}/delete/"
+    assert "сохранится выключенным (в архиве)" in owner.get(url).content.decode()
+    done = owner.post(url, {"post": "yes"}, follow=True)
+    assert "сохранено выключенным" in done.content.decode()
+    gold.refresh_from_db()
+    assert gold.archived_at is not None
+    assert LevelAssignment.objects.filter(level=gold).count() == 1
+
+
+def test_levels_are_switched_off_and_on_from_the_list(owner, program):
+    from kopilka.programs import services
+
+    gold = services.level_create(program=program, name="Золото", priority=1, actor=SYSTEM)
+    url = "/admin/programs/level/"
+    owner.post(url, {"action": "switch_off", "_selected_action": [gold.pk], "index": 0})
+    gold.refresh_from_db()
+    assert gold.archived_at is not None
+    assert "Золото" in owner.get(url + "?archived=1").content.decode()
+    owner.post(url, {"action": "switch_on", "_selected_action": [gold.pk], "index": 0})
+    gold.refresh_from_db()
+    assert gold.archived_at is None
+
+
+def test_a_switched_off_level_is_not_offered_for_a_manual_level(owner, program):
+    from kopilka.programs import services
+
+    gold = services.level_create(program=program, name="Золото", priority=1, actor=SYSTEM)
+    silver = services.level_create(
+        program=program, name="Серебро", priority=2, min_spend=1000, actor=SYSTEM
+    )
+    services.level_switch(level=silver, on=False, actor=SYSTEM)
+    form = owner.get("/admin/programs/levelassignment/add/").context["adminform"].form
+    assert list(form.fields["level"].queryset) == [gold]
+
+
+def test_a_marketer_deleting_a_level_gets_a_page_saying_why(client, merchant, program):
+    from kopilka.programs import services
+
+    gold = services.level_create(program=program, name="Золото", priority=1, actor=SYSTEM)
+    client.force_login(staff_user(merchant, Role.MARKETER))
+    refused = client.post(f"/admin/programs/level/{gold.pk}/delete/", {"post": "yes"})
+    assert refused.status_code == 403
+    page = refused.content.decode()
+    assert 'id="refused"' in page
+    assert "обратитесь к владельцу или администратору" in page
+    assert Level.objects.filter(pk=gold.pk).exists()
+
+
+def test_deleting_a_program_explains_that_it_is_switched_off_instead(owner, program):
+    refused = owner.get(f"/admin/programs/program/{program.pk}/delete/")
+    assert refused.status_code == 403
+    assert "снимите флажок «Включена»" in refused.content.decode()
+
+
+def test_an_every_0th_item_campaign_is_refused_on_the_form(owner, merchant):
+    data = page_form_data(owner.get("/admin/programs/campaign/add/"))
+    data.update(name="Ноль", kind="nth_free", n="0", _save="1")
+    response = owner.post("/admin/programs/campaign/add/", data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["n"]
+    assert not Campaign.objects.exists()
+
+
+def test_the_cap_fields_explain_which_cap_wins(owner, program):
+    page = owner.get(f"/admin/programs/program/{program.pk}/change/").content.decode()
+    assert "от самого частного" in page

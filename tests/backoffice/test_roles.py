@@ -28,7 +28,11 @@ def targets(merchant, store, program):
     """One row per area, and how to read back the field a change writes."""
     product = catalog.product_create(merchant=merchant, sku="A-1", name="Кофе", actor=SYSTEM)
     campaign = programs.campaign_create(
-        merchant=merchant, name="Осень", kind=Campaign.Kind.MULTIPLIER, actor=SYSTEM
+        merchant=merchant,
+        name="Осень",
+        kind=Campaign.Kind.MULTIPLIER,
+        multiplier=2,
+        actor=SYSTEM,
     )
     return {
         "product": (f"/admin/catalog/product/{product.pk}/change/", Product, product.pk),

@@ -5,7 +5,8 @@ uses and level changes are history (read-only)."""
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import TabularInline
@@ -63,11 +64,127 @@ class InlinesThroughServices:
 
 
 class NoDirectDeletes:
-    """Deleting configuration rows would orphan history (receipts, accounts, levels held):
-    programs and campaigns are disabled instead."""
+    """Deleting programs and card types would orphan history (receipts, accounts, cards):
+    they are switched off instead. Their delete page says so instead of a bare 403."""
+
+    refusal = _("Programs are never deleted: receipts and accounts point at them.")
+    instead = _("Switch it off instead: untick Enabled and save.")
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def delete_view(self, request, object_id, extra_context=None):
+        raise PermissionDenied(f"{self.refusal} {self.instead}")
+
+
+class SwitchOffAndRemove:
+    """Levels, accrual rules and campaigns: switched off and on with list actions, and
+    removed with Django's delete page, all through the services. A row that history names
+    is archived instead of deleted, and the confirmation page says which it will be."""
+
+    remove_service = switch_service = history_exists = None  # set by each admin
+    service_argument = ""
+    delete_confirmation_template = "backoffice/remove_confirmation.html"
+
+    def get_list_display(self, request):
+        return [*super().get_list_display(request), "archived_at"]
+
+    def get_list_filter(self, request):
+        return [*super().get_list_filter(request), ArchivedFilter]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if self.has_change_permission(request):
+            for name in ("switch_off", "switch_on"):
+                func = getattr(type(self), name)
+                actions[name] = (func, name, func.short_description)
+        return actions
+
+    def _run_switch(self, request, queryset, on: bool):
+        done = 0
+        for obj in queryset:
+            kwargs = {self.service_argument: obj, "on": on}
+            if self.run_action(request, type(self).switch_service, **kwargs) is not None:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                (_("Switched on: %(count)s.") if on else _("Switched off: %(count)s."))
+                % {"count": done},
+                messages.SUCCESS,
+            )
+
+    def switch_off(self, request, queryset):
+        self._run_switch(request, queryset, on=False)
+
+    switch_off.short_description = _("Switch off (the till stops using them; history keeps them)")
+
+    def switch_on(self, request, queryset):
+        self._run_switch(request, queryset, on=True)
+
+    switch_on.short_description = _("Switch on again")
+
+    def get_deleted_objects(self, objs, request):
+        # Django would list the cascade and ask for permissions on history rows; the service
+        # decides what happens, and this page says it.
+        history_exists = type(self).history_exists
+        described = [
+            _("“%(name)s”: history refers to it, so it is kept as switched off (archived).")
+            % {"name": obj}
+            if history_exists(obj)
+            else _("“%(name)s”: nothing refers to it, so it is deleted.") % {"name": obj}
+            for obj in objs
+        ]
+        return described, {self.model._meta.verbose_name_plural: len(described)}, set(), []
+
+    def delete_model(self, request, obj):
+        kwargs = {self.service_argument: obj, "actor": request_actor(request)}
+        request._kopilka_removed = type(self).remove_service(**kwargs)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    def response_delete(self, request, obj_display, obj_id):
+        if getattr(request, "_kopilka_removed", None) == services.ARCHIVED:
+            self.message_user(
+                request,
+                _(
+                    "“%(name)s” is kept as switched off: history refers to it. The till no "
+                    "longer uses it."
+                )
+                % {"name": obj_display},
+                messages.SUCCESS,
+            )
+            from django.http import HttpResponseRedirect
+            from django.urls import reverse
+
+            opts = self.model._meta
+            return HttpResponseRedirect(
+                reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+            )
+        return super().response_delete(request, obj_display, obj_id)
+
+
+class ArchivedFilter(admin.SimpleListFilter):
+    title = _("switched off")
+    parameter_name = "archived"
+
+    def lookups(self, request, model_admin):
+        return [("0", _("in use")), ("1", _("switched off"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("0", "1"):
+            return queryset.filter(archived_at__isnull=self.value() == "0")
+        return queryset
+
+
+# Where the caps on payment by bonuses meet (rules.engine.bonus_share).
+CAP_ORDER = _(
+    "Which cap applies to a line, the most specific first: the level's cap for the line's "
+    "segment, the level's own cap, the program's cap for the segment, the program's cap. "
+    "A line in several segments takes the tightest cap of the first of these that has one."
+)
 
 
 # --- programs ----------------------------------------------------------------------------------
@@ -77,6 +194,10 @@ class SegmentCapInline(TabularInline):
     model = SegmentCap
     fields = ["segment", "max_share_percent"]
     extra = 0
+
+    def get_formset(self, request, obj=None, **kwargs):
+        kwargs.setdefault("help_texts", {"max_share_percent": CAP_ORDER})
+        return super().get_formset(request, obj, **kwargs)
 
 
 class DiscountStepInline(MoneyFieldsMixin, TabularInline):
@@ -174,6 +295,8 @@ class ProgramAdmin(MoneyFieldsMixin, InlinesThroughServices, NoDirectDeletes, Me
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if isinstance(db_field, models.URLField):
             kwargs["assume_scheme"] = "https"
+        if db_field.name == "max_share_percent":
+            kwargs["help_text"] = CAP_ORDER
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
@@ -246,7 +369,7 @@ class AccrualStepInline(MoneyFieldsMixin, TabularInline):
 
 
 @admin.register(AccrualRule)
-class AccrualRuleAdmin(InlinesThroughServices, MerchantScopedAdmin):
+class AccrualRuleAdmin(SwitchOffAndRemove, InlinesThroughServices, MerchantScopedAdmin):
     merchant_path = "program__merchant"
     fields = ["program", "name", "segments"]
     list_display = ["__str__", "program"]
@@ -255,16 +378,13 @@ class AccrualRuleAdmin(InlinesThroughServices, MerchantScopedAdmin):
     filter_horizontal = ["segments"]
     inlines = [AccrualStepInline]
     actions = None
+    remove_service = services.accrual_rule_delete
+    switch_service = services.accrual_rule_switch
+    history_exists = services.accrual_rule_history_exists
+    service_argument = "rule"
 
     def get_readonly_fields(self, request, obj=None):
         return ("program",) if obj is not None else ()
-
-    def delete_model(self, request, obj):
-        services.accrual_rule_delete(rule=obj, actor=request_actor(request))
-
-    def delete_queryset(self, request, queryset):
-        for rule in queryset:
-            self.delete_model(request, rule)
 
     def save_model(self, request, obj, form, change):
         """Written with its steps in save_related: a rule is replaced as a whole."""
@@ -295,6 +415,10 @@ class LevelSegmentInline(MoneyFieldsMixin, TabularInline):
     fields = ["segment", "min_spend", "cashback_percent", "max_share_percent"]
     extra = 0
 
+    def get_formset(self, request, obj=None, **kwargs):
+        kwargs.setdefault("help_texts", {"max_share_percent": CAP_ORDER})
+        return super().get_formset(request, obj, **kwargs)
+
 
 LEVEL_FIELDS = [
     "name",
@@ -311,7 +435,7 @@ LEVEL_FIELDS = [
 
 
 @admin.register(Level)
-class LevelAdmin(MoneyFieldsMixin, InlinesThroughServices, MerchantScopedAdmin):
+class LevelAdmin(SwitchOffAndRemove, MoneyFieldsMixin, InlinesThroughServices, MerchantScopedAdmin):
     merchant_path = "program__merchant"
     fields = ["program", *LEVEL_FIELDS, "groups"]
     list_display = [
@@ -328,12 +452,18 @@ class LevelAdmin(MoneyFieldsMixin, InlinesThroughServices, MerchantScopedAdmin):
     filter_horizontal = ["groups"]
     inlines = [LevelSegmentInline]
     actions = None
+    remove_service = services.level_remove
+    switch_service = services.level_switch
+    history_exists = services.level_history_exists
+    service_argument = "level"
 
     def get_readonly_fields(self, request, obj=None):
         return ("program",) if obj is not None else ()
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "max_share_percent":
+            kwargs["help_text"] = CAP_ORDER
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         """Written with its segment figures in save_related."""
@@ -416,6 +546,12 @@ class LevelAssignmentAdmin(MerchantScopedAdmin):
             kwargs["form"] = LevelAssignmentEndForm
         return super().get_form(request, obj, change=change, **kwargs)
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "level" and field is not None:
+            field.queryset = field.queryset.filter(archived_at__isnull=True)  # in force only
+        return field
+
     def has_delete_permission(self, request, obj=None):
         return False
 
@@ -483,7 +619,7 @@ class CampaignForm(forms.ModelForm):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(MoneyFieldsMixin, NoDirectDeletes, MerchantScopedAdmin):
+class CampaignAdmin(SwitchOffAndRemove, MoneyFieldsMixin, MerchantScopedAdmin):
     form = CampaignForm
     fieldsets = [
         (None, {"fields": ["name", "kind", "program", "enabled", "priority", "exclusive"]}),
@@ -511,6 +647,10 @@ class CampaignAdmin(MoneyFieldsMixin, NoDirectDeletes, MerchantScopedAdmin):
     search_fields = ["name"]
     filter_horizontal = ["stores", "groups"]
     actions = None
+    remove_service = services.campaign_remove
+    switch_service = services.campaign_switch
+    history_exists = services.campaign_history_exists
+    service_argument = "campaign"
 
     def save_model(self, request, obj, form, change):
         data, actor = form.cleaned_data, request_actor(request)
@@ -540,7 +680,7 @@ class CampaignAdmin(MoneyFieldsMixin, NoDirectDeletes, MerchantScopedAdmin):
 
 
 @admin.register(CardType)
-class CardTypeAdmin(MerchantScopedAdmin):
+class CardTypeAdmin(NoDirectDeletes, MerchantScopedAdmin):
     """Card series bound to programs: created, renamed, given another virtual-number prefix
     or plastic series. A type keeps its program; its cards move to a type of another program
     (balances follow) with the list action."""
@@ -550,11 +690,11 @@ class CardTypeAdmin(MerchantScopedAdmin):
     list_select_related = ["program"]
     actions = ["move_cards"]
 
+    refusal = _("Card types are never deleted: cards and customers' programs depend on them.")
+    instead = _("Move their cards to another type with the list action instead.")
+
     def get_readonly_fields(self, request, obj=None):
         return ["program"] if obj is not None else []
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(
         description=_("Move the cards of the selected types to another type"),

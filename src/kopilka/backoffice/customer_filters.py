@@ -263,9 +263,9 @@ class LevelFilter(DropdownFilter):
     parameter_name = "level"
 
     def lookups(self, request, model_admin):
-        levels = Level.objects.filter(program__merchant=request_merchant(request)).select_related(
-            "program"
-        )
+        levels = Level.objects.filter(
+            program__merchant=request_merchant(request), archived_at__isnull=True
+        ).select_related("program")
         return [
             (str(level.pk), f"{level.program.name}: {level.name}")
             for level in levels.order_by("program_id", "priority")

@@ -6,3 +6,8 @@ class ProgramsConfig(AppConfig):
     name = "kopilka.programs"
     label = "programs"
     verbose_name = _("Programs")
+
+    def ready(self):
+        from . import signals
+
+        signals.connect()

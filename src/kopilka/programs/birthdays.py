@@ -60,7 +60,7 @@ def grant_birthday_bonuses(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     granted = 0
     campaigns = Campaign.objects.filter(
-        kind=Campaign.Kind.BIRTHDAY, enabled=True, bonus__gt=0
+        kind=Campaign.Kind.BIRTHDAY, enabled=True, bonus__gt=0, archived_at__isnull=True
     ).select_related("merchant", "program")
     for campaign in campaigns:
         if (campaign.starts_at and now < campaign.starts_at) or (

@@ -102,7 +102,9 @@ class Program(models.Model):
         if (
             self.pk
             and self.kind == self.Kind.BONUS
-            and self.levels.filter(discount_percent__isnull=False).exists()
+            and self.levels.filter(
+                discount_percent__isnull=False, archived_at__isnull=True
+            ).exists()
         ):
             raise ValidationError(
                 {"kind": _("Levels of this program give discounts: clear them first.")}
@@ -117,6 +119,11 @@ class AccrualRule(models.Model):
     segments = models.ManyToManyField(
         Segment, blank=True, related_name="+", help_text=_("Empty: the whole receipt.")
     )
+    # Switched off or removed while history refers to it: kept for that history, out of the
+    # engine's configuration and of the pickers.
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, editable=False)
+    # Receipts booked before it existed cannot name it (None: made before this was kept).
+    created_at = models.DateTimeField(auto_now_add=True, null=True)
 
     class Meta:
         verbose_name = _("accrual rule")
@@ -201,12 +208,21 @@ class Level(models.Model):
     max_share_percent = percent_field(_("max share payable by bonuses, %"), null=True, blank=True)
     lifetime_days = models.PositiveIntegerField(_("bonus lifetime, days"), null=True, blank=True)
     freeze_days = models.PositiveIntegerField(_("freeze, days"), null=True, blank=True)
+    # Switched off or removed while history refers to it: kept for that history, out of the
+    # engine's configuration and of the pickers.
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, editable=False)
+    # Receipts booked before it existed cannot name it (None: made before this was kept).
+    created_at = models.DateTimeField(auto_now_add=True, null=True)
 
     class Meta:
         verbose_name = _("level")
         verbose_name_plural = _("levels")
         constraints = [
-            models.UniqueConstraint(fields=["program", "priority"], name="level_priority_unique"),
+            models.UniqueConstraint(
+                fields=["program", "priority"],
+                condition=Q(archived_at__isnull=True),
+                name="level_priority_unique",
+            ),
             models.CheckConstraint(condition=Q(min_spend__gte=0), name="level_min_spend_gte_0"),
         ]
 
@@ -323,6 +339,11 @@ class Campaign(models.Model):
         _("bonus lifetime, days"), null=True, blank=True
     )
     days_around = models.PositiveSmallIntegerField(_("days around the birthday"), default=0)
+    # Switched off or removed while history refers to it: kept for that history, out of the
+    # engine's configuration and of the pickers.
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, editable=False)
+    # Receipts booked before it existed cannot name it (None: made before this was kept).
+    created_at = models.DateTimeField(auto_now_add=True, null=True)
 
     class Meta:
         verbose_name = _("campaign")

@@ -120,9 +120,11 @@ def programs_of_customers(*, merchant, customer_ids, default: int | None = None)
     return result
 
 
-# Built configurations by (program id, updated_at). Every service that changes a program or
-# its rules, steps, caps or levels bumps `updated_at`, so a changed program gets a new key;
-# the engine's inputs are frozen, so sharing them between requests is safe.
+# Built configurations by (program id, updated_at). Every change of a program's rules, steps,
+# caps, levels or stores bumps `updated_at` (the services, and `signals` for any ORM save or
+# delete, the shell's and the admin's included), so a changed program gets a new key on every
+# process: the till reads the program row anyway. The engine's inputs are frozen, so sharing
+# them between requests is safe. Campaigns are read on every quote, not cached.
 _CONFIGS: dict[tuple[int, object], rules.ProgramConfig] = {}
 _CONFIGS_MAX = 256
 
@@ -153,7 +155,9 @@ def _build_rules(program: Program) -> rules.ProgramConfig:
             ),
             segment_ids=frozenset(segment.pk for segment in rule.segments.all()),
         )
-        for rule in program.accrual_rules.prefetch_related("steps", "segments").order_by("id")
+        for rule in program.accrual_rules.filter(archived_at__isnull=True)
+        .prefetch_related("steps", "segments")
+        .order_by("id")
     )
     return rules.ProgramConfig(
         id=program.pk,
@@ -184,7 +188,12 @@ def _build_rules(program: Program) -> rules.ProgramConfig:
 
 
 def levels_of(program: Program):
-    return program.levels.prefetch_related("segments", "groups").order_by("priority")
+    """The program's levels in force (not switched off), lowest first."""
+    return (
+        program.levels.filter(archived_at__isnull=True)
+        .prefetch_related("segments", "groups")
+        .order_by("priority")
+    )
 
 
 def _maybe_share(percent: Decimal | None) -> Fraction | None:
@@ -226,7 +235,7 @@ _CAMPAIGN = hotsql.Loader(Campaign)
 _TILL_CAMPAIGNS = (
     f"SELECT {_CAMPAIGN.columns('c')} FROM {Campaign._meta.db_table} c "
     "WHERE c.merchant_id = %s AND c.enabled = %s AND (c.program_id IS NULL OR c.program_id = %s) "
-    "AND c.kind <> %s ORDER BY c.id"
+    "AND c.kind <> %s AND c.archived_at IS NULL ORDER BY c.id"
 )
 
 

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -19,18 +20,25 @@ from kopilka.ledger.models import Account, EntryKind
 from kopilka.merchants.actors import Actor
 from kopilka.merchants.services import audit_record
 
-from .exceptions import InvalidProgram
+from . import checks
+from .exceptions import ArchivedConfiguration, InvalidLevel, InvalidProgram
 from .models import (
     AccrualRule,
     AccrualStep,
     Campaign,
+    CampaignUse,
     DiscountStep,
     Level,
     LevelAssignment,
+    LevelChange,
     LevelSegment,
     Program,
     SegmentCap,
 )
+
+# What removing a switched-off or unwanted row did: history refers to it, so it was archived
+# (kept for that history, out of the engine and the pickers), or nothing did and it is gone.
+ARCHIVED, DELETED = "archived", "deleted"
 
 
 def _validated(obj):
@@ -75,6 +83,7 @@ def program_update(
     for name, value in fields.items():
         setattr(program, name, value)
     _validated(program).save()  # bumps updated_at: the till's cached configuration changes
+    checks.check_program_kind(program)
     changed = sorted(fields)
     if stores is not None:
         program.stores.set(_stores(program.merchant, stores))
@@ -116,16 +125,21 @@ def accrual_rule_set(
 ) -> AccrualRule:
     """Create or replace a rule: steps are (from receipt total in kopecks, percent)."""
     steps = sorted((int(m), Decimal(str(p))) for m, p in steps)
-    if not steps:
-        raise InvalidProgram(steps="at least one step")
-    if len({m for m, _ in steps}) != len(steps):
-        raise InvalidProgram(steps="duplicate thresholds")
+    checks.check_steps(steps)
+    segment_ids = _segments(program, segments)
+    if rule is not None:
+        rule = AccrualRule.objects.get(pk=rule.pk, program=program)
+        if rule.archived_at is not None:
+            raise ArchivedConfiguration(field="segments")
+    checks.check_accrual_rule_place(program, rule, segment_ids)
     if rule is None:
         rule = AccrualRule.objects.create(program=program, name=name)
     else:
-        rule = AccrualRule.objects.get(pk=rule.pk, program=program)
         rule.steps.all().delete()
-    rule.segments.set(_segments(program, segments))
+        if name != rule.name:
+            rule.name = name
+            rule.save(update_fields=["name"])
+    rule.segments.set(segment_ids)
     for minimum, percent in steps:
         _validated(AccrualStep(rule=rule, min_receipt_total=minimum, percent=percent)).save()
     _touch(program)
@@ -144,6 +158,8 @@ def segment_cap_set(
     *, program: Program, segment: Segment, max_share_percent, actor: Actor
 ) -> SegmentCap:
     _segments(program, [segment])
+    checks.check_bonus_program(program, field="segment_caps")
+    checks.check_percent(max_share_percent, field="segment_caps")
     cap, _ = SegmentCap.objects.update_or_create(
         program=program,
         segment=segment,
@@ -159,8 +175,16 @@ def segment_cap_set(
 def discount_steps_set(
     *, program: Program, steps: Iterable[tuple[int, Decimal | str | int]], actor: Actor
 ) -> None:
+    steps = sorted((int(m), Decimal(str(p))) for m, p in steps)
+    if steps:
+        if program.kind != Program.Kind.ACCUMULATIVE_DISCOUNT:
+            raise InvalidProgram(
+                _("Only an accumulative discount program gives discounts by purchases total."),
+                field="discount_steps",
+            )
+        checks.check_steps(steps, error=InvalidProgram, field="discount_steps")
     program.discount_steps.all().delete()
-    for minimum, percent in sorted(steps):
+    for minimum, percent in steps:
         _validated(
             DiscountStep(
                 program=program, min_purchase_total=int(minimum), percent=Decimal(str(percent))
@@ -207,13 +231,18 @@ def level_create(
     segment_spend = sum(int(figures.get("min_spend", 0)) for figures in segments.values())
     if fields.get("min_spend") and segment_spend > fields["min_spend"]:
         # Seed 003: bar and ticket thresholds "must not add up to more than the total".
-        raise InvalidProgram(min_spend="segment thresholds exceed the total threshold")
+        raise InvalidProgram(
+            _("The segments' thresholds add up to more than the total threshold."),
+            field="min_spend",
+        )
     level = _validated(Level(program=program, name=name, priority=priority, **fields))
+    checks.check_level(level, segments)
     level.save()
-    level.groups.set(groups)
+    level.groups.set([g for g in groups if g.merchant_id == program.merchant_id])
     _segments(program, segments.keys())
     for segment, figures in segments.items():
         _validated(LevelSegment(level=level, segment=segment, **figures)).save()
+    checks.check_levels_reachable(program)
     _touch(program)
     audit_record(merchant=program.merchant, actor=actor, action="level.create", obj=level)
     return level
@@ -228,6 +257,8 @@ def level_assign(
         raise InvalidProgram(reason="required")
     if customer.merchant_id != level.program.merchant_id:
         raise InvalidProgram(level=level.pk)
+    if level.archived_at is not None:
+        raise ArchivedConfiguration(field="level")
     assignment = LevelAssignment.objects.create(
         level=level, customer=customer, until=until, reason=reason, actor=str(actor)
     )
@@ -309,35 +340,20 @@ def campaign_create(
         tomorrow = next_local_midnight(merchant, now or timezone.now())
         if fields.get("starts_at") is None or fields["starts_at"] < tomorrow:
             fields["starts_at"] = tomorrow
-    campaign = _validated(
-        Campaign(
-            merchant=merchant, program=program, name=name, kind=kind, segment=segment, **fields
-        )
+    campaign = Campaign(
+        merchant=merchant, program=program, name=name, kind=kind, segment=segment, **fields
     )
+    checks.check_campaign(campaign)
+    _validated(campaign)
     campaign.save()
     campaign.stores.set([s for s in stores if s.merchant_id == merchant.pk])
     campaign.groups.set([g for g in groups if g.merchant_id == merchant.pk])
+    checks.check_campaign_collisions(campaign)
     audit_record(merchant=merchant, actor=actor, action="campaign.create", obj=campaign)
     return campaign
 
 
 # --- back-office edits -------------------------------------------------------------------------
-
-
-@transaction.atomic
-def accrual_rule_delete(*, rule: AccrualRule, actor: Actor) -> None:
-    """Drop an accrual rule with its steps; receipts already booked keep what they earned."""
-    rule = AccrualRule.objects.select_related("program__merchant").get(pk=rule.pk)
-    program, rule_id = rule.program, rule.pk
-    rule.delete()
-    _touch(program)
-    audit_record(
-        merchant=program.merchant,
-        actor=actor,
-        action="program.accrual_rule_delete",
-        obj=program,
-        data={"rule": rule_id},
-    )
 
 
 @transaction.atomic
@@ -368,13 +384,32 @@ def level_update(
     figures, `groups` its group restriction. None leaves either as it is."""
     level = Level.objects.select_for_update().select_related("program__merchant").get(pk=level.pk)
     program = level.program
+    if level.archived_at is not None:
+        raise ArchivedConfiguration(field="name")
     for name, value in fields.items():
         setattr(level, name, value)
     if segments is not None:
         segment_spend = sum(int(figures.get("min_spend", 0)) for figures in segments.values())
         if level.min_spend and segment_spend > level.min_spend:
-            raise InvalidProgram(min_spend="segment thresholds exceed the total threshold")
-    _validated(level).save()
+            raise InvalidProgram(
+                _("The segments' thresholds add up to more than the total threshold."),
+                field="min_spend",
+            )
+    _validated(level)
+    checks.check_level(
+        level,
+        segments
+        if segments is not None
+        else {
+            row.segment_id: {
+                "min_spend": row.min_spend,
+                "cashback_percent": row.cashback_percent,
+                "max_share_percent": row.max_share_percent,
+            }
+            for row in level.segments.all()
+        },
+    )
+    level.save()
     if groups is not None:
         level.groups.set([g for g in groups if g.merchant_id == program.merchant_id])
     if segments is not None:
@@ -382,6 +417,7 @@ def level_update(
         level.segments.all().delete()
         for segment, figures in segments.items():
             _validated(LevelSegment(level=level, segment=segment, **figures)).save()
+    checks.check_levels_reachable(program)
     _touch(program)
     audit_record(
         merchant=program.merchant,
@@ -410,13 +446,18 @@ def campaign_update(
         raise InvalidProgram(program=program.pk)
     if segment is not None and segment.merchant_id != merchant.pk:
         raise InvalidProgram(segment=segment.pk)
+    if campaign.archived_at is not None:
+        raise ArchivedConfiguration(field="name")
     for name, value in fields.items():
         setattr(campaign, name, value)
-    _validated(campaign).save()
+    checks.check_campaign(campaign)
+    _validated(campaign)
+    campaign.save()
     if stores is not None:
         campaign.stores.set([s for s in stores if s.merchant_id == merchant.pk])
     if groups is not None:
         campaign.groups.set([g for g in groups if g.merchant_id == merchant.pk])
+    checks.check_campaign_collisions(campaign)
     audit_record(
         merchant=merchant,
         actor=actor,
@@ -425,3 +466,185 @@ def campaign_update(
         data={"fields": sorted(fields)},
     )
     return campaign
+
+
+# --- switching off and removing ----------------------------------------------------------------
+#
+# Levels, accrual rules and campaigns are switched off by archiving them: the engine and the
+# pickers no longer see them, history (level changes, manual levels, campaign uses, receipts)
+# still names them, and they can be switched on again. Removing one deletes it only while
+# nothing may refer to it; otherwise it is archived. Receipts name the rules, levels and
+# campaigns that shaped them in their reasons, so a row of a program (or, for a standalone
+# campaign, of a merchant) that has booked receipts since it could apply is kept.
+
+
+def _has_receipts(obj, *, program: Program | None = None, merchant=None, since=None) -> bool:
+    """Whether receipts were booked (in the program, else of the merchant) since `obj` was
+    created and since `since`: only those can name it."""
+    from kopilka.pos.models import Receipt
+
+    receipts = (
+        Receipt.objects.filter(program=program)
+        if program
+        else Receipt.objects.filter(merchant=merchant)
+    )
+    moments = [m for m in (obj.created_at, since) if m is not None]
+    if moments:
+        receipts = receipts.filter(created_at__gte=max(moments))
+    return receipts.exists()
+
+
+def _switch(obj, *, on: bool, actor: Actor, merchant, action: str, program=None):
+    obj.archived_at = None if on else timezone.now()
+    obj.save(update_fields=["archived_at"])
+    if program is not None:
+        _touch(program)
+    audit_record(merchant=merchant, actor=actor, action=action, obj=obj)
+    return obj
+
+
+def _removed(obj, *, referenced: bool, actor: Actor, merchant, action: str, program=None) -> str:
+    """Delete `obj`, or archive it when `referenced`; audited either way."""
+    data = {"id": obj.pk, "name": str(obj)}
+    if referenced:
+        if obj.archived_at is None:
+            obj.archived_at = timezone.now()
+            obj.save(update_fields=["archived_at"])
+        outcome = ARCHIVED
+    else:
+        obj.delete()
+        outcome = DELETED
+    if program is not None:
+        _touch(program)
+    audit_record(
+        merchant=merchant,
+        actor=actor,
+        action=action,
+        obj=program or merchant,
+        data={**data, "outcome": outcome},
+    )
+    return outcome
+
+
+def level_history_exists(level: Level) -> bool:
+    """Whether history refers to the level: level changes, manual levels, or receipts of its
+    program (their reasons and level figures name it)."""
+    return (
+        LevelChange.objects.filter(Q(from_level=level) | Q(to_level=level)).exists()
+        or LevelAssignment.objects.filter(level=level).exists()
+        or _has_receipts(level, program=level.program)
+    )
+
+
+@transaction.atomic
+def level_switch(*, level: Level, on: bool, actor: Actor) -> Level:
+    """Switch a level off (archived: the till no longer gives it; customers holding it move
+    to the level they reach without it) or on again (checked like a new level)."""
+    level = Level.objects.select_for_update().select_related("program__merchant").get(pk=level.pk)
+    program = level.program
+    if on and level.archived_at is not None:
+        if Level.objects.filter(
+            program=program, priority=level.priority, archived_at__isnull=True
+        ).exists():
+            raise InvalidLevel(
+                _("Another level of this program has priority %(priority)s: change one first.")
+                % {"priority": level.priority},
+                field="priority",
+            )
+        level.archived_at = None
+        level.save(update_fields=["archived_at"])
+        checks.check_levels_reachable(program)
+    action = "level.switch_on" if on else "level.switch_off"
+    return _switch(
+        level, on=on, actor=actor, merchant=program.merchant, action=action, program=program
+    )
+
+
+@transaction.atomic
+def level_remove(*, level: Level, actor: Actor) -> str:
+    """Delete a level nothing refers to; archive one that history names. ARCHIVED/DELETED."""
+    level = Level.objects.select_for_update().select_related("program__merchant").get(pk=level.pk)
+    program = level.program
+    return _removed(
+        level,
+        referenced=level_history_exists(level),
+        actor=actor,
+        merchant=program.merchant,
+        action="level.remove",
+        program=program,
+    )
+
+
+def accrual_rule_history_exists(rule: AccrualRule) -> bool:
+    """Receipts of the program may name the rule in their reasons."""
+    return _has_receipts(rule, program=rule.program)
+
+
+@transaction.atomic
+def accrual_rule_switch(*, rule: AccrualRule, on: bool, actor: Actor) -> AccrualRule:
+    rule = (
+        AccrualRule.objects.select_for_update().select_related("program__merchant").get(pk=rule.pk)
+    )
+    program = rule.program
+    if on and rule.archived_at is not None:
+        checks.check_accrual_rule_place(
+            program, rule, set(rule.segments.values_list("pk", flat=True))
+        )
+    action = "program.accrual_rule_switch_on" if on else "program.accrual_rule_switch_off"
+    return _switch(
+        rule, on=on, actor=actor, merchant=program.merchant, action=action, program=program
+    )
+
+
+@transaction.atomic
+def accrual_rule_delete(*, rule: AccrualRule, actor: Actor) -> str:
+    """Remove an accrual rule with its steps; receipts already booked keep what they earned.
+    Archived instead when receipts of the program may name it. ARCHIVED/DELETED."""
+    rule = AccrualRule.objects.select_related("program__merchant").get(pk=rule.pk)
+    program = rule.program
+    return _removed(
+        rule,
+        referenced=accrual_rule_history_exists(rule),
+        actor=actor,
+        merchant=program.merchant,
+        action="program.accrual_rule_delete",
+        program=program,
+    )
+
+
+def campaign_history_exists(campaign: Campaign) -> bool:
+    """Uses of the campaign, or receipts booked where and since it could apply (they name it
+    in their reasons and applied campaigns)."""
+    return CampaignUse.objects.filter(campaign=campaign).exists() or _has_receipts(
+        campaign, program=campaign.program, merchant=campaign.merchant, since=campaign.starts_at
+    )
+
+
+@transaction.atomic
+def campaign_switch(*, campaign: Campaign, on: bool, actor: Actor) -> Campaign:
+    """Switch a removed (archived) campaign back on, or archive one. Pausing a campaign is
+    its enabled flag (campaign_update)."""
+    campaign = Campaign.objects.select_for_update().select_related("merchant").get(pk=campaign.pk)
+    if on and campaign.archived_at is not None:
+        campaign.archived_at = None
+        checks.check_campaign(campaign)
+        checks.check_campaign_collisions(campaign)
+    action = "campaign.switch_on" if on else "campaign.switch_off"
+    return _switch(campaign, on=on, actor=actor, merchant=campaign.merchant, action=action)
+
+
+@transaction.atomic
+def campaign_remove(*, campaign: Campaign, actor: Actor) -> str:
+    """Delete a campaign nothing refers to; archive one that history names."""
+    campaign = (
+        Campaign.objects.select_for_update(of=("self",))
+        .select_related("merchant", "program")
+        .get(pk=campaign.pk)
+    )
+    return _removed(
+        campaign,
+        referenced=campaign_history_exists(campaign),
+        actor=actor,
+        merchant=campaign.merchant,
+        action="campaign.remove",
+    )

@@ -277,24 +277,48 @@ def _spend_refusal(cart: Cart, customer: CustomerState) -> Reason | None:
     return None
 
 
-def _caps(config, level, lines, groups, after_discount, notes) -> list[int]:
-    """The most bonuses may pay per line: the line's share, the tightest segment cap winning.
-    A level's own shares replace the program's. A share depends on the line's segments only,
-    so it is worked out once per group of lines sharing their segments."""
-    segment_caps = config.segment_caps
-    default_share, default_source = config.max_share, config.source
+def bonus_share(
+    config: ProgramConfig, level: LevelConfig | None, segment_ids: frozenset[int]
+) -> tuple[Fraction, str]:
+    """The share of a line payable by bonuses, and the cap it comes from (a reason's source).
+
+    The most specific setting wins, in this order (a level replaces the program where it
+    says something):
+    1. the level's cap for one of the line's segments (source "level:<id>/segment:<id>");
+    2. the level's own cap ("level:<id>");
+    3. the program's cap for one of the line's segments ("segment:<id>");
+    4. the program's cap ("program:<id>").
+    A line in several segments capped at the same step takes the tightest of their caps
+    (the lowest segment id among equals). Every face (quote, confirm, simulator) gets its
+    caps from here and nowhere else.
+    """
     if level is not None:
-        if level.max_share_by_segment:
-            segment_caps = {**segment_caps, **dict(level.max_share_by_segment)}
+        if level.max_share_by_segment and segment_ids:
+            found = _tightest(level.segment_caps, segment_ids)
+            if found is not None:
+                return found[0], f"level:{level.id}/segment:{found[1]}"
         if level.max_share is not None:
-            default_share, default_source = level.max_share, f"level:{level.id}"
+            return level.max_share, f"level:{level.id}"
+    if config.segment_max_share and segment_ids:
+        found = _tightest(config.segment_caps, segment_ids)
+        if found is not None:
+            return found[0], f"segment:{found[1]}"
+    return config.max_share, config.source
+
+
+def _tightest(caps: dict[int, Fraction], segment_ids: frozenset[int]):
+    """(share, segment id) of the tightest cap among the segments, or None if none has one."""
+    if segment_ids.isdisjoint(caps):
+        return None
+    return min((caps[s], s) for s in segment_ids.intersection(caps))
+
+
+def _caps(config, level, lines, groups, after_discount, notes) -> list[int]:
+    """The most bonuses may pay per line: the line's share (`bonus_share`). A share depends
+    on the line's segments only, so it is worked out once per group of lines sharing them."""
     caps = [0] * len(lines)
     for segments, members in groups.items():
-        share, source = default_share, default_source
-        if segment_caps and not segments.isdisjoint(segment_caps):
-            for segment_id in sorted(segments.intersection(segment_caps)):
-                if segment_caps[segment_id] < share:
-                    share, source = segment_caps[segment_id], f"segment:{segment_id}"
+        share, source = bonus_share(config, level, segments)
         num, den = share.numerator, share.denominator
         reason = _reason("bonus_cap", source, percent(share)) if num < den else None
         for i in members:

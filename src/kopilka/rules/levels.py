@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,10 @@ class LevelConfig:
     max_share_by_segment: tuple[tuple[int, Fraction], ...] = ()
     lifetime_days: int | None = None
     freeze_days: int | None = None
+
+    @cached_property
+    def segment_caps(self) -> dict[int, Fraction]:
+        return dict(self.max_share_by_segment)
 
     @property
     def has_spend_threshold(self) -> bool:
