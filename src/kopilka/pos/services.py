@@ -119,11 +119,7 @@ def _customer_state(customer, program, config, now, balance) -> rules.CustomerSt
     available = balance.available if balance is not None else 0
     windows = {level.window_days for level in config.levels}
     leveled = program is not None and bool(windows)
-    purchase_total = (
-        _purchase_total(customer)
-        if program and program.kind == Program.Kind.ACCUMULATIVE_DISCOUNT
-        else 0
-    )
+    purchase_total = _purchase_total(customer) if program and config.discount_by_purchases else 0
     return rules.CustomerState(
         available=available,
         purchase_total=purchase_total,

@@ -21,6 +21,7 @@ from kopilka.merchants.services import audit_record
 
 from .exceptions import InvalidProgram
 from .models import (
+    FIXED_OR_STEPS,
     AccrualRule,
     AccrualStep,
     Campaign,
@@ -159,6 +160,9 @@ def segment_cap_set(
 def discount_steps_set(
     *, program: Program, steps: Iterable[tuple[int, Decimal | str | int]], actor: Actor
 ) -> None:
+    steps = list(steps)
+    if steps and program.kind == Program.Kind.COMBINED and program.fixed_discount_percent:
+        raise InvalidProgram(FIXED_OR_STEPS, field="discount_steps")
     program.discount_steps.all().delete()
     for minimum, percent in sorted(steps):
         _validated(
