@@ -55,11 +55,6 @@ def test_a_combined_program_gives_a_fixed_discount_or_discount_steps_not_both(me
     assert "fixed_discount_percent" in refused.value.details["fields"]
 
 
-def test_a_bonus_program_still_refuses_discount_figures(program, actor):
-    with pytest.raises(InvalidProgram):
-        programs.program_update(program=program, actor=actor, fixed_discount_percent=5)
-
-
 def test_new_programs_count_the_lifetime_from_accrual(merchant, actor):
     program = programs.program_create(merchant=merchant, name="Новая", actor=actor)
     assert program.lifetime_start == Program.LifetimeStart.ACCRUAL

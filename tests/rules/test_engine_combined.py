@@ -167,6 +167,10 @@ def test_a_quote_dates_the_accrual_from_the_accrual_and_names_the_burn_date():
     assert outcome.accrual_expires_at == NOW + timedelta(days=90)
     [burns] = [r for r in outcome.reasons if r.code == "accrual_expires"]
     assert (burns.source, burns.value) == ("program:1", "2026-08-30T12:00:00+00:00")
+    # Nothing accrued, no burn date.
+    nothing = quote(config, RICH, Cart(lines=(line(1, 10),)), now=NOW)  # 5 % of 0.10: 0
+    assert nothing.accrual == 0
+    assert "accrual_expires" not in [r.code for r in nothing.reasons]
 
 
 def test_a_levels_own_lifetime_counts_the_same_way_and_is_named_as_the_source():
@@ -185,13 +189,6 @@ def test_a_levels_own_lifetime_counts_the_same_way_and_is_named_as_the_source():
     assert outcome.accrual_expires_at == NOW + timedelta(days=30)
     [burns] = [r for r in outcome.reasons if r.code == "accrual_expires"]
     assert (burns.source, burns.value) == ("level:4", "2026-07-01T12:00:00+00:00")
-
-
-def test_nothing_accrued_names_no_burn_date():
-    config = ProgramConfig(id=1, lifetime_days=90)
-    outcome = quote(config, RICH, Cart(lines=(line(1, 10000),)), now=NOW)
-    assert outcome.accrual == 0
-    assert "accrual_expires" not in [r.code for r in outcome.reasons]
 
 
 @pytest.mark.parametrize(
