@@ -321,6 +321,7 @@ def demo_build(*, customers_count: int = 1000, months: int = 4, now: datetime | 
                         now=at,
                         freeze_days=rng.choice([0, 0, 14]),
                         lifetime_days=180,
+                        lifetime_from_accrual=program.lifetime_from_accrual,
                     )
     ReceiptLine.objects.bulk_create(receipt_lines, batch_size=1000)
     # The receipts above were written directly, not through the till: count their visits
