@@ -388,3 +388,39 @@ def test_an_every_0th_item_campaign_is_refused_on_the_form(owner, merchant):
 def test_the_cap_fields_explain_which_cap_wins(owner, program):
     page = owner.get(f"/admin/programs/program/{program.pk}/change/").content.decode()
     assert "от самого частного" in page
+
+
+def test_a_combined_program_is_set_up_in_one_form_with_its_discount_and_bonus_fields(
+    owner, merchant
+):
+    page = owner.get("/admin/programs/program/add/")
+    text = page.content.decode()
+    for field in ("fixed_discount_percent", "max_share_percent", "lifetime_start"):
+        assert f'name="{field}"' in text
+    assert 'value="combined"' in text
+    data = page_form_data(page)
+    data.update(
+        name="Скидка и бонусы",
+        kind="combined",
+        fixed_discount_percent="10",
+        freeze_days="14",
+        lifetime_days="90",
+        lifetime_start="accrual",
+        _save="1",
+    )
+    assert owner.post("/admin/programs/program/add/", data).status_code == 302
+    program = Program.objects.get(name="Скидка и бонусы")
+    assert (program.kind, program.fixed_discount_percent) == ("combined", Decimal("10"))
+    assert program.lifetime_start == "accrual"
+
+
+def test_a_freeze_that_would_burn_the_bonuses_unused_is_refused_on_the_form(owner, program):
+    url = f"/admin/programs/program/{program.pk}/change/"
+    data = page_form_data(owner.get(url))
+    data.update(freeze_days="30", lifetime_days="30", lifetime_start="accrual", _save="1")
+    response = owner.post(url, data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "сгорят" in " ".join(errors["freeze_days"])
+    program.refresh_from_db()
+    assert (program.freeze_days, program.lifetime_days) == (0, None)

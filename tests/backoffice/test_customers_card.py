@@ -1,6 +1,8 @@
 """The customer card page: what it shows, its card actions, manual credit/debit within each
 role's limit, anonymisation behind a confirmation, and tenancy."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import transaction
 from django.test import override_settings
@@ -194,3 +196,34 @@ def test_changelist_and_change_form_link_to_the_card(client, merchant, customer)
     change = client.get(f"/admin/customers/customer/{customer.pk}/change/")
     assert card_url(customer) in change.content.decode()
     assert timezone.now()
+
+
+def test_card_page_lists_each_lot_with_the_day_it_burns(client, merchant, make_customer, program):
+    """Every lot with points left, in spend order (the soonest to burn first), with the day it
+    becomes usable and the day it burns ("never" for points without a lifetime)."""
+    customer = make_customer(first_name="Ольга")
+    account = programs.customer_enrol(customer=customer, program=program, actor=SYSTEM)
+    at = (timezone.now() - timedelta(days=1)).replace(hour=12, minute=0)
+    with transaction.atomic():
+        [locked] = locks.lock_accounts([account.pk])
+        forever = ledger.credit(account=locked, amount=1_000, actor=SYSTEM, now=at)
+        # Frozen 7 days, 30 days of life counted from the accrual: usable on day 7, burns on
+        # day 30 (not 37).
+        frozen = ledger.credit(
+            account=locked,
+            amount=2_000,
+            actor=SYSTEM,
+            now=at,
+            freeze_days=7,
+            lifetime_days=30,
+            lifetime_from_accrual=True,
+        )
+    page = signed_in(client, merchant, Role.AUDITOR).get(card_url(customer))
+    [row] = page.context["accounts"]
+    assert [lot.pk for lot in row["lots"]] == [frozen.lot_id, forever.lot_id]
+    text = page.content.decode()
+    frozen_row = text.split(f'data-lot="{frozen.lot_id}"')[1].split("</tr>")[0]
+    usable, burns = at + timedelta(days=7), at + timedelta(days=30)
+    assert usable.strftime("%d.%m.%Y") in frozen_row and burns.strftime("%d.%m.%Y") in frozen_row
+    forever_row = text.split(f'data-lot="{forever.lot_id}"')[1].split("</tr>")[0]
+    assert "никогда" in forever_row

@@ -146,6 +146,31 @@ def test_the_simulator_page_replays_the_period_beside_the_current_program(mercha
     assert [str(v) for v in discounts] == ["0", "0", "114"]
 
 
+def test_the_simulator_page_replays_a_combined_discount_with_the_bonuses_beside_it(
+    merchant, actor, history
+):
+    params = {
+        "start": "2026-03-02",
+        "end": "2026-03-04",
+        "bonus_percent": "10",
+        "bonus_max_share": "50",
+        "bonus_lifetime": "",
+        "discount_percent": "",
+        "combined_discount_percent": "3",
+    }
+    page = staff_client(merchant, actor, "owner").get("/admin/reports/simulator/", params)
+    assert page.status_code == 200, page.context["form"].errors
+    # Columns: the current program, 10 % bonuses, the default 3 % discount, the combined one.
+    receipts, _revenue, discounts, issued = (row[1:] for row in page.context["table"][:4])
+    assert receipts == [4, 4, 4, 4]
+    # 3 % off every receipt: 30.00 + 15.00 + 60.00 + 9.00 = 114.00 (the anonymous one too).
+    assert [str(v) for v in discounts] == ["0", "0", "114", "114"]
+    # Bonuses alone, 10 % in whole bonuses: 100 + 197 (on 2000.00 less 30.00 paid with
+    # bonuses) + 30 = 327. Combined, 10 % of what the discount left: A 970.00 -> 97;
+    # A 1940.00 less 30.00 -> 191; B 291.00 -> 29 (not 29.10): 317.
+    assert [str(v) for v in issued] == ["163.5", "327", "0", "317"]
+
+
 def test_the_simulator_refuses_a_period_too_long_for_a_page(merchant, actor, history):
     page = staff_client(merchant, actor, "owner").get(
         "/admin/reports/simulator/", {"start": "2024-01-01", "end": "2026-03-04"}

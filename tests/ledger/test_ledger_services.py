@@ -100,6 +100,26 @@ def test_lifetime_runs_from_the_end_of_the_freeze(account, actor):
     assert entry.lot.expires_at == T0 + timedelta(days=37)
 
 
+def test_lifetime_counted_from_the_accrual_when_the_program_says_so(account, actor):
+    entry = locked(
+        account,
+        services.credit,
+        amount=300,
+        actor=actor,
+        now=T0,
+        freeze_days=7,
+        lifetime_days=30,
+        lifetime_from_accrual=True,
+    )
+    # Usable from day 7, burnt on day 30 (not 7 + 30): 23 days to spend them.
+    assert (entry.lot.available_from, entry.lot.expires_at) == (
+        T0 + timedelta(days=7),
+        T0 + timedelta(days=30),
+    )
+    assert balance(account, T0 + timedelta(days=29)).available == 300
+    assert balance(account, T0 + timedelta(days=30)).expired == 300
+
+
 def test_spend_takes_the_earliest_expiring_lot_first_then_the_oldest(account, actor):
     forever = locked(account, services.credit, amount=100, actor=actor, now=T0)
     late = locked(account, services.credit, amount=100, actor=actor, now=T0, lifetime_days=90)

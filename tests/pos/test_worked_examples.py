@@ -173,3 +173,134 @@ def test_spent_bonuses_come_back_on_refund_only_when_the_program_says_so(
     assert body["accrual_clawed_back"] == 3500
     assert body["bonus_returned"] == (30000 if return_spent else 0)
     assert body["balance"]["available"] == (50000 if return_spent else 20000)
+
+
+# --- combined programs (seed 002: "совмещённые системы") -----------------------------------
+
+
+@pytest.fixture
+def combined_program(merchant, actor):
+    """The merchant's only program: a 10 % discount and 5 % bonuses on the same receipt."""
+    program = programs.program_create(
+        merchant=merchant,
+        name="Скидка и бонусы",
+        kind="combined",
+        fixed_discount_percent=10,
+        accrual_rounding="kopeck",
+        actor=actor,
+    )
+    programs.accrual_rule_set(program=program, steps=[(0, 5)], actor=actor)
+    return program
+
+
+def test_a_combined_program_gives_10_percent_off_then_bonuses_pay_and_accrue_on_the_rest(
+    till, combined_program, make_customer, actor
+):
+    customer = make_customer()
+    account = programs.customer_enrol(customer=customer, program=combined_program, actor=actor)
+    from django.db import transaction
+
+    with transaction.atomic():
+        [locked] = locks.lock_accounts([account.pk])
+        ledger.credit(account=locked, amount=100000, actor=actor)  # 1,000 bonuses
+    body = {
+        "customer": {"id": customer.pk},
+        "lines": [line(1, "COAT", 100000)],
+        "spend": 20000,
+        "external_number": "C-1",
+    }
+    response = till.confirm(body)
+    assert response.status_code == 201, response.json()
+    totals = response.json()["totals"]
+    # 1000.00 - 10 % = 900.00; 200 bonuses pay 200.00 of it: 700.00 to pay.
+    # Accrual on the money part: 5 % of 700.00 = 35.00.
+    assert (totals["discount"], totals["bonus_spent"], totals["to_pay"]) == (10000, 20000, 70000)
+    assert totals["accrual"] == 3500
+    assert response.json()["balance"]["available"] == 100000 - 20000 + 3500
+
+
+def test_a_combined_program_accrues_nothing_on_discounted_items_when_told_so(
+    till, combined_program, make_customer, category, product, actor
+):
+    programs.program_update(program=combined_program, actor=actor, accrue_on_discounted=False)
+    product("BAG", category=category("Пакеты", no_discount=True))
+    customer = make_customer()
+    response = till.confirm(
+        {
+            "customer": {"id": customer.pk},
+            "lines": [line(1, "MILK", 100000), line(2, "BAG", 10000)],
+            "external_number": "C-2",
+        }
+    )
+    lines = response.json()["lines"]
+    # MILK takes 10 % off (100.00) and so earns nothing; the bag takes no discount and earns
+    # 5 % of 100.00 = 5.00.
+    assert [row["discount"] for row in lines] == [10000, 0]
+    assert [row["accrual"] for row in lines] == [0, 500]
+
+
+def test_a_combined_program_with_accumulative_steps_discounts_by_earlier_purchases(
+    till, merchant, make_customer, actor
+):
+    program = programs.program_create(
+        merchant=merchant,
+        name="Накопительная и бонусы",
+        kind="combined",
+        accrual_rounding="kopeck",
+        actor=actor,
+    )
+    programs.discount_steps_set(program=program, steps=[(300000, 5)], actor=actor)
+    programs.accrual_rule_set(program=program, steps=[(0, 2)], actor=actor)
+    customer = make_customer()
+    first = till.confirm(
+        {"customer": {"id": customer.pk}, "lines": [line(1, "TV", 400000)], "external_number": "A1"}
+    ).json()["totals"]
+    # No purchases before: no discount; 2 % of 4000.00 = 80.00.
+    assert (first["discount"], first["accrual"]) == (0, 8000)
+    second = till.confirm(
+        {"customer": {"id": customer.pk}, "lines": [line(1, "TV", 100000)], "external_number": "A2"}
+    ).json()["totals"]
+    # 4000.00 bought before, past the 3000.00 step: 5 % of 1000.00 = 50.00 off, then
+    # 2 % of 950.00 = 19.00.
+    assert (second["discount"], second["to_pay"], second["accrual"]) == (5000, 95000, 1900)
+
+
+# --- when a bonus's lifetime starts (seed 004: "from the moment of accrual") ---------------
+
+
+@pytest.mark.parametrize(("lifetime_start", "days"), [("accrual", 30), ("freeze_end", 33)])
+def test_the_quote_dates_the_bonuses_burn_as_the_program_counts_their_lifetime(
+    till, bonus_program, make_customer, actor, lifetime_start, days
+):
+    from datetime import UTC, datetime, timedelta
+
+    programs.program_update(
+        program=bonus_program,
+        actor=actor,
+        freeze_days=3,
+        lifetime_days=30,
+        lifetime_start=lifetime_start,
+    )
+    programs.accrual_rule_set(program=bonus_program, steps=[(0, 5)], actor=actor)
+    customer = make_customer()
+    moment = datetime.now(UTC).replace(microsecond=0)
+    body = {"customer": {"id": customer.pk}, "lines": [line(1, "A", 10000)]}
+    quoted = till.post("/receipts/quote", {**body, "occurred_at": moment.isoformat()}).json()
+    # Frozen 3 days; living 30 days from the accrual (day 30) or from the end of the freeze
+    # (day 3 + 30 = 33).
+    burns = moment + timedelta(days=days)
+    totals = quoted["totals"]
+    assert datetime.fromisoformat(totals["accrual_available_from"]) == moment + timedelta(days=3)
+    assert datetime.fromisoformat(totals["accrual_expires_at"]) == burns
+    assert {
+        "code": "accrual_expires",
+        "source": f"program:{bonus_program.pk}",
+        "value": burns.isoformat(),
+    } in quoted["reasons"]
+    sale = till.confirm({**body, "external_number": "L-1"}).json()
+    from kopilka.ledger.models import Lot
+
+    lot = Lot.objects.get(account__customer=customer, kind="accrual")
+    occurred = Receipt.objects.get(pk=sale["receipt_id"]).occurred_at
+    assert lot.expires_at - occurred == timedelta(days=days)
+    assert lot.available_from - occurred == timedelta(days=3)

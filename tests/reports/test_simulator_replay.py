@@ -93,7 +93,14 @@ def replay(configs, stream, seeds):
 @given(st.lists(receipt, min_size=1, max_size=25), st.integers(0, 10), st.integers(0, 100))
 def test_remembered_engine_answers_are_the_engine_answers(receipts, percent, share):
     stream, seeds = history(receipts)
-    configs = [bonus(percent, share), discount(percent)]
+    configs = [
+        bonus(percent, share),
+        discount(percent),
+        # A combined program (the balance matters to the memo as in a bonus program), and a
+        # lifetime counted from the accrual (remembered answers re-dated by the same rule).
+        replace(bonus(percent, share), kind="combined", fixed_discount_percent=Fraction(3, 100)),
+        replace(bonus(percent, share, lifetime=5, freeze=2), lifetime_from_accrual=True),
+    ]
     # An active window that is always open keeps the answers and switches the memo off.
     unmemoized = [replace(c, active_from=datetime(2000, 1, 1, tzinfo=UTC)) for c in configs]
     assert replay(configs, stream, seeds) == replay(unmemoized, stream, seeds)

@@ -222,6 +222,7 @@ PROGRAM_FIELDS = [
     "welcome_lifetime_days",
     "lifetime_days",
     "freeze_days",
+    "lifetime_start",
     "max_share_percent",
     "spend_whole_bonuses",
     "accrual_rounding",
@@ -258,6 +259,7 @@ class ProgramAdmin(MoneyFieldsMixin, InlinesThroughServices, NoDirectDeletes, Me
                     "accrual_rounding",
                     "lifetime_days",
                     "freeze_days",
+                    "lifetime_start",
                     "fixed_discount_percent",
                 ]
             },

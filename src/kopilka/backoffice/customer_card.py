@@ -39,7 +39,12 @@ from kopilka.errors import KopilkaError
 from kopilka.ledger import locks
 from kopilka.ledger import services as ledger
 from kopilka.ledger.models import Account, Entry, EntryKind
-from kopilka.ledger.selectors import account_balance, accounts_of_customer, lots_expiring
+from kopilka.ledger.selectors import (
+    account_balance,
+    accounts_of_customer,
+    lots_expiring,
+    lots_left,
+)
 from kopilka.merchants.models import Role
 from kopilka.merchants.services import audit_record
 from kopilka.pos.selectors import receipts_of_customer
@@ -54,6 +59,8 @@ from .scoping import request_actor, request_merchant, staff_member
 
 EXPIRING_WITHIN_DAYS = 30
 PER_PAGE = 20
+# The lots listed per account (in spend order), each with its freeze and burn date.
+LOTS_SHOWN = 20
 
 
 def adjust_limit() -> int:
@@ -210,12 +217,15 @@ def _accounts(customer, now):
             )
         )
         level = customer_standing(customer=customer, program=account.program, now=now)
+        lots = list(lots_left(account=account, now=now)[: LOTS_SHOWN + 1])
         rows.append(
             {
                 "account": account,
                 "balance": account_balance(account, now=now),
                 "expiring": expiring,
                 "expiring_total": sum(lot.remaining for lot in expiring),
+                "lots": lots[:LOTS_SHOWN],
+                "more_lots": len(lots) > LOTS_SHOWN,
                 "level": level,
                 "progress": level.next.progress_percent if level.next else None,
             }

@@ -495,6 +495,13 @@ class SimulatorForm(forms.Form):
     discount_percent = forms.DecimalField(
         label=_("fixed discount, %"), min_value=0, max_value=100, decimal_places=3, required=False
     )
+    combined_discount_percent = forms.DecimalField(
+        label=_("combined: discount, % (with the bonuses above)"),
+        min_value=0,
+        max_value=100,
+        decimal_places=3,
+        required=False,
+    )
 
     def __init__(self, data, *, merchant):
         today = _today(merchant)
@@ -539,6 +546,15 @@ class SimulatorForm(forms.Form):
             )
         if data.get("discount_percent") is not None:
             found.append(simulator.fixed_discount_scenario(percent=data["discount_percent"]))
+        if data.get("combined_discount_percent") is not None:
+            found.append(
+                simulator.combined_scenario(
+                    discount_percent=data["combined_discount_percent"],
+                    percent=data.get("bonus_percent") or 0,
+                    max_share_percent=data.get("bonus_max_share") or 100,
+                    lifetime_days=data.get("bonus_lifetime"),
+                )
+            )
         return found
 
 

@@ -93,6 +93,18 @@ def lots_expiring(*, merchant, now: datetime, within_days: int, account: Account
     return lots.select_related("account__customer").order_by("expires_at", "id")
 
 
+def lots_left(*, account: Account, now: datetime):
+    """The account's lots with points left that have not burnt, in spend order (earliest
+    expiry first, then oldest): what the customer holds, each with its freeze and burn date."""
+    from .services import SPEND_ORDER
+
+    return (
+        Lot.objects.filter(account=account, remaining__gt=0)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .order_by(*SPEND_ORDER)
+    )
+
+
 def account_entries(account: Account):
     return Entry.objects.filter(account=account).order_by("-created_at", "-id")
 

@@ -18,6 +18,7 @@ from kopilka import bounds, hotsql
 from kopilka.errors import NotFound, ValidationFailed
 from kopilka.merchants.actors import Actor
 from kopilka.merchants.services import audit_record
+from kopilka.rules.lifetime import lot_dates
 
 from . import sql
 from .exceptions import (
@@ -153,12 +154,15 @@ def credit(
     now: datetime | None = None,
     freeze_days: int = 0,
     lifetime_days: int | None = None,
+    lifetime_from_accrual: bool = False,
     available_from: datetime | None = None,
     expires_at: datetime | None = None,
     transfer_id: uuid.UUID | None = None,
 ) -> Entry:
-    """Open a new lot. The lifetime runs from when the points become available, so frozen
-    points can never expire before they could be used."""
+    """Open a new lot, usable after `freeze_days` and burning `lifetime_days` after the
+    accrual or after the freeze (`rules.lot_dates`, the program's choice), unless the caller
+    gives the dates themselves (a sale: the engine's). A lot that would burn before it is
+    usable is refused."""
     require_locked(account)
     _check_amount(amount)
     if kind not in CREDIT_KINDS or kind == EntryKind.TRANSFER_IN:
@@ -166,10 +170,14 @@ def credit(
     if kind == EntryKind.MANUAL_CREDIT and not reason.strip():
         raise ReasonRequired()
     now = now or timezone.now()
-    if available_from is None:
-        available_from = now + timedelta(days=freeze_days)
-    if expires_at is None and lifetime_days:
-        expires_at = available_from + timedelta(days=lifetime_days)
+    planned_from, planned_expiry = lot_dates(
+        now,
+        freeze_days=freeze_days,
+        lifetime_days=lifetime_days,
+        lifetime_from_accrual=lifetime_from_accrual,
+    )
+    available_from = planned_from if available_from is None else available_from
+    expires_at = planned_expiry if expires_at is None else expires_at
     if expires_at is not None and expires_at <= available_from:
         raise ValidationFailed(expires_at=expires_at.isoformat())
     posting = _posting(

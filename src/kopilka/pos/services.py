@@ -123,11 +123,7 @@ def _customer_state(customer, program, config, now, balance) -> rules.CustomerSt
         if program is not None and config.levels
         else LevelInputs()
     )
-    purchase_total = (
-        _purchase_total(customer)
-        if program and program.kind == Program.Kind.ACCUMULATIVE_DISCOUNT
-        else 0
-    )
+    purchase_total = _purchase_total(customer) if program and config.discount_by_purchases else 0
     return rules.CustomerState(
         available=available,
         purchase_total=purchase_total,

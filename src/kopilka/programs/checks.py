@@ -22,6 +22,8 @@ from decimal import Decimal
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from kopilka.rules.model import GIVES_BONUSES, GIVES_DISCOUNT_STEPS, GIVES_LEVEL_DISCOUNT
+
 from .exceptions import (
     CampaignsCollide,
     InvalidAccrualRule,
@@ -33,14 +35,19 @@ from .models import AccrualRule, Campaign, Level, Program
 
 
 def gives_bonuses(program: Program) -> bool:
-    """The engine accrues and takes payment by bonuses in bonus programs only."""
-    return program.kind == Program.Kind.BONUS
+    """The engine accrues and takes payment by bonuses in bonus and combined programs (the
+    engine's own rule: `rules.model.GIVES_BONUSES`)."""
+    return program.kind in GIVES_BONUSES
 
 
 def gives_level_discounts(program: Program) -> bool:
-    """A level's discount replaces the discount steps of an accumulative-discount program; a
-    fixed-discount program gives its fixed percent whatever the level."""
-    return program.kind == Program.Kind.ACCUMULATIVE_DISCOUNT
+    """A level's discount replaces the program's discount in accumulative and combined
+    programs; a fixed-discount program gives its fixed percent whatever the level."""
+    return program.kind in GIVES_LEVEL_DISCOUNT
+
+
+def gives_discount_steps(program: Program) -> bool:
+    return program.kind in GIVES_DISCOUNT_STEPS
 
 
 def check_percent(value, *, field: str, error=InvalidProgram) -> None:

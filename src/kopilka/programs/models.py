@@ -6,9 +6,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from kopilka.catalog.models import Segment
 from kopilka.merchants.models import Merchant
+from kopilka.rules import burns_before_usable, lot_terms
 
 PERCENT = [MinValueValidator(0), MaxValueValidator(100)]
 
@@ -27,6 +29,12 @@ class Program(models.Model):
         BONUS = "bonus", _("bonus points")
         ACCUMULATIVE_DISCOUNT = "accumulative_discount", _("accumulative discount")
         FIXED_DISCOUNT = "fixed_discount", _("fixed discount")
+        # Seed 002: "совмещённые системы": a discount and bonuses on the same receipt.
+        COMBINED = "combined", _("combined: discount and bonuses")
+
+    class LifetimeStart(models.TextChoices):
+        ACCRUAL = "accrual", _("from accrual")
+        FREEZE_END = "freeze_end", _("from the end of the freeze")
 
     class Rounding(models.TextChoices):
         WHOLE = "whole", _("down to whole bonuses")
@@ -63,6 +71,15 @@ class Program(models.Model):
     )
     lifetime_days = models.PositiveIntegerField(_("bonus lifetime, days"), null=True, blank=True)
     freeze_days = models.PositiveIntegerField(_("freeze, days"), default=0)
+    # Seed 004 counts the lifetime from the accrual (the default of new programs); programs
+    # made before this setting keep counting it from the end of the freeze (migration 0008).
+    lifetime_start = models.CharField(
+        _("bonus lifetime counts"),
+        max_length=16,
+        choices=LifetimeStart.choices,
+        default=LifetimeStart.ACCRUAL,
+        help_text=_("Bonuses already accrued keep their burn dates when this changes."),
+    )
     max_share_percent = percent_field(_("max share payable by bonuses, %"), default=100)
     spend_whole_bonuses = models.BooleanField(_("spend whole bonuses only"), default=False)
     accrual_rounding = models.CharField(
@@ -87,18 +104,33 @@ class Program(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def lifetime_from_accrual(self) -> bool:
+        return self.lifetime_start == self.LifetimeStart.ACCRUAL
+
     def clean(self):
-        # The engine gives a program discount only in discount programs: a figure it would
-        # ignore must not be accepted as if it worked.
-        if self.kind != self.Kind.FIXED_DISCOUNT and self.fixed_discount_percent:
+        # The engine gives a program discount only in discount and combined programs: a
+        # figure it would ignore must not be accepted as if it worked.
+        if (
+            self.kind not in (self.Kind.FIXED_DISCOUNT, self.Kind.COMBINED)
+            and self.fixed_discount_percent
+        ):
             raise ValidationError(
                 {
                     "fixed_discount_percent": _(
-                        "Only a fixed discount program gives a fixed discount: leave it at 0 "
-                        "or change the kind."
+                        "Only a fixed discount or combined program gives a fixed discount: "
+                        "leave it at 0 or change the kind."
                     )
                 }
             )
+        if (
+            self.pk
+            and self.kind == self.Kind.COMBINED
+            and self.fixed_discount_percent
+            and self.discount_steps.exists()
+        ):
+            raise ValidationError({"fixed_discount_percent": FIXED_OR_STEPS})
+        self._clean_lifetime()
         if (
             self.pk
             and self.kind == self.Kind.BONUS
@@ -109,6 +141,52 @@ class Program(models.Model):
             raise ValidationError(
                 {"kind": _("Levels of this program give discounts: clear them first.")}
             )
+
+    def _clean_lifetime(self):
+        """With the lifetime counted from the accrual, a freeze as long as the lifetime would
+        burn the points before they could be spent: refused, for the program and each level
+        (a level's own freeze or lifetime replaces the program's)."""
+        if not self.lifetime_from_accrual:
+            return
+        if burns_before_usable(
+            freeze_days=self.freeze_days,
+            lifetime_days=self.lifetime_days,
+            lifetime_from_accrual=True,
+        ):
+            raise ValidationError(
+                {"freeze_days": burns_message(self.freeze_days, self.lifetime_days)}
+            )
+        if not self.pk:
+            return
+        for level in self.levels.all():
+            freeze, lifetime = lot_terms(self.freeze_days, self.lifetime_days, level)
+            if burns_before_usable(
+                freeze_days=freeze, lifetime_days=lifetime, lifetime_from_accrual=True
+            ):
+                raise ValidationError(
+                    {
+                        "lifetime_start": _("Level %(level)s: %(problem)s")
+                        % {"level": level.name, "problem": burns_message(freeze, lifetime)}
+                    }
+                )
+
+
+FIXED_OR_STEPS = _(
+    "A combined program gives either a fixed discount or accumulative discount steps: "
+    "remove the steps or set the fixed discount to 0."
+)
+
+
+def _days(n: int) -> str:
+    return ngettext("%(days)s day", "%(days)s days", n) % {"days": n}
+
+
+def burns_message(freeze_days, lifetime_days) -> str:
+    return _(
+        "With the lifetime counted from accrual, bonuses would burn before they could be "
+        "spent: the freeze (%(freeze)s) must be shorter than the lifetime (%(lifetime)s), or "
+        "count the lifetime from the end of the freeze."
+    ) % {"freeze": _days(freeze_days or 0), "lifetime": _days(lifetime_days)}
 
 
 class AccrualRule(models.Model):
@@ -240,10 +318,19 @@ class Level(models.Model):
                 {
                     "discount_percent": _(
                         "Levels of a bonus program give cashback, not a discount: a discount "
-                        "needs a discount program."
+                        "needs a discount or combined program."
                     )
                 }
             )
+        if program is not None:
+            freeze, lifetime = lot_terms(program.freeze_days, program.lifetime_days, self)
+            if burns_before_usable(
+                freeze_days=freeze,
+                lifetime_days=lifetime,
+                lifetime_from_accrual=program.lifetime_from_accrual,
+            ):
+                field = "freeze_days" if self.freeze_days is not None else "lifetime_days"
+                raise ValidationError({field: burns_message(freeze, lifetime)})
 
 
 class LevelSegment(models.Model):

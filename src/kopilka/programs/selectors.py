@@ -183,6 +183,7 @@ def _build_rules(program: Program) -> rules.ProgramConfig:
         accrual_unit=100 if program.accrual_rounding == Program.Rounding.WHOLE else 1,
         freeze_days=program.freeze_days,
         lifetime_days=program.lifetime_days,
+        lifetime_from_accrual=program.lifetime_from_accrual,
         levels=tuple(_level(level) for level in levels_of(program)),
     )
 

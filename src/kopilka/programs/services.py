@@ -23,6 +23,7 @@ from kopilka.merchants.services import audit_record
 from . import checks
 from .exceptions import ArchivedConfiguration, InvalidLevel, InvalidProgram
 from .models import (
+    FIXED_OR_STEPS,
     AccrualRule,
     AccrualStep,
     Campaign,
@@ -177,11 +178,16 @@ def discount_steps_set(
 ) -> None:
     steps = sorted((int(m), Decimal(str(p))) for m, p in steps)
     if steps:
-        if program.kind != Program.Kind.ACCUMULATIVE_DISCOUNT:
+        if not checks.gives_discount_steps(program):
             raise InvalidProgram(
-                _("Only an accumulative discount program gives discounts by purchases total."),
+                _(
+                    "Only an accumulative discount or a combined program gives discounts by "
+                    "purchases total."
+                ),
                 field="discount_steps",
             )
+        if program.kind == Program.Kind.COMBINED and program.fixed_discount_percent:
+            raise InvalidProgram(FIXED_OR_STEPS, field="discount_steps")
         checks.check_steps(steps, error=InvalidProgram, field="discount_steps")
     program.discount_steps.all().delete()
     for minimum, percent in steps:

@@ -18,7 +18,6 @@ from typing import NamedTuple
 
 from kopilka import rules
 from kopilka.rules.levels import LevelInputs
-from kopilka.rules.model import PROGRAM_ACCUMULATIVE_DISCOUNT, PROGRAM_BONUS
 
 NEVER = datetime.max.replace(tzinfo=UTC)
 NO_LEVEL = ""
@@ -338,7 +337,7 @@ class ScenarioReplay:
         self.return_spent = return_spent_on_refund
         self.windows = tuple(sorted({level.window_days for level in config.levels}))
         self.limited = any(c.uses_left is not None for c in config.campaigns)
-        self.inert_for_anonymous = config.kind == PROGRAM_BONUS and not config.campaigns
+        self.inert_for_anonymous = not config.gives_discount and not config.campaigns
         self.level_ids = {level.id for level in config.levels}
         self.customers: dict[int, _Customer] = {}
         self.sales: dict[int, _Sale] = {}
@@ -346,7 +345,7 @@ class ScenarioReplay:
         self.details = details
         self.seq = 0
         self.memo: dict | None = {} if _memoizable(config) else None
-        self.accumulative = config.kind == PROGRAM_ACCUMULATIVE_DISCOUNT
+        self.accumulative = config.discount_by_purchases
 
     def customer(self, customer_id: int, seeds: Seeds) -> _Customer:
         found = self.customers.get(customer_id)
@@ -473,15 +472,20 @@ class ScenarioReplay:
             found = self.memo[key] = (rules.quote(config, state, cart, now=now), now)
         outcome, then = found
         available_from, expires_at = outcome.accrual_available_from, outcome.accrual_expires_at
-        if then != now:
-            shift = now - then
-            available_from = available_from and available_from + shift
-            expires_at = expires_at and expires_at + shift
+        if then != now and available_from is not None:
+            # The same lot opened now (a memoizable configuration has no levels: the
+            # program's own freeze and lifetime).
+            available_from, expires_at = rules.lot_dates(
+                now,
+                freeze_days=config.freeze_days,
+                lifetime_days=config.lifetime_days,
+                lifetime_from_accrual=config.lifetime_from_accrual,
+            )
         return outcome, available_from, expires_at
 
     def spends(self, cart: rules.Cart) -> bool:
         """Whether the balance can matter: only a bonus program asked to spend reads it."""
-        return bool(cart.requested_spend) and self.config.kind == PROGRAM_BONUS
+        return bool(cart.requested_spend) and self.config.gives_bonuses
 
     def _remember(self, row, cart, outcome, lots, spent_from) -> None:
         if row.id in self.refunded:

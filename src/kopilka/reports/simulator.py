@@ -5,6 +5,7 @@ program configurations, side by side. It only reads: no ledger row, receipt or a
         current_scenario(program),
         bonus_scenario(percent=5, max_share_percent=30, lifetime_days=90),
         fixed_discount_scenario(percent=3),
+        combined_scenario(discount_percent=3, percent=2),
     ], processes=2)
 
 How a period is replayed (every scenario the same way):
@@ -90,11 +91,26 @@ def bonus_scenario(
     lifetime_days: int | None = None,
     freeze_days: int = 0,
     whole_bonuses: bool = True,
+    lifetime_from_accrual: bool = False,
     name: str | None = None,
 ) -> Scenario:
     """Cashback `percent` on every receipt, at most `max_share_percent` of it payable by
-    bonuses; accruals rounded down to whole bonuses unless `whole_bonuses` is False."""
-    config = rules.ProgramConfig(
+    bonuses; accruals rounded down to whole bonuses unless `whole_bonuses` is False; the
+    lifetime counted from the end of the freeze unless `lifetime_from_accrual`."""
+    config = _bonus_config(
+        percent, max_share_percent, lifetime_days, freeze_days, whole_bonuses, lifetime_from_accrual
+    )
+    default = _("%(percent)s %% bonuses, up to %(share)s %% of a receipt") % {
+        "percent": _percent_text(percent),
+        "share": _percent_text(max_share_percent),
+    }
+    return Scenario(name or default, config)
+
+
+def _bonus_config(
+    percent, max_share_percent, lifetime_days, freeze_days, whole_bonuses, lifetime_from_accrual
+) -> rules.ProgramConfig:
+    return rules.ProgramConfig(
         id=0,
         kind=rules.model.PROGRAM_BONUS,
         accrual_rules=(rules.AccrualRule(id=0, steps=(rules.AccrualStep(0, _share(percent)),)),),
@@ -102,10 +118,41 @@ def bonus_scenario(
         accrual_unit=100 if whole_bonuses else 1,
         freeze_days=freeze_days,
         lifetime_days=lifetime_days,
+        lifetime_from_accrual=lifetime_from_accrual,
     )
-    default = _("%(percent)s %% bonuses, up to %(share)s %% of a receipt") % {
+
+
+def combined_scenario(
+    *,
+    discount_percent: Percent,
+    percent: Percent,
+    max_share_percent: Percent = 100,
+    lifetime_days: int | None = None,
+    freeze_days: int = 0,
+    whole_bonuses: bool = True,
+    lifetime_from_accrual: bool = False,
+    accrue_on_discounted: bool = True,
+    name: str | None = None,
+) -> Scenario:
+    """A fixed `discount_percent` and cashback `percent` on the amount after the discount
+    (none on discounted items unless `accrue_on_discounted`), bonuses paying as in
+    `bonus_scenario`."""
+    config = replace(
+        _bonus_config(
+            percent,
+            max_share_percent,
+            lifetime_days,
+            freeze_days,
+            whole_bonuses,
+            lifetime_from_accrual,
+        ),
+        kind=rules.model.PROGRAM_COMBINED,
+        fixed_discount_percent=_share(discount_percent),
+        accrue_on_discounted=accrue_on_discounted,
+    )
+    default = _("%(discount)s %% discount and %(percent)s %% bonuses") % {
+        "discount": _percent_text(discount_percent),
         "percent": _percent_text(percent),
-        "share": _percent_text(max_share_percent),
     }
     return Scenario(name or default, config)
 
@@ -274,7 +321,7 @@ class _Job:
                 catalog=catalog,
                 levels=levels,
                 campaign_ids=limited,
-                discounts=any(c.kind == rules.model.PROGRAM_ACCUMULATIVE_DISCOUNT for c in configs),
+                discounts=any(c.discount_by_purchases for c in configs),
             )
             replay = Replay(
                 [(s.config, s.return_spent_on_refund) for s in self.scenarios],

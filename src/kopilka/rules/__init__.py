@@ -5,6 +5,7 @@ outcome = rules.quote(config, customer, cart, now=now)
 
 from .engine import quote
 from .levels import Activity, LevelConfig, NextLevel
+from .lifetime import burns_before_usable, lot_dates, lot_terms
 from .model import (
     AccrualRule,
     AccrualStep,
@@ -32,5 +33,8 @@ __all__ = [
     "Outcome",
     "ProgramConfig",
     "Reason",
+    "burns_before_usable",
+    "lot_dates",
+    "lot_terms",
     "quote",
 ]

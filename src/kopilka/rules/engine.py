@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from fractions import Fraction
 from functools import lru_cache, partial
 from math import lcm
@@ -16,9 +16,9 @@ from math import lcm
 from .allocation import largest_remainder
 from .campaigns import ONE, ZERO, apply_campaigns, cached_fraction
 from .levels import Activity, LevelConfig, LevelStanding, standing
+from .lifetime import lot_dates, lot_terms
 from .model import (
-    PROGRAM_ACCUMULATIVE_DISCOUNT,
-    PROGRAM_BONUS,
+    PROGRAM_COMBINED,
     PROGRAM_FIXED_DISCOUNT,
     Cart,
     CartLine,
@@ -101,7 +101,7 @@ def quote(
     discounts = list(effects.line_discounts)
 
     # 3. Program discount, on what the campaigns left.
-    if active and config.kind in (PROGRAM_FIXED_DISCOUNT, PROGRAM_ACCUMULATIVE_DISCOUNT):
+    if active and config.gives_discount:
         share, discount_source = _discount_share(config, customer, level)
         if share:
             eligible = [
@@ -120,7 +120,7 @@ def quote(
     caps = [0] * len(lines)
     spent = [0] * len(lines)
     max_spend = 0
-    if active and config.kind == PROGRAM_BONUS and customer is not None:
+    if active and config.gives_bonuses and customer is not None:
         caps = _caps(config, level, lines, groups, after_discount, notes)
         refusal = _spend_refusal(cart, customer)
         if refusal is not None:
@@ -138,7 +138,7 @@ def quote(
     # 5. Accrual.
     accruals = [0] * len(lines)
     available_from = expires_at = None
-    if active and config.kind == PROGRAM_BONUS and customer is not None:
+    if active and config.gives_bonuses and customer is not None:
         if sum(spent) and not config.accrue_when_paid_with_bonuses:
             receipt_notes.append(Reason("no_accrual_when_paid_with_bonuses", source))
         else:
@@ -146,14 +146,20 @@ def quote(
                 config, level, effects, lines, groups, discounts, after_discount, spent, notes
             )
         if sum(accruals) or effects.fixed_bonus:
-            freeze = config.freeze_days
-            lifetime = config.lifetime_days
-            if level is not None:
-                freeze = level.freeze_days if level.freeze_days is not None else freeze
-                lifetime = level.lifetime_days if level.lifetime_days is not None else lifetime
-            available_from = now + timedelta(days=freeze)
-            if lifetime:
-                expires_at = available_from + timedelta(days=lifetime)
+            # 6. The new lot: a level's own freeze and lifetime replace the program's.
+            freeze, lifetime = lot_terms(config.freeze_days, config.lifetime_days, level)
+            available_from, expires_at = lot_dates(
+                now,
+                freeze_days=freeze,
+                lifetime_days=lifetime,
+                lifetime_from_accrual=config.lifetime_from_accrual,
+            )
+            if expires_at is not None:
+                by_level = level is not None and level.lifetime_days is not None
+                lifetime_source = f"level:{level.id}" if by_level else source
+                receipt_notes.append(
+                    Reason("accrual_expires", lifetime_source, expires_at.isoformat())
+                )
 
     figures = zip(
         [line.line_no for line in lines],
@@ -259,6 +265,10 @@ def _discount_share(
         return config.fixed_discount_percent, f"program:{config.id}"
     if level is not None and level.discount is not None:
         return level.discount, f"level:{level.id}"
+    if config.kind == PROGRAM_COMBINED and config.fixed_discount_percent:
+        # A combined program gives a fixed discount or accumulative steps (one or the other:
+        # the program's validation refuses both), a level's own discount replacing either.
+        return config.fixed_discount_percent, f"program:{config.id}"
     total = customer.purchase_total if customer is not None else 0
     share = Fraction(0)
     for step in sorted(config.discount_steps, key=lambda s: s.min_purchase_total):

@@ -25,7 +25,7 @@ class LevelConfig:
     min_visits: int = 0
     cashback: Fraction | None = None  # None: the program's accrual rules apply
     cashback_by_segment: tuple[tuple[int, Fraction], ...] = ()
-    discount: Fraction | None = None  # accumulative-discount programs
+    discount: Fraction | None = None  # accumulative-discount and combined programs
     max_share: Fraction | None = None
     max_share_by_segment: tuple[tuple[int, Fraction], ...] = ()
     lifetime_days: int | None = None

@@ -20,6 +20,17 @@ if TYPE_CHECKING:
 PROGRAM_BONUS = "bonus"
 PROGRAM_ACCUMULATIVE_DISCOUNT = "accumulative_discount"
 PROGRAM_FIXED_DISCOUNT = "fixed_discount"
+# Seed 002's "совмещённые системы": a discount and bonuses on the same receipt.
+PROGRAM_COMBINED = "combined"
+# What each kind gives (the engine asks these, never the kind itself).
+GIVES_DISCOUNT = frozenset(
+    {PROGRAM_FIXED_DISCOUNT, PROGRAM_ACCUMULATIVE_DISCOUNT, PROGRAM_COMBINED}
+)
+GIVES_BONUSES = frozenset({PROGRAM_BONUS, PROGRAM_COMBINED})
+# A level's own discount counts in these (a fixed-discount program gives its percent to all).
+GIVES_LEVEL_DISCOUNT = frozenset({PROGRAM_ACCUMULATIVE_DISCOUNT, PROGRAM_COMBINED})
+# Discount steps by the customer's purchases total.
+GIVES_DISCOUNT_STEPS = frozenset({PROGRAM_ACCUMULATIVE_DISCOUNT, PROGRAM_COMBINED})
 
 
 @dataclass(frozen=True)
@@ -83,7 +94,7 @@ class ProgramConfig:
     active_to: datetime | None = None
     # The stores where the program works; None: every store.
     store_ids: frozenset[int] | None = None
-    # Discounts (discount programs)
+    # Discounts (discount and combined programs)
     fixed_discount_percent: Fraction = Fraction(0)
     discount_steps: tuple[DiscountStep, ...] = ()
     # Bonus payment
@@ -98,6 +109,8 @@ class ProgramConfig:
     accrual_unit: int = 100
     freeze_days: int = 0
     lifetime_days: int | None = None
+    # The lifetime counts from the accrual (seed 004) or from the end of the freeze.
+    lifetime_from_accrual: bool = False
     levels: tuple[LevelConfig, ...] = ()
     # Campaigns of this program and the merchant's standalone ones, already filtered to the
     # customer's remaining uses; the engine picks those running at the receipt's moment.
@@ -106,6 +119,26 @@ class ProgramConfig:
     @cached_property
     def source(self) -> str:
         return f"program:{self.id}"
+
+    @property
+    def gives_discount(self) -> bool:
+        """A program discount (step 3): discount and combined programs."""
+        return self.kind in GIVES_DISCOUNT
+
+    @property
+    def gives_bonuses(self) -> bool:
+        """Payment by bonuses and accrual (steps 4 and 5): bonus and combined programs."""
+        return self.kind in GIVES_BONUSES
+
+    @property
+    def discount_by_purchases(self) -> bool:
+        """Whether the discount may depend on the customer's earlier purchases (accumulative
+        steps), so the caller must read their purchase total."""
+        return (
+            self.gives_discount
+            and self.kind != PROGRAM_FIXED_DISCOUNT
+            and bool(self.discount_steps)
+        )
 
     @cached_property
     def campaign_memo(self) -> dict:

@@ -1,10 +1,12 @@
 """Template filters of the cashier screen: money in kopecks shown in roubles, quantities,
 and the rules engine's reason codes in words."""
 
+from datetime import datetime
 from decimal import Decimal
 
 from django import template
-from django.utils.formats import number_format
+from django.utils import timezone
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext_lazy as _
 
 from kopilka.cashier.draft import money_input
@@ -59,8 +61,10 @@ REASONS = {
     "fixed_bonus": _("Campaign bonus %(value)s."),
     "nth_item_free": _("Campaign: every %(value)s-th item free."),
     "gift_item": _("Campaign gift: %(value)s pcs."),
+    "accrual_expires": _("The bonuses of this receipt burn on %(value)s."),
 }
 MONEY_REASONS = {"spend_capped", "fixed_bonus"}
+DATE_REASONS = {"accrual_expires"}
 
 
 @register.filter
@@ -68,5 +72,18 @@ def reason_text(reason: dict) -> str:
     code, value = reason.get("code", ""), reason.get("value", "")
     if code in MONEY_REASONS and str(value).isdigit():
         value = money(int(value))
+    elif code in DATE_REASONS:
+        value = _local_date(value)
     text = REASONS.get(code)
     return str(text) % {"value": value} if text is not None else code
+
+
+def _local_date(value) -> str:
+    """An ISO moment as the active language writes a date, in the active time zone."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return date_format(moment, "SHORT_DATE_FORMAT")
