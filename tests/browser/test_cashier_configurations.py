@@ -83,8 +83,17 @@ def level_by_hand(shop):
     return "VIP"
 
 
+def without_bonuses(shop):
+    """A discount program gives no bonuses: its accrual rule goes before its kind changes."""
+    for rule in shop.program.accrual_rules.all():
+        programs.accrual_rule_delete(rule=rule, actor=shop.actor)
+
+
 def accumulative_discount(shop):
-    programs.program_update(program=shop.program, kind="accumulative_discount", actor=shop.actor)
+    without_bonuses(shop)
+    shop.program = programs.program_update(
+        program=shop.program, kind="accumulative_discount", actor=shop.actor
+    )
     programs.discount_steps_set(
         program=shop.program, steps=[(0, 3), (5_000_00, 5)], actor=shop.actor
     )
@@ -92,10 +101,26 @@ def accumulative_discount(shop):
 
 
 def fixed_discount(shop):
+    without_bonuses(shop)
     programs.program_update(
         program=shop.program, kind="fixed_discount", fixed_discount_percent=10, actor=shop.actor
     )
     return "—"
+
+
+def combined_program(shop):
+    programs.program_update(
+        program=shop.program, kind="combined", fixed_discount_percent=10, actor=shop.actor
+    )
+    return "—"
+
+
+def combined_with_level_discounts(shop):
+    shop.program = programs.program_update(program=shop.program, kind="combined", actor=shop.actor)
+    programs.level_create(
+        program=shop.program, name="Серебро", priority=1, discount_percent=5, actor=shop.actor
+    )
+    return "Серебро"
 
 
 def program_in_another_store(shop):
@@ -133,6 +158,8 @@ CONFIGURATIONS = [
     level_by_hand,
     accumulative_discount,
     fixed_discount,
+    combined_program,
+    combined_with_level_discounts,
     program_in_another_store,
     campaign("nth_free", n=2),
     campaign("gift", set_items=[{"sku": "COFFEE", "qty": 2}], gift_sku="MILK"),

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import views as auth_views
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -98,6 +99,8 @@ def answers_errors(view):
             message, status = error.message, error.status
         except SchemaError:
             message, status = ValidationFailed.default_message, ValidationFailed.status
+        except SuspiciousOperation:
+            raise  # Django's own answer (an oversized post: kopilka.bad_requests' 413)
         except Exception:
             # A fault of ours: logged with its trace, and told to the cashier in words (the
             # screen shows the message bar of a failed answer too), never as "no answer".

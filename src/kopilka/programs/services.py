@@ -233,6 +233,9 @@ def level_create(
 ) -> Level:
     """A level with its per-segment figures: segments maps a segment to a dict of
     min_spend, cashback_percent, max_share_percent."""
+    # Checked against the program as stored (its kind decides which figures a level may
+    # carry), not against whatever copy the caller holds.
+    program = Program.objects.select_for_update().get(pk=program.pk)
     segments = segments or {}
     segment_spend = sum(int(figures.get("min_spend", 0)) for figures in segments.values())
     if fields.get("min_spend") and segment_spend > fields["min_spend"]:
