@@ -13,9 +13,11 @@ from openpyxl import Workbook, load_workbook
 
 from kopilka.customers import services as customers
 from kopilka.customers.models import Card, Customer
+from kopilka.ledger import services as ledger
 from kopilka.ledger.models import Entry, EntryKind
 from kopilka.merchants.models import Role
 from tests.conftest import SYSTEM
+from tests.ledger.helpers import locked
 
 from .admin_client import staff_user
 
@@ -34,13 +36,17 @@ def xlsx_rows(content: bytes) -> list[tuple]:
 
 
 def test_export_xlsx_has_the_filtered_customers_with_contacts_and_figures(
-    owner_client, make_customer, other_merchant
+    owner_client, make_customer, other_merchant, program
 ):
     now = timezone.now()
     gone = make_customer(first_name="Анна", email="anna@example.com", marketing_consent=True)
     customers.card_issue(customer=gone, kind="plastic", number="2900000000017", actor=SYSTEM)
+    # The export shows the points she holds now (as the list and the card do), not the
+    # list's snapshot column.
+    account = ledger.account_open(customer=gone, program=program, actor=SYSTEM)
+    locked(account, ledger.credit, amount=12_345, actor=SYSTEM)
     Customer.objects.filter(pk=gone.pk).update(
-        last_purchase_at=now - timedelta(days=40), balance=12_345, purchases_total=99_900, visits=4
+        last_purchase_at=now - timedelta(days=40), balance=1, purchases_total=99_900, visits=4
     )
     recent = make_customer(first_name="Борис")
     Customer.objects.filter(pk=recent.pk).update(last_purchase_at=now)

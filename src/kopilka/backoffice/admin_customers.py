@@ -20,6 +20,8 @@ from kopilka.customers.exceptions import InvalidEmail, InvalidPhone
 from kopilka.customers.models import Card, Customer, Group
 from kopilka.customers.normalize import normalize_email, normalize_phone
 from kopilka.customers.selectors import customer_find
+from kopilka.ledger.selectors import points_of_customers
+from kopilka.programs.standing import standings_of
 
 from . import card_catalogue, card_moves, customer_card, customer_groups, customer_io
 from .customer_filters import (
@@ -34,23 +36,25 @@ from .customer_filters import (
     RFMFilter,
     SpentFilter,
     VisitsFilter,
-    recorded_levels,
 )
 from .formatting import money
 from .scoping import MerchantScopedAdmin, adopt, request_actor, request_merchant
 
 
 class CustomerChangeList(ChangeList):
-    """Attaches the recorded level to the rows of the page (one query for the page)."""
+    """Attaches to the rows of the page their points and level now, as the customer card
+    shows them (a few queries for the page). The filters and the sorting use the snapshot
+    columns and the levels recorded by `kopilka tick`, which the indexes carry."""
 
     def get_results(self, request):
         super().get_results(request)
         rows = list(self.result_list)
-        levels = recorded_levels(
-            merchant=request_merchant(request), customer_ids=[row.pk for row in rows]
-        )
+        ids, now = [row.pk for row in rows], timezone.now()
+        points = points_of_customers(ids, now=now)
+        standings = standings_of(merchant=request_merchant(request), customer_ids=ids, now=now)
         for row in rows:
-            row.recorded_level = levels.get(row.pk)
+            row.points_now = points.get(row.pk, 0)
+            row.level_now = standings[row.pk].level
         self.result_list = rows
 
 
@@ -204,7 +208,7 @@ class CustomerAdmin(MerchantScopedAdmin):
 
     @display(description=_("bonus balance"), ordering="balance")
     def display_balance(self, obj):
-        return money(obj.balance)
+        return money(getattr(obj, "points_now", obj.balance))
 
     @display(description=_("total spent"), ordering="purchases_total")
     def display_spent(self, obj):
@@ -216,7 +220,7 @@ class CustomerAdmin(MerchantScopedAdmin):
 
     @display(description=_("level"))
     def display_level(self, obj):
-        level = getattr(obj, "recorded_level", None)
+        level = getattr(obj, "level_now", None)
         return level.name if level is not None else "—"
 
     # ---- writes through the services --------------------------------------------------------

@@ -240,22 +240,6 @@ class GroupFilter(DropdownFilter):
         return queryset.filter(groups__pk=int(self.value()))
 
 
-def recorded_levels(*, merchant, customer_ids) -> dict[int, Level]:
-    """{customer id: level} as last recorded by `kopilka tick` (latest change per customer
-    and program; a customer in two programs shows the newer one)."""
-    latest = LevelChange.objects.filter(customer_id=OuterRef("customer_id")).order_by(
-        "-changed_at", "-id"
-    )
-    rows = (
-        LevelChange.objects.filter(
-            program__merchant=merchant, customer_id__in=customer_ids, to_level__isnull=False
-        )
-        .filter(id=Subquery(latest.values("id")[:1]))
-        .select_related("to_level")
-    )
-    return {row.customer_id: row.to_level for row in rows}
-
-
 class LevelFilter(DropdownFilter):
     """The level recorded by `kopilka tick` (levels are computed at the till, not stored)."""
 

@@ -61,9 +61,10 @@ from kopilka.errors import KopilkaError
 from kopilka.ledger import locks
 from kopilka.ledger import services as ledger
 from kopilka.ledger.models import EntryKind
+from kopilka.ledger.selectors import points_of_customers
 from kopilka.programs.selectors import program_of_customer
+from kopilka.programs.standing import standings_of
 
-from .customer_filters import recorded_levels
 from .formatting import money
 from .scoping import request_actor, request_merchant, staff_member
 
@@ -111,7 +112,10 @@ def export_rows(queryset, merchant):
             .values_list("customer_id", "number")
         ):
             cards.setdefault(customer_id, []).append(number)
-        levels = recorded_levels(merchant=merchant, customer_ids=ids)
+        # The points and the level now, as the list and the card show them.
+        now = timezone.now()
+        points = points_of_customers(ids, now=now)
+        levels = standings_of(merchant=merchant, customer_ids=ids, now=now)
         for c in chunk:
             yield [
                 c.last_name,
@@ -122,13 +126,13 @@ def export_rows(queryset, merchant):
                 c.birthday,
                 gettext("yes") if c.marketing_consent else gettext("no"),
                 " ".join(cards.get(c.pk, [])),
-                _amount(c.balance),
+                _amount(points.get(c.pk, 0)),
                 _amount(c.purchases_total),
                 c.visits,
                 timezone.localtime(c.last_purchase_at).replace(tzinfo=None)
                 if c.last_purchase_at
                 else None,
-                levels[c.pk].name if c.pk in levels else "",
+                levels[c.pk].level.name if levels[c.pk].level is not None else "",
             ]
         after = ids[-1]
 

@@ -32,11 +32,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, Count, F, Max, Q, Sum
+from django.db.models import Count, F, Max, Q, Sum
 from django.db.models.functions import Coalesce
 
 from kopilka import hotsql
 from kopilka.ledger.models import Entry, Lot
+from kopilka.ledger.selectors import points_of_customers
 from kopilka.merchants.models import Merchant
 from kopilka.pos.models import Receipt
 
@@ -101,14 +102,7 @@ def _unexpired(now: datetime) -> Q:
 
 
 def _set_balances(customer_ids: list[int], now: datetime) -> None:
-    totals = dict(
-        Lot.objects.filter(account__customer_id__in=customer_ids)
-        .filter(_unexpired(now))
-        .order_by()
-        .values("account__customer_id")
-        .annotate(total=Sum(F("remaining") + F("held"), output_field=BigIntegerField()))
-        .values_list("account__customer_id", "total")
-    )
+    totals = points_of_customers(customer_ids, now=now)
     Customer.objects.bulk_update(
         [Customer(pk=pk, balance=totals.get(pk) or 0, balance_at=now) for pk in customer_ids],
         ["balance", "balance_at"],

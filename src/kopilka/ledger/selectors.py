@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q, Sum
+from django.db.models import BigIntegerField, F, Q, Sum
 
 from . import sql
 from .exceptions import AccountNotFound
@@ -77,6 +77,21 @@ def account_balance_at(account: Account, *, at: datetime) -> Balance:
         pending=posted["pending"] - held["pending"],
         held=held["available"] + held["pending"] + held["expired"],
         expired=0,
+    )
+
+
+def points_of_customers(customer_ids, *, now: datetime) -> dict[int, int]:
+    """{customer id: points} over all their accounts at `now`: available, frozen and held
+    for a payment, nothing expired (even before the tick writes it off). Customers without
+    points are left out. The customer list shows it; its snapshot column is this figure as of
+    its last refresh (`customers.stats`)."""
+    return dict(
+        Lot.objects.filter(account__customer_id__in=list(customer_ids))
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .order_by()
+        .values("account__customer_id")
+        .annotate(total=Sum(F("remaining") + F("held"), output_field=BigIntegerField()))
+        .values_list("account__customer_id", "total")
     )
 
 

@@ -24,7 +24,7 @@ from kopilka.pos.models import Receipt, ReceiptLine
 from kopilka.rules.levels import LevelConfig, LevelInputs, LevelStanding
 
 from .models import LevelAssignment, Program
-from .selectors import level_configs
+from .selectors import level_configs, program_for_receipts, programs_of_customers
 
 
 def level_inputs(
@@ -73,6 +73,31 @@ def customer_standing(
         return LevelStanding(level=None)
     inputs = level_inputs(program=program, customer_ids=[customer.pk], now=now, levels=levels)
     return inputs[customer.pk].standing(levels)
+
+
+def standings_of(*, merchant, customer_ids, now: datetime) -> dict[int, LevelStanding]:
+    """{customer id: LevelStanding} for many customers of the merchant, each in their own
+    program (`programs_of_customers`), a handful of queries per program with levels."""
+    customer_ids = list(customer_ids)
+    default = program_for_receipts(merchant=merchant, now=now)
+    their = programs_of_customers(
+        merchant=merchant, customer_ids=customer_ids, default=default.pk if default else None
+    )
+    result = {customer_id: LevelStanding(level=None) for customer_id in customer_ids}
+    by_program: dict[int, list[int]] = defaultdict(list)
+    for customer_id, program_id in their.items():
+        if program_id is not None:
+            by_program[program_id].append(customer_id)
+    for program in Program.objects.filter(pk__in=list(by_program)).select_related("merchant"):
+        levels = level_configs(program)
+        if not levels:
+            continue
+        inputs = level_inputs(
+            program=program, customer_ids=by_program[program.pk], now=now, levels=levels
+        )
+        for customer_id, found in inputs.items():
+            result[customer_id] = found.standing(levels)
+    return result
 
 
 def activities_of(*, merchant, customer_ids, windows, now, index: SegmentIndex | None = None):

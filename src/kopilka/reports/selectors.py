@@ -17,7 +17,7 @@ from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
 from kopilka.customers.models import Card
-from kopilka.ledger.models import Lot
+from kopilka.ledger.selectors import lots_expiring
 from kopilka.merchants.models import Merchant
 from kopilka.pos.models import Receipt
 from kopilka.programs.models import CampaignUse, LevelChange
@@ -231,12 +231,8 @@ def bonuses_at_risk(
 ) -> list[AtRisk]:
     """Bonus accounts (a customer in a program) whose bonuses expire within `within_days`
     days, the soonest first; one program's only when `program_id` is given."""
-    lots = Lot.objects.filter(
-        merchant=merchant,
-        remaining__gt=0,
-        expires_at__gt=now,
-        expires_at__lte=now + timedelta(days=within_days),
-    )
+    # The same lots the customer card lists as expiring soon.
+    lots = lots_expiring(merchant=merchant, now=now, within_days=within_days).order_by()
     if program_id is not None:
         lots = lots.filter(account__program_id=program_id)
     rows = (
