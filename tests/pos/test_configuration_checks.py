@@ -520,3 +520,29 @@ def test_an_archived_accrual_rule_no_longer_accrues_and_frees_its_place(
     assert programs.accrual_rule_delete(rule=rule, actor=actor) == programs.ARCHIVED
     assert as_the_till_reads_it(bonus_program).accrual_rules == ()
     programs.accrual_rule_set(program=bonus_program, steps=[(0, 2)], actor=actor)
+
+
+def test_a_multiplier_above_the_documented_maximum_is_refused(merchant, actor):
+    from kopilka import bounds
+    from kopilka.programs.exceptions import InvalidProgram
+
+    with pytest.raises(InvalidProgram) as refused:
+        programs.campaign_create(
+            merchant=merchant,
+            name="x1000",
+            kind="multiplier",
+            multiplier=bounds.MAX_CAMPAIGN_MULTIPLIER + 1,
+            actor=actor,
+        )
+    assert refused.value.details["field"] == "multiplier"
+
+
+def test_a_welcome_bonus_above_the_largest_grant_is_refused(merchant, actor):
+    from kopilka import bounds
+    from kopilka.programs.exceptions import InvalidProgram
+
+    with pytest.raises(InvalidProgram) as refused:
+        programs.program_create(
+            merchant=merchant, name="Щедрая", welcome_bonus=bounds.MAX_BONUS_GRANT + 1, actor=actor
+        )
+    assert refused.value.details["field"] == "welcome_bonus"

@@ -20,8 +20,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db.models import Q
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 
+from kopilka import bounds
 from kopilka.rules.model import GIVES_BONUSES, GIVES_DISCOUNT_STEPS, GIVES_LEVEL_DISCOUNT
 
 from .exceptions import (
@@ -53,6 +55,19 @@ def gives_discount_steps(program: Program) -> bool:
 def check_percent(value, *, field: str, error=InvalidProgram) -> None:
     if value is not None and not Decimal(0) <= Decimal(str(value)) <= Decimal(100):
         raise error(_("A percent is between 0 and 100."), field=field)
+
+
+def check_grant(value, *, field: str, error=InvalidProgram) -> None:
+    """A bonus given at once (welcome, birthday, a campaign's fixed bonus): at most
+    `bounds.MAX_BONUS_GRANT`, so no grant reaches the ledger's own limit."""
+    if value is not None and int(value) > bounds.MAX_BONUS_GRANT:
+        raise error(
+            format_lazy(
+                _("A bonus given at once is at most {maximum} bonuses."),
+                maximum=bounds.MAX_BONUS_GRANT // 100,
+            ),
+            field=field,
+        )
 
 
 def check_threshold(value, *, field: str, error=InvalidProgram) -> None:
@@ -262,6 +277,13 @@ def check_campaign(campaign: Campaign) -> None:
             raise InvalidCampaign(
                 _("A multiplier of 1 changes nothing: give another one."), field="multiplier"
             )
+        if multiplier > bounds.MAX_CAMPAIGN_MULTIPLIER:
+            raise InvalidCampaign(
+                format_lazy(
+                    _("A multiplier is at most {maximum}."), maximum=bounds.MAX_CAMPAIGN_MULTIPLIER
+                ),
+                field="multiplier",
+            )
     if kind == K.EXTRA_PERCENT:
         extra = Decimal(str(campaign.extra_percent))
         if not Decimal(0) < extra <= Decimal(100):
@@ -270,6 +292,7 @@ def check_campaign(campaign: Campaign) -> None:
             )
     if kind in (K.FIXED_BONUS, K.BIRTHDAY) and campaign.bonus <= 0:
         raise InvalidCampaign(_("Give the bonus, above 0."), field="bonus")
+    check_grant(campaign.bonus, field="bonus", error=InvalidCampaign)
     check_threshold(campaign.min_amount, field="min_amount", error=InvalidCampaign)
     if campaign.usage_limit is not None and campaign.usage_limit < 1:
         raise InvalidCampaign(

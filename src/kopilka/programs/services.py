@@ -68,6 +68,7 @@ def program_create(
 ) -> Program:
     """A program; `stores` limits where it works (none: every store)."""
     program = _validated(Program(merchant=merchant, name=name, **fields))
+    checks.check_grant(program.welcome_bonus, field="welcome_bonus")
     program.save()
     if stores:
         program.stores.set(_stores(merchant, stores))
@@ -83,7 +84,9 @@ def program_update(
     program = Program.objects.select_for_update().get(pk=program.pk)
     for name, value in fields.items():
         setattr(program, name, value)
-    _validated(program).save()  # bumps updated_at: the till's cached configuration changes
+    _validated(program)
+    checks.check_grant(program.welcome_bonus, field="welcome_bonus")
+    program.save()  # bumps updated_at: the till's cached configuration changes
     checks.check_program_kind(program)
     changed = sorted(fields)
     if stores is not None:
