@@ -91,7 +91,11 @@ def _grant(campaign, program, customer, year, now) -> int:
                 actor=ACTOR,
                 reason=campaign.name,
                 now=now,
-                lifetime_days=campaign.bonus_lifetime_days,
+                # The campaign's own lifetime, else the program's: a birthday bonus burns like
+                # any other unless the campaign says otherwise.
+                lifetime_days=campaign.bonus_lifetime_days
+                if campaign.bonus_lifetime_days is not None
+                else program.lifetime_days,
             )
     except IntegrityError:
         return 0
