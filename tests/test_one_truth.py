@@ -306,6 +306,10 @@ def every_face_agrees(shop, merchant, owner):
         page = card_page(owner, customer)
         with translation.override("ru"):
             assert f'data-balance="available">{money(balance.available)}<' in page
+            assert f'data-balance="held">{money(balance.held)}<' in page
+            # Burnt but not yet written off: said on the card until the tick books it.
+            burnt = f"{money(balance.expired)} сгорели"
+            assert (burnt in page) == (balance.expired > 0), (customer.first_name, burnt)
             assert f'data-figure="spent">{money(customer_spent(customer))}<' in page
         points = balance.available + balance.pending + balance.held
         assert float(rows[customer.first_name][8]) * 100 == points, customer.first_name
