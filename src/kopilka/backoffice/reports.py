@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from unfold.widgets import (
@@ -27,7 +28,7 @@ from unfold.widgets import (
 from kopilka.customers.models import Customer
 from kopilka.merchants.models import Role, Store
 from kopilka.programs.models import Level, Program
-from kopilka.reports import figures, selectors
+from kopilka.reports import figures, rollups, selectors
 from kopilka.reports.rollups import day_bounds
 
 from .exports import FORMATS, table_response
@@ -275,9 +276,12 @@ def bonuses_report(request, merchant):
         table=table,
         chart=chart,
         summary=summary,
-        note=_(
-            "Read from the daily rollups that `kopilka tick` keeps; the outstanding balance "
-            "covers every store."
+        note=format_lazy(
+            _(
+                "Figures as of {moment}: settled days from the daily summaries, the rest "
+                "straight from the ledger. The outstanding balance covers every store."
+            ),
+            moment=date_format(timezone.localtime(), "SHORT_DATETIME_FORMAT"),
         ),
     )
 
@@ -416,7 +420,23 @@ def levels_report(request, merchant):
         table=table,
         chart=chart if table else None,
         summary=summary,
-        note=_("Levels as `kopilka tick` last recorded them; moves in the chosen period."),
+        note=_levels_note(merchant),
+    )
+
+
+def _levels_note(merchant):
+    last = rollups.last_run(merchant)
+    if last is None:
+        return _(
+            "Levels are counted by the scheduled job, which has not run yet; moves in the "
+            "chosen period."
+        )
+    return format_lazy(
+        _(
+            "Levels as the scheduled job last counted them, at {moment}; moves in the chosen "
+            "period."
+        ),
+        moment=date_format(timezone.localtime(last), "SHORT_DATETIME_FORMAT"),
     )
 
 

@@ -256,6 +256,13 @@ def _bonuses(merchant: Merchant, days: list[date], tz: ZoneInfo) -> list[DailyBo
 # ---- reading: settled days from the rollups, open days from the raw rows ----------------------
 
 
+def last_run(merchant: Merchant) -> datetime | None:
+    """When `refresh` (a step of `kopilka tick`) last ran for the merchant, if ever."""
+    return (
+        RollupState.objects.filter(merchant=merchant).values_list("refreshed_at", flat=True).first()
+    )
+
+
 def open_days(merchant: Merchant, now: datetime) -> set[date]:
     """The days whose rollup rows may miss rows: those `refresh` would rebuild at `now` (today,
     yesterday and every day touched by rows added since its last run; every day with rows
@@ -269,31 +276,30 @@ def _days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=n) for n in range((end - start).days + 1)]
 
 
-def sales_rows(
-    merchant: Merchant, start: date, end: date, now: datetime, open_: set[date] | None = None
-) -> list[DailySales]:
-    """The DailySales rows of the days [start, end]: as stored for settled days, computed by
-    `rebuild_day`'s own code (not saved) for open ones, so they are current at `now`."""
+def _current(model, build, merchant: Merchant, start: date, end: date, now, open_):
+    """The `model` rows of the days [start, end]: as stored for settled days, computed by
+    `build` (`rebuild_day`'s own code, not saved) for open ones, so they are current at `now`."""
     tz = ZoneInfo(merchant.time_zone)
     open_ = open_days(merchant, now) if open_ is None else open_
     rows = list(
-        DailySales.objects.filter(merchant=merchant, day__range=(start, end)).exclude(day__in=open_)
+        model.objects.filter(merchant=merchant, day__range=(start, end)).exclude(day__in=open_)
     )
-    rows.extend(_sales(merchant, [d for d in _days(start, end) if d in open_], tz))
+    rows.extend(build(merchant, [d for d in _days(start, end) if d in open_], tz))
     return rows
+
+
+def sales_rows(
+    merchant: Merchant, start: date, end: date, now: datetime, open_: set[date] | None = None
+) -> list[DailySales]:
+    """The DailySales rows of the days [start, end], current at `now`."""
+    return _current(DailySales, _sales, merchant, start, end, now, open_)
 
 
 def bonus_rows(
     merchant: Merchant, start: date, end: date, now: datetime, open_: set[date] | None = None
 ) -> list[DailyBonus]:
-    """The DailyBonus rows of the days [start, end], current at `now` (as `sales_rows`)."""
-    tz = ZoneInfo(merchant.time_zone)
-    open_ = open_days(merchant, now) if open_ is None else open_
-    rows = list(
-        DailyBonus.objects.filter(merchant=merchant, day__range=(start, end)).exclude(day__in=open_)
-    )
-    rows.extend(_bonuses(merchant, [d for d in _days(start, end) if d in open_], tz))
-    return rows
+    """The DailyBonus rows of the days [start, end], current at `now`."""
+    return _current(DailyBonus, _bonuses, merchant, start, end, now, open_)
 
 
 def bonus_net_before(
