@@ -206,9 +206,13 @@ def customers_report(request, merchant):
         headers=headers,
         table=table,
         chart=chart,
-        note=_(
-            "New: receipts of customers on the day of their first purchase. Loyal: other "
-            "receipts with a card. Other: receipts without a card."
+        note=format_lazy(
+            "{} {}",
+            _(
+                "New: receipts of customers on the day of their first purchase. Loyal: other "
+                "receipts with a card. Other: receipts without a card."
+            ),
+            _as_of(merchant),
         ),
     )
 
@@ -281,7 +285,7 @@ def bonuses_report(request, merchant):
                 "Figures as of {moment}: settled days from the daily summaries, the rest "
                 "straight from the ledger. The outstanding balance covers every store."
             ),
-            moment=date_format(timezone.localtime(), "SHORT_DATETIME_FORMAT"),
+            moment=_local_moment(merchant),
         ),
     )
 
@@ -424,6 +428,17 @@ def levels_report(request, merchant):
     )
 
 
+def _local_moment(merchant, moment=None) -> str:
+    """A moment as the merchant's staff read it: in the merchant's time zone."""
+    local = timezone.localtime(moment or timezone.now(), ZoneInfo(merchant.time_zone))
+    return date_format(local, "SHORT_DATETIME_FORMAT")
+
+
+def _as_of(merchant) -> str:
+    """Report figures are current (open days are read from the raw rows): say as of when."""
+    return gettext("Figures as of %(moment)s.") % {"moment": _local_moment(merchant)}
+
+
 def _levels_note(merchant):
     last = rollups.last_run(merchant)
     if last is None:
@@ -436,7 +451,7 @@ def _levels_note(merchant):
             "Levels as the scheduled job last counted them, at {moment}; moves in the chosen "
             "period."
         ),
-        moment=date_format(timezone.localtime(last), "SHORT_DATETIME_FORMAT"),
+        moment=_local_moment(merchant, last),
     )
 
 
