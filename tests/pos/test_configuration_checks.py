@@ -546,3 +546,20 @@ def test_a_welcome_bonus_above_the_largest_grant_is_refused(merchant, actor):
             merchant=merchant, name="Щедрая", welcome_bonus=bounds.MAX_BONUS_GRANT + 1, actor=actor
         )
     assert refused.value.details["field"] == "welcome_bonus"
+
+
+def test_a_fixed_bonus_with_a_lifetime_of_its_own_is_refused_as_the_till_would_ignore_it(
+    merchant, actor
+):
+    from kopilka.programs.exceptions import InvalidProgram
+
+    with pytest.raises(InvalidProgram) as refused:
+        programs.campaign_create(
+            merchant=merchant,
+            name="50 бонусов за покупку",
+            kind="fixed_bonus",
+            bonus=50_00,
+            bonus_lifetime_days=7,
+            actor=actor,
+        )
+    assert refused.value.details["field"] == "bonus_lifetime_days"

@@ -232,7 +232,9 @@ OWN_FIGURES = {
     K.GIFT: {"set_items", "gift_sku"},
     K.MULTIPLIER: {"multiplier"},
     K.EXTRA_PERCENT: {"extra_percent"},
-    K.FIXED_BONUS: {"bonus", "min_amount", "bonus_lifetime_days"},
+    # A fixed bonus on a receipt burns with the receipt's accrual (the program's or the
+    # level's lifetime): a lifetime of its own would be ignored, so it is refused.
+    K.FIXED_BONUS: {"bonus", "min_amount"},
     K.BIRTHDAY: {"bonus", "bonus_lifetime_days", "days_around"},
 }
 UNSET = {
