@@ -273,7 +273,9 @@ def every_face_agrees(shop, merchant, owner):
     # The dashboard over 90 days and the bonuses report over the same days.
     dashboard = dashboard_figures(merchant=merchant, days=90, now=now)
     start_day = dashboard.start.date()
-    report = reports.bonus_flow(merchant=merchant, start=start_day, end=now.date(), now=now)
+    report = reports.bonus_flow(
+        merchant=merchant, start=start_day, end=local_day(merchant, now), now=now
+    )
     for name in ("accrued", "gifts", "spent", "expired"):
         assert getattr(dashboard, name) == report.totals.get(name, 0) == ledger[name], name
     for name in ("returned", "clawed_back", "manual"):
@@ -333,7 +335,9 @@ def every_face_agrees(shop, merchant, owner):
     assert anna.level.name == "Базовый"
 
     # Customers report: Анна, Борис and Вера each made a first purchase in the period.
-    mix = reports.customer_mix(merchant=merchant, start=start_day, end=now.date(), now=now)
+    mix = reports.customer_mix(
+        merchant=merchant, start=start_day, end=local_day(merchant, now), now=now
+    )
     assert sum(row.new_customers for row in mix) == dashboard.customers_new == 3
     assert dashboard.customers_registered == 3
     return ledger
@@ -397,7 +401,7 @@ def test_the_demo_tells_one_truth_too():
     ledger = ledger_figures(SimpleNamespace(merchant=merchant), now - 365 * DAY, now)
     dashboard = dashboard_figures(merchant=merchant, days=90, now=now)
     report = reports.bonus_flow(
-        merchant=merchant, start=dashboard.start.date(), end=now.date(), now=now
+        merchant=merchant, start=dashboard.start.date(), end=local_day(merchant, now), now=now
     )
     [current] = simulator.simulate(
         merchant=merchant,
@@ -417,7 +421,7 @@ def test_the_demo_tells_one_truth_too():
     assert dashboard.customers_new == sum(
         row.new_customers
         for row in reports.customer_mix(
-            merchant=merchant, start=dashboard.start.date(), end=now.date(), now=now
+            merchant=merchant, start=dashboard.start.date(), end=local_day(merchant, now), now=now
         )
     )
     # Registered before they first bought: nobody's first purchase precedes their joining.
