@@ -618,6 +618,12 @@ class CampaignForm(forms.ModelForm):
     class Meta:
         model = Campaign
         fields = [*CAMPAIGN_FIELDS, "stores", "groups"]
+        help_texts = {
+            "bonus_lifetime_days": _(
+                "Birthday bonuses only (empty: the program's lifetime). A fixed bonus on a "
+                "receipt burns with the receipt's bonuses."
+            ),
+        }
 
 
 @admin.register(Campaign)
