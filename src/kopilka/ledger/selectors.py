@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import BigIntegerField, F, Q, Sum
+from django.db.models.functions import TruncDate
 
 from . import sql
 from .exceptions import AccountNotFound
@@ -156,27 +157,39 @@ def has_moved_out(account: Account) -> bool:
     return Entry.objects.filter(account=account, kind=EntryKind.TRANSFER_OUT).exists()
 
 
-@dataclass(frozen=True)
-class DueExpiry:
-    expires_at: datetime
-    program_id: int
-    points: int
-
-
-def expiries_due(
-    *, merchant, until: datetime, since: datetime | None = None, program_id: int | None = None
-) -> list[DueExpiry]:
-    """Points left in lots whose expiry passed by `until` (at or after `since`, if given) that
-    no expiry entry has written off yet: `kopilka tick` books them, dated at their expiry. The
-    figures count them as expired then, so no figure waits for the tick (as `Balance.expired`)."""
+def _due(merchant, until: datetime, since: datetime | None, program_id: int | None):
     lots = Lot.objects.filter(merchant=merchant, remaining__gt=0, expires_at__lte=until)
     if since is not None:
         lots = lots.filter(expires_at__gte=since)
     if program_id is not None:
         lots = lots.filter(account__program_id=program_id)
-    return [
-        DueExpiry(expires_at, program, points)
-        for expires_at, program, points in lots.values_list(
-            "expires_at", "account__program_id", "remaining"
-        ).order_by("expires_at", "id")
-    ]
+    return lots.order_by()
+
+
+def expiries_due(
+    *,
+    merchant,
+    until: datetime,
+    zone,
+    since: datetime | None = None,
+    program_id: int | None = None,
+) -> dict:
+    """{local day: points} left in lots whose expiry passed by `until` (at or after `since`,
+    if given) that no expiry entry has written off yet: `kopilka tick` books them, dated at
+    their expiry. The figures count them as expired then, so no figure waits for the tick (as
+    `Balance.expired`). One grouped query, whatever the number of lots."""
+    rows = (
+        _due(merchant, until, since, program_id)
+        .annotate(day=TruncDate("expires_at", tzinfo=zone))
+        .values("day")
+        .annotate(points=Sum("remaining"))
+        .values_list("day", "points")
+    )
+    return {day: int(points) for day, points in rows}
+
+
+def expired_unbooked_before(*, merchant, before: datetime, program_id: int | None = None) -> int:
+    """Points in lots that burnt before `before` and are not written off yet (see
+    `expiries_due`), summed."""
+    lots = _due(merchant, before, None, program_id).filter(expires_at__lt=before)
+    return lots.aggregate(points=Sum("remaining", default=0))["points"]

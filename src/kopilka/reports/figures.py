@@ -22,7 +22,7 @@ from django.db.models import Q, Sum
 
 from kopilka.customers.models import Customer
 from kopilka.ledger.models import EntryKind, Lot
-from kopilka.ledger.selectors import expiries_due
+from kopilka.ledger.selectors import expired_unbooked_before, expiries_due
 from kopilka.merchants.models import Merchant
 
 from . import rollups
@@ -90,13 +90,15 @@ def bonus_days(
     zone = _zone(merchant)
     lower = rollups.day_bounds(start, zone)[0]
     upper = min(now, rollups.day_bounds(end, zone)[1])
-    for due in expiries_due(merchant=merchant, since=lower, until=upper, program_id=program_id):
-        day = due.expires_at.astimezone(zone).date()
-        if day not in days or due.expires_at >= rollups.day_bounds(end, zone)[1]:
+    due = expiries_due(
+        merchant=merchant, since=lower, until=upper, zone=zone, program_id=program_id
+    )
+    for day, points in due.items():
+        if day not in days:
             continue
-        days[day].net -= due.points
+        days[day].net -= points
         if stores is None:  # expiries belong to no store
-            days[day].amounts["expired"] += due.points
+            days[day].amounts["expired"] += points
     return [days[day] for day in sorted(days)]
 
 
@@ -112,8 +114,9 @@ def outstanding_before(
     held for a payment. Add a day's `net` to carry it to the day's end (or to `now`)."""
     lower = rollups.day_bounds(day, _zone(merchant))[0]
     total = rollups.bonus_net_before(merchant, day, now, program_id, open_)
-    due = expiries_due(merchant=merchant, until=min(now, lower), program_id=program_id)
-    return total - sum(d.points for d in due if d.expires_at < lower)
+    return total - expired_unbooked_before(
+        merchant=merchant, before=min(now, lower), program_id=program_id
+    )
 
 
 def pending_now(*, merchant: Merchant, now: datetime, program_id: int | None = None) -> int:
