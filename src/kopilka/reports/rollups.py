@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import Count, Max, Min, Sum
+from django.db.models import Count, DateField, Max, Min, Sum, Value
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -230,9 +230,15 @@ def _bonuses(merchant: Merchant, days: list[date], tz: ZoneInfo) -> list[DailyBo
     if not days:
         return []
     wanted, (lower, upper) = set(days), _bounds_of(days, tz)
+    entries = Entry.objects.filter(merchant=merchant, created_at__gte=lower, created_at__lt=upper)
+    # One day (the tick's rebuild): every row is that day, no date to compute per row.
+    day = (
+        Value(days[0], output_field=DateField())
+        if len(days) == 1
+        else TruncDate("created_at", tzinfo=tz)
+    )
     found = (
-        Entry.objects.filter(merchant=merchant, created_at__gte=lower, created_at__lt=upper)
-        .annotate(day=TruncDate("created_at", tzinfo=tz))
+        entries.annotate(day=day)
         .values("day", "receipt__store_id", "account__program_id", "kind")
         .annotate(
             total=Sum("amount"),
