@@ -145,9 +145,9 @@ def _sales(merchant: Merchant, days: list[date], tz: ZoneInfo, firsts=None) -> l
             rows[(day, store_id)] = DailySales(merchant=merchant, day=day, store_id=store_id)
         return rows[(day, store_id)]
 
-    receipts = [
-        (local_day(at, tz), *rest)
-        for at, *rest in Receipt.objects.filter(
+    receipts = []
+    for at, *rest in (
+        Receipt.objects.filter(
             merchant=merchant,
             kind=SALE,
             status=CONFIRMED,
@@ -158,8 +158,11 @@ def _sales(merchant: Merchant, days: list[date], tz: ZoneInfo, firsts=None) -> l
         .values_list(
             "occurred_at", "store_id", "customer_id", "subtotal", "discount", "bonus_spent"
         )
-        if local_day(at, tz) in wanted
-    ]
+    ):
+        day = local_day(at, tz)
+        if day in wanted:
+            receipts.append((day, *rest))
+    starts = {day: day_bounds(day, tz)[0] for day in wanted}
     if firsts is None:
         firsts = _first_purchases_of({r[2] for r in receipts if r[2]})
     new_on: set[tuple[date, int]] = set()
@@ -173,7 +176,7 @@ def _sales(merchant: Merchant, days: list[date], tz: ZoneInfo, firsts=None) -> l
             continue
         r.card_receipts += 1
         r.card_revenue += subtotal
-        if firsts[customer_id] >= day_bounds(day, tz)[0]:  # no purchase before this day
+        if firsts[customer_id] >= starts[day]:  # no purchase before this day
             r.new_receipts += 1
             r.new_revenue += subtotal
             if (day, customer_id) not in new_on:  # once, in the store of the first receipt
