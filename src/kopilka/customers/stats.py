@@ -97,10 +97,6 @@ def record_refund(refund) -> None:
 # ---- balances -------------------------------------------------------------------------------
 
 
-def _unexpired(now: datetime) -> Q:
-    return Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-
-
 def _set_balances(customer_ids: list[int], now: datetime) -> None:
     totals = points_of_customers(customer_ids, now=now)
     Customer.objects.bulk_update(

@@ -25,9 +25,14 @@ class Balance:
     expired: int  # past expiry but not yet written off by an expiry entry (0 in history)
 
 
+def not_burnt(at: datetime, prefix: str = "") -> Q:
+    """A lot (reached through `prefix`) that has not burnt by `at`, written off or not."""
+    return Q(**{f"{prefix}expires_at__isnull": True}) | Q(**{f"{prefix}expires_at__gt": at})
+
+
 def _availability(prefix: str, at: datetime) -> tuple[Q, Q, Q]:
     """(available, pending, expired) conditions on a lot reached through `prefix`."""
-    not_expired = Q(**{f"{prefix}expires_at__isnull": True}) | Q(**{f"{prefix}expires_at__gt": at})
+    not_expired = not_burnt(at, prefix)
     available = Q(**{f"{prefix}available_from__lte": at}) & not_expired
     pending = Q(**{f"{prefix}available_from__gt": at}) & not_expired
     expired = Q(**{f"{prefix}expires_at__lte": at})
@@ -88,7 +93,7 @@ def points_of_customers(customer_ids, *, now: datetime) -> dict[int, int]:
     its last refresh (`customers.stats`)."""
     return dict(
         Lot.objects.filter(account__customer_id__in=list(customer_ids))
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .filter(not_burnt(now))
         .order_by()
         .values("account__customer_id")
         .annotate(total=Sum(F("remaining") + F("held"), output_field=BigIntegerField()))
@@ -116,7 +121,7 @@ def lots_left(*, account: Account, now: datetime):
 
     return (
         Lot.objects.filter(account=account, remaining__gt=0)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .filter(not_burnt(now))
         .order_by(*SPEND_ORDER)
     )
 

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q, Sum
+from django.db.models import Sum
 
 from kopilka.customers.models import Customer
 from kopilka.ledger.models import EntryKind, Lot
-from kopilka.ledger.selectors import expired_unbooked_before, expiries_due
+from kopilka.ledger.selectors import expired_unbooked_before, expiries_due, not_burnt
 from kopilka.merchants.models import Merchant
 
 from . import rollups
@@ -122,7 +122,7 @@ def outstanding_before(
 def pending_now(*, merchant: Merchant, now: datetime, program_id: int | None = None) -> int:
     """Of the liability, the points still frozen at `now` (credited, not yet spendable)."""
     lots = Lot.objects.filter(merchant=merchant, remaining__gt=0, available_from__gt=now).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+        not_burnt(now)
     )
     if program_id is not None:
         lots = lots.filter(account__program_id=program_id)

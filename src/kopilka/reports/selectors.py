@@ -22,7 +22,7 @@ from kopilka.merchants.models import Merchant
 from kopilka.pos.models import Receipt
 from kopilka.programs.models import CampaignUse, LevelChange
 
-from . import figures
+from . import figures, rollups
 
 BUCKETS = ("day", "week", "month")
 
@@ -171,6 +171,7 @@ def bonus_flow(
     """Bonuses accrued, given, spent, expired, returned, clawed back and adjusted by hand per
     bucket, with the outstanding balance at the end of each bucket (`reports.figures`)."""
     now = now or timezone.now()
+    open_ = rollups.open_days(merchant, now)  # read once for both figures below
     days = figures.bonus_days(
         merchant=merchant,
         start=start,
@@ -178,6 +179,7 @@ def bonus_flow(
         now=now,
         store_ids=store_ids,
         program_id=program_id,
+        open_=open_,
     )
     by_bucket: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     payments: dict[date, int] = defaultdict(int)
@@ -190,7 +192,7 @@ def bonus_flow(
         net_by_bucket[first] += day.net
     # The balance is every entry ever made: all stores, all kinds.
     outstanding = figures.outstanding_before(
-        merchant=merchant, day=start, now=now, program_id=program_id
+        merchant=merchant, day=start, now=now, program_id=program_id, open_=open_
     )
     rows, totals = [], defaultdict(int)
     for first in bucket_starts(start, end, bucket):
