@@ -389,13 +389,15 @@ def test_a_month_in_a_shop_shows_one_truth_on_every_face_before_and_after_the_ti
 
 
 @pytest.mark.django_db
-def test_the_demo_tells_one_truth_too():
-    """`kopilka demo` books its history through the same services: its dashboard, reports,
-    simulator and customers agree the same way (the demo ends with a tick)."""
+@pytest.mark.parametrize("longer_history", [False, True], ids=["demo", "demo --receipts"])
+def test_the_demo_tells_one_truth_too(longer_history):
+    """`kopilka demo` (and its `--receipts N`) books its history through the same services:
+    its dashboard, reports, simulator and customers agree the same way (both end with a
+    tick)."""
     from kopilka.demo import demo_build
     from kopilka.ledger.selectors import points_of_customers
 
-    info = demo_build(customers_count=40, months=3)
+    info = demo_build(customers_count=40, months=3, receipts=300 if longer_history else 0, days=200)
     merchant, now = info.merchant, timezone.now()
     program = merchant.programs.get()
     ledger = ledger_figures(SimpleNamespace(merchant=merchant), now - 365 * DAY, now)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -18,11 +19,10 @@ from kopilka import tick
 from kopilka.catalog import services as catalog
 from kopilka.customers import services as customers
 from kopilka.customers.models import Customer
+from kopilka.demo_history import PastSales, book, more_visits
 from kopilka.merchants import services as merchants
 from kopilka.merchants.actors import Actor
 from kopilka.merchants.models import Merchant, Register, Role
-from kopilka.pos import services as pos
-from kopilka.pos.schemas import ConfirmIn, RefundIn
 from kopilka.programs import services as programs
 
 DEMO_NAME = "Демо-магазин"
@@ -148,8 +148,18 @@ def demo_find() -> Merchant | None:
 
 
 @transaction.atomic
-def demo_build(*, customers_count: int = 1000, months: int = 4, now: datetime | None = None):
-    """Build the demo merchant. Call only when it is absent (see `demo_find`)."""
+def demo_build(
+    *,
+    customers_count: int = 1000,
+    months: int = 4,
+    receipts: int = 0,
+    days: int = 365,
+    now: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+):
+    """Build the demo merchant. Call only when it is absent (see `demo_find`). `receipts`:
+    that many more purchases spread over the `days` before now (a longer history for
+    trying the reports at volume)."""
     rng = random.Random(SEED)
     now = now or datetime.now(UTC)
     merchant = merchants.merchant_create(
@@ -221,7 +231,13 @@ def demo_build(*, customers_count: int = 1000, months: int = 4, now: datetime | 
     )
     programs.segment_cap_set(program=program, segment=drinks, max_share_percent=10, actor=ACTOR)
 
-    history = _History(rng=rng, registers=registers, products=products, now=now)
+    sales = PastSales(
+        rng=random.Random(SEED + 1),
+        registers=registers,
+        products=[(product.sku, product.name, price) for product, price in products],
+    )
+    visits: list[tuple[datetime, int | None]] = []
+    joined: list[tuple[datetime, int]] = []
     start = now - timedelta(days=30 * months)
     for n in range(customers_count):
         # Spread over the whole history but its last week, so every period has newcomers.
@@ -249,68 +265,24 @@ def demo_build(*, customers_count: int = 1000, months: int = 4, now: datetime | 
             registered_at=registered,
         )
         programs.customer_enrol(customer=customer, program=program, actor=ACTOR, now=registered)
+        joined.append((registered, customer.pk))
         at = registered
         for _visit in range(rng.randrange(0, 10)):
             at += timedelta(days=rng.uniform(1, 20), minutes=rng.randrange(600))
             if at >= now:
                 break
-            history.sale(customer, at)
+            visits.append((at, customer.pk))
             if rng.random() < 0.2:
-                history.sale(None, at + timedelta(minutes=rng.randrange(1, 90)))
+                visits.append((at + timedelta(minutes=rng.randrange(1, 90)), None))
+    joined.sort()
+    visits += more_visits(rng=rng, joined=joined, count=receipts, now=now, days=days)
+    # In time order: a purchase spends what was there at its moment, before anything burnt.
+    book(sales, visits, progress)
     # What the periodic job would have done by now: burn what expired (on the day it
     # expired), record levels, roll the reports up. The demo then shows no figure that waits
     # for a job.
     tick.run(now=now, say=lambda line: None)
     return _describe(merchant, created=True)
-
-
-class _History:
-    """Purchases and refunds booked through the till's own services at moments in the past:
-    the demo's receipts, bonuses and figures are exactly what real sales would have made."""
-
-    def __init__(self, *, rng: random.Random, registers, products, now: datetime):
-        self.rng, self.registers, self.products, self.now = rng, registers, products, now
-        self.number = 0
-
-    def sale(self, customer: Customer | None, at: datetime) -> None:
-        rng = self.rng
-        register = rng.choice(self.registers)
-        chosen = rng.sample(self.products, rng.randrange(1, 5))
-        self.number += 1
-        spend = (
-            "max"
-            if customer is not None and register.store.accepts_bonus_payment and rng.random() < 0.3
-            else 0
-        )
-        booked = pos.receipt_confirm(
-            register=register,
-            key=f"demo-sale-{self.number}",
-            data=ConfirmIn(
-                customer={"id": customer.pk} if customer is not None else None,
-                lines=[
-                    {
-                        "line_no": line_no,
-                        "sku": product.sku,
-                        "name": product.name,
-                        "qty": str(rng.randrange(1, 3)),
-                        "unit_price": price,
-                    }
-                    for line_no, (product, price) in enumerate(chosen, start=1)
-                ],
-                spend=spend,
-                external_number=f"D-{self.number:06d}",
-            ),
-            now=at,
-        )
-        # Now and then the first line comes back within the hour.
-        if customer is not None and rng.random() < 0.04:
-            pos.receipt_refund(
-                register=register,
-                receipt_id=booked["receipt_id"],
-                key=f"demo-refund-{self.number}",
-                data=RefundIn(lines=[{"line_no": 1, "qty": "1"}]),
-                now=at + timedelta(minutes=rng.randrange(5, 60)),
-            )
 
 
 def demo_describe(merchant: Merchant) -> DemoInfo:

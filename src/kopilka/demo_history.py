@@ -1,154 +1,128 @@
-"""`kopilka demo --receipts N`: a long purchase history for the demo merchant, fast.
+"""The demo's purchase history, booked through the till's own services at moments in the
+past: `make run`'s few months of receipts and `kopilka demo --receipts N`'s longer history.
 
-Receipts, their lines and their accruals are written in bulk (thousands of rows per statement),
-not through the till's services one receipt at a time, so a million receipts take minutes.
-The ledger stays whole all the same: every accrual opens its lot and posts its entry, exactly
-as `ledger.services.credit` would (check with `kopilka verify-ledger`). The history spends no
-bonuses, which keeps it simple; the regular demo history does. Afterwards the customers'
-figures and the report rollups are rebuilt.
+Every receipt goes through `pos.services.receipt_confirm` (and now and then `receipt_refund`)
+with `now=` the moment of the purchase, so the receipts, lots, entries, customers' figures,
+levels and campaign uses are exactly what real sales would have written: there is no second
+way of booking a sale to keep equal. Purchases and refunds are booked in time order, before
+the demo's `tick.run` burns what expired and rolls the reports up; a history is never added
+behind a tick that has run (that would spend points the job already wrote off).
 """
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import random
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from kopilka.merchants.models import Register
+from kopilka.pos import services as pos
+from kopilka.pos.schemas import ConfirmIn, RefundIn
 
-from kopilka.ledger.models import Account, Entry, EntryKind, Lot
-from kopilka.merchants.models import Merchant, Register
-from kopilka.pos.models import Receipt, ReceiptLine
-
-BATCH = 2000
 ANONYMOUS_SHARE = 0.3
-ACCRUAL_PERCENT = 5
-LIFETIME = timedelta(days=180)
+SPEND_SHARE = 0.3  # of a known customer's purchases where the store takes bonuses
+REFUND_SHARE = 0.04  # of a known customer's purchases: the first line back within the hour
+PROGRESS_EVERY = 1000
 
 
-@dataclass(frozen=True)
-class HistoryResult:
-    receipts: int
-    lines: int
-    accruals: int
+class PastSales:
+    """Books purchases (and now and then a refund) at moments in the past through the till's
+    services. `products`: (sku, name, unit price in kopecks) to pick baskets from."""
+
+    def __init__(
+        self,
+        *,
+        rng: random.Random,
+        registers: Sequence[Register],
+        products: Sequence[tuple[str, str, int]],
+    ):
+        self.rng, self.registers, self.products = rng, registers, products
+        self.number = self.refunds = 0
+        self.refunds_due: list[tuple[datetime, int, Register, int]] = []
+
+    def sale(self, customer_id: int | None, at: datetime) -> None:
+        """A purchase at `at`; now and then its first line comes back within the hour
+        (booked by `refunds_until` once the clock has got there)."""
+        self.refunds_until(at)
+        rng = self.rng
+        register = rng.choice(self.registers)
+        chosen = rng.sample(self.products, min(len(self.products), rng.randrange(1, 5)))
+        self.number += 1
+        known = customer_id is not None
+        spend = (
+            "max"
+            if known and register.store.accepts_bonus_payment and rng.random() < SPEND_SHARE
+            else 0
+        )
+        booked = pos.receipt_confirm(
+            register=register,
+            key=f"demo-sale-{self.number}",
+            data=ConfirmIn(
+                customer={"id": customer_id} if known else None,
+                lines=[
+                    {
+                        "line_no": line_no,
+                        "sku": sku,
+                        "name": name,
+                        "qty": str(rng.randrange(1, 3)),
+                        "unit_price": price,
+                    }
+                    for line_no, (sku, name, price) in enumerate(chosen, start=1)
+                ],
+                spend=spend,
+                external_number=f"D-{self.number:07d}",
+            ),
+            now=at,
+        )
+        if known and rng.random() < REFUND_SHARE:
+            when = at + timedelta(minutes=rng.randrange(5, 60))
+            heapq.heappush(self.refunds_due, (when, self.number, register, booked["receipt_id"]))
+
+    def refunds_until(self, moment: datetime | None = None) -> None:
+        """Book the refunds due by `moment` (all of them without one), so the ledger sees
+        every purchase and refund in the order they happened."""
+        while self.refunds_due and (moment is None or self.refunds_due[0][0] <= moment):
+            when, number, register, receipt_id = heapq.heappop(self.refunds_due)
+            self.refunds += 1
+            pos.receipt_refund(
+                register=register,
+                receipt_id=receipt_id,
+                key=f"demo-refund-{number}",
+                data=RefundIn(lines=[{"line_no": 1, "qty": "1"}]),
+                now=when,
+            )
 
 
-def add_history(
+def more_visits(
     *,
-    merchant: Merchant,
+    rng: random.Random,
+    joined: Sequence[tuple[datetime, int]],
     count: int,
     now: datetime,
-    days: int = 365,
-    seed: int = 1,
+    days: int,
+) -> list[tuple[datetime, int | None]]:
+    """`count` purchase moments spread over the `days` before `now`, each anonymous or by
+    one of the customers `joined` ((registered at, id), in that order) by then."""
+    since = [registered for registered, _ in joined]
+    visits: list[tuple[datetime, int | None]] = []
+    for _ in range(count):
+        at = now - timedelta(seconds=rng.randrange(days * 86400))
+        registered = bisect.bisect_right(since, at)
+        anonymous = registered == 0 or rng.random() < ANONYMOUS_SHARE
+        visits.append((at, None if anonymous else joined[rng.randrange(registered)][1]))
+    return visits
+
+
+def book(
+    sales: PastSales,
+    visits: Sequence[tuple[datetime, int | None]],
     progress: Callable[[int], None] | None = None,
-) -> HistoryResult:
-    """Add `count` confirmed sale receipts spread over the `days` before `now`."""
-    rng = random.Random(seed)
-    registers = list(Register.objects.filter(store__merchant=merchant).select_related("store"))
-    accounts = list(
-        Account.objects.filter(merchant=merchant).values_list("pk", "customer_id", "program_id")
-    )
-    products = _products_with_prices(merchant)
-    if not registers or not products:
-        raise ValueError("the merchant needs registers and products with a sale price first")
-    run = uuid.uuid4().hex[:8]  # receipt numbers stay unique however often this runs
-    made = HistoryResult(0, 0, 0)
-    for first in range(0, count, BATCH):
-        size = min(BATCH, count - first)
-        made = _add_batch(
-            merchant, rng, registers, accounts, products, now, days, run, first, size, made
-        )
-        if progress:
-            progress(made.receipts)
-    return made
-
-
-def _products_with_prices(merchant: Merchant) -> list[tuple[int, str, str, int]]:
-    """(product id, sku, name, unit price) of products sold before, at their last price."""
-    prices: dict[int, tuple[str, str, int]] = {}
-    lines = (
-        ReceiptLine.objects.filter(receipt__merchant=merchant, product__isnull=False)
-        .order_by("pk")
-        .values_list("product_id", "sku", "name", "unit_price")
-    )
-    for product_id, sku, name, price in lines.iterator(chunk_size=5000):
-        prices[product_id] = (sku, name, price)
-    return [(pk, sku, name, price) for pk, (sku, name, price) in sorted(prices.items())]
-
-
-@transaction.atomic
-def _add_batch(merchant, rng, registers, accounts, products, now, days, run, first, size, made):
-    receipts, baskets = [], []
-    for n in range(first, first + size):
-        register = rng.choice(registers)
-        account = None if rng.random() < ANONYMOUS_SHARE or not accounts else rng.choice(accounts)
-        basket = [
-            (product, rng.randrange(1, 3)) for product in rng.sample(products, rng.randint(1, 4))
-        ]
-        subtotal = sum(price * qty for (_, _, _, price), qty in basket)
-        accrued = subtotal * ACCRUAL_PERCENT // 100 // 100 * 100 if account else 0
-        receipts.append(
-            Receipt(
-                merchant=merchant,
-                store_id=register.store_id,
-                register=register,
-                customer_id=account[1] if account else None,
-                program_id=account[2] if account else None,
-                external_number=f"H{run}-{n}",
-                occurred_at=now - timedelta(seconds=rng.randrange(days * 86400)),
-                subtotal=subtotal,
-                to_pay=subtotal,
-                accrued=accrued,
-            )
-        )
-        baskets.append((basket, account))
-    Receipt.objects.bulk_create(receipts)
-    lines = [
-        ReceiptLine(
-            receipt=receipt,
-            line_no=line_no,
-            product_id=product_id,
-            sku=sku,
-            name=name,
-            qty=qty,
-            unit_price=price,
-            amount=price * qty,
-        )
-        for receipt, (basket, _) in zip(receipts, baskets, strict=True)
-        for line_no, ((product_id, sku, name, price), qty) in enumerate(basket, start=1)
-    ]
-    ReceiptLine.objects.bulk_create(lines)
-    earning = [
-        (receipt, account)
-        for receipt, (_, account) in zip(receipts, baskets, strict=True)
-        if account is not None and receipt.accrued
-    ]
-    lots = Lot.objects.bulk_create(
-        Lot(
-            merchant=merchant,
-            account_id=account[0],
-            kind=EntryKind.ACCRUAL,
-            amount=receipt.accrued,
-            remaining=receipt.accrued,
-            available_from=receipt.occurred_at,
-            expires_at=receipt.occurred_at + LIFETIME,
-            created_at=receipt.occurred_at,
-        )
-        for receipt, account in earning
-    )
-    Entry.objects.bulk_create(
-        Entry(
-            merchant=merchant,
-            account_id=account[0],
-            lot=lot,
-            kind=EntryKind.ACCRUAL,
-            amount=receipt.accrued,
-            receipt=receipt,
-            actor="system:demo-history",
-            created_at=receipt.occurred_at,
-        )
-        for (receipt, account), lot in zip(earning, lots, strict=True)
-    )
-    return HistoryResult(made.receipts + size, made.lines + len(lines), made.accruals + len(lots))
+) -> None:
+    """Book the purchases (moment, customer id or None) in time order, and the refunds due."""
+    for n, (at, customer_id) in enumerate(sorted(visits, key=lambda v: v[0]), start=1):
+        sales.sale(customer_id, at)
+        if progress and n % PROGRESS_EVERY == 0:
+            progress(n)
+    sales.refunds_until()

@@ -1,6 +1,9 @@
 """The demo data builds once, is consistent, and a second run duplicates nothing."""
 
-from django.core.management import call_command
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import transaction
+from django.db.models import F
 
 from kopilka.customers.models import Customer
 from kopilka.ledger.models import Entry
@@ -55,23 +58,30 @@ def test_the_demo_till_can_quote_a_receipt_for_a_demo_customer(db, capsys):
     assert response.json()["totals"]["accrual"] > 0
 
 
-def test_a_bulk_history_keeps_the_ledger_whole_and_feeds_the_reports(db, capsys):
+def test_a_longer_history_is_booked_through_the_tills_services_and_feeds_the_reports(db):
     from django.db.models import Count, Sum
 
     from kopilka import demo
+    from kopilka.ledger.models import Entry
     from kopilka.ledger.verify import verify_ledger
-    from kopilka.pos.models import Receipt, ReceiptLine
+    from kopilka.pos.models import IdempotencyRecord, Receipt
     from kopilka.reports.models import DailySales
 
-    call_command("demo", "--if-absent", "--customers", "20", "--months", "2")
+    with transaction.atomic():  # the plain demo, undone: then the same with a longer history
+        call_command("demo", "--customers", "20", "--months", "2")
+        plain = Receipt.objects.filter(kind="sale").count()
+        transaction.set_rollback(True)
+    call_command("demo", "--customers", "20", "--months", "2", "--receipts", "300", "--days", "120")
     merchant = demo.demo_find()
-    before = Receipt.objects.filter(merchant=merchant).count()
-    call_command("demo", "--if-absent", "--receipts", "2500", "--days", "30")
-    history = Receipt.objects.filter(merchant=merchant, external_number__startswith="H")
-    assert history.count() == 2500 == Receipt.objects.filter(merchant=merchant).count() - before
-    assert not history.filter(lines__isnull=True).exists()
-    assert not ReceiptLine.objects.filter(receipt__in=history, amount__lte=0).exists()
-    assert history.filter(customer__isnull=False, accrued__gt=0).count() > 1000
+    history = Receipt.objects.filter(merchant=merchant, kind="sale")
+    assert history.count() == plain + 300
+    # Booked by the till's services: each sale has the idempotency record a till's request
+    # leaves, and its bonuses were spent and accrued by the ledger's services.
+    assert IdempotencyRecord.objects.filter(key__startswith="demo-sale-").count() == plain + 300
+    entries = Entry.objects.filter(receipt__merchant=merchant)
+    assert entries.filter(kind="accrual").exists() and entries.filter(kind="spend").exists()
+    # Only customers registered by the moment of a purchase made it.
+    assert not history.filter(customer__created_at__gt=F("occurred_at")).exists()
     assert verify_ledger() == []
     rolled = DailySales.objects.filter(merchant=merchant).aggregate(
         n=Sum("receipts"), revenue=Sum("revenue")
@@ -80,3 +90,13 @@ def test_a_bulk_history_keeps_the_ledger_whole_and_feeds_the_reports(db, capsys)
         n=Count("pk"), revenue=Sum("subtotal")
     )
     assert rolled == raw
+
+
+def test_a_longer_history_is_never_booked_behind_a_demo_whose_job_has_run(db):
+    from kopilka.pos.models import Receipt
+
+    call_command("demo", "--customers", "5", "--months", "1")
+    receipts = Receipt.objects.count()
+    with pytest.raises(CommandError, match="--receipts builds a new demo"):
+        call_command("demo", "--if-absent", "--receipts", "10")
+    assert Receipt.objects.count() == receipts
