@@ -18,6 +18,7 @@ to burn from accrual, a 50,00 welcome bonus that burns in 10 days, a Silver leve
   T0+9d     Анна is credited 100,00 by hand; T0+10d Борис is debited 20,00 by hand
   T0+12d    Борис brings his whole T0+2d receipt back
   T0+14d    Вера's card moves to another card type of the same program
+  T0+15d    the welcome bonus is raised to 80,00; Григорий registers and gets it (no purchase)
   today     the welcome bonuses and the first accruals have burnt; Анна's Silver has lapsed
 """
 
@@ -169,7 +170,13 @@ class Shop:
             reason="Перевыпуск",
             now=t0 + 14 * DAY,
         )
-        self.customers = [self.anna, self.boris, self.vera]
+        # The owner changes the program: new members now get 80,00 welcome. What was booked
+        # stays as it was; every face shows the lots as they are, not today's settings.
+        self.program = programs.program_update(
+            program=self.program, actor=actor, welcome_bonus=80_00
+        )
+        self.grisha = self.register_customer("Григорий", "+79160000004", t0 + 15 * DAY)
+        self.customers = [self.anna, self.boris, self.vera, self.grisha]
 
     def register_customer(self, name, phone, at, birthday=None, card=None):
         customer = customer_register(
@@ -339,7 +346,7 @@ def every_face_agrees(shop, merchant, owner):
         merchant=merchant, start=start_day, end=local_day(merchant, now), now=now
     )
     assert sum(row.new_customers for row in mix) == dashboard.customers_new == 3
-    assert dashboard.customers_registered == 3
+    assert dashboard.customers_registered == 4  # Григорий too, who has bought nothing yet
     return ledger
 
 
@@ -365,17 +372,18 @@ def test_a_month_in_a_shop_shows_one_truth_on_every_face_before_and_after_the_ti
     #   Вера T0+5d: 200,00 - 50,00 = 150,00 at 5 %                          7,50
     #   Вера T0+7d, offline: 400,00 at 5 % (no payment by bonuses)        20,00
     assert before["accrued"] == 60_00 + 12_50 + 39_00 + 7_50 + 20_00
-    assert before["gifts"] == 3 * 50_00 + 30_00  # welcome bonuses, Борис's birthday
+    # Welcome bonuses (Григорий's after the change), Борис's birthday.
+    assert before["gifts"] == 3 * 50_00 + 80_00 + 30_00
     assert before["spent"] == 50_00 + 110_00 + 50_00  # the voided hold took nothing
     # Анна's tea (200 of 500) carried 44,00 of her 110,00 and 15,60 of her accrual (10 % of
     # its 156,00 paid in money); Борис's whole receipt: 50,00 and 12,50.
     assert before["returned"] == 44_00 + 50_00
     assert before["clawed_back"] == 15_60 + 12_50
     assert before["manual"] == 100_00 - 20_00
-    # Every lot lives 10 or 20 days and the last was credited on T0+9d: all has burnt, most
-    # of it with no job to write it off yet.
+    # Every lot lives 10 or 20 days and the last was credited on T0+15d (Григорий's 80,00):
+    # all has burnt, most of it with no job to write it off yet.
     assert before["outstanding"] == 0
-    assert before["expired"] == 180_00 + 139_00 + 94_00 + 80_00 - 210_00 - 28_10
+    assert before["expired"] == 180_00 + 139_00 + 94_00 + 80_00 - 210_00 - 28_10 + 80_00
 
     tick.run(now=timezone.now(), say=lambda line: None)
     after = every_face_agrees(shop, merchant, owner)
@@ -384,7 +392,7 @@ def test_a_month_in_a_shop_shows_one_truth_on_every_face_before_and_after_the_ti
     now = timezone.now()
     summary = reports.levels_summary(program=shop.program, start=shop.t0, end=now)
     base = shop.program.levels.get(name="Базовый")
-    assert summary.customers_by_level == {base.pk: 3}
+    assert summary.customers_by_level == {base.pk: 4}
     assert verify_ledger() == []
 
 
