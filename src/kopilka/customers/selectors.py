@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kopilka import hotsql
 from kopilka.merchants.models import Merchant
 
+from . import sql
 from .cards import normalize_card_number
 from .exceptions import CardNotFound, CustomerNotFound, InvalidEmail, InvalidPhone
 from .models import Card, Customer
@@ -31,22 +31,10 @@ def customer_get(*, merchant: Merchant, pk) -> Customer:
         raise CustomerNotFound(customer_id=str(pk)) from exc
     if not -(2**63) <= customer_id < 2**63:  # no id is that large; SQLite would refuse it
         raise CustomerNotFound(customer_id=str(pk))
-    # Hand-written: the till reads its customer on every sale.
-    db = hotsql.default_db()
-    rows = hotsql.rows(db, _CUSTOMER_GET, [customer_id])
-    if not rows:
-        raise CustomerNotFound(customer_id=str(pk))
-    customer = _CUSTOMER.build(db, rows[0])
-    if customer.merchant_id != merchant.pk:
+    customer = sql.customer_by_id(customer_id)
+    if customer is None or customer.merchant_id != merchant.pk:
         raise CustomerNotFound(customer_id=str(pk))
     return customer
-
-
-_CUSTOMER = hotsql.Loader(Customer)
-# By the primary key alone, the merchant compared after: prepared once and planned generically,
-# `merchant_id = $1 AND id = $2` was matched to any index leading with merchant_id (one with
-# birthday first was picked), walking the merchant's customers instead of one key.
-_CUSTOMER_GET = f"SELECT {_CUSTOMER.columns('c')} FROM {Customer._meta.db_table} c WHERE c.id = %s"
 
 
 def card_get_by_number(*, merchant: Merchant, number: str) -> Card:

@@ -3,8 +3,8 @@ purchase and a bonus balance snapshot, kept in columns of Customer so the list f
 sorts on indexes instead of reading receipts and lots for a million customers.
 
 Visits, total spent and last purchase are exact: the sale and refund path updates them in its
-own transaction (`record_sale`, `record_refund`: one UPDATE each; a sale's travels inside the
-receipt's insert, `sale_update`). A held sale counts when it is captured, never when it is
+own transaction (a sale's `sale_figures`, applied by the sale's own statements in `pos.sql`;
+`record_refund`: one UPDATE). A held sale counts when it is captured, never when it is
 voided.
 
 The balance is a snapshot, and here is why. A balance lives in lots and depends on time
@@ -29,13 +29,13 @@ refunds. `rebuild` recomputes every figure from receipts and lots (backfill and 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, F, Max, Q, Sum
 from django.db.models.functions import Coalesce
 
-from kopilka import hotsql
 from kopilka.ledger.models import Entry, Lot
 from kopilka.ledger.selectors import points_of_customers
 from kopilka.merchants.models import Merchant
@@ -50,38 +50,36 @@ BATCH = 1000
 OVERLAP = timedelta(minutes=10)
 
 
-# The sale's UPDATE, written out: the ORM spent more CPU building it (a CASE over Q objects
-# and F expressions) than the database spends running it, on every sale.
-_SALE = (
-    "UPDATE customers_customer SET visits = visits + 1, purchases_total = purchases_total + %s, "
-    "last_purchase_at = CASE WHEN last_purchase_at IS NULL OR last_purchase_at < %s THEN %s "
-    "ELSE last_purchase_at END, balance = balance + %s WHERE id = %s"
-)
-
-
 def _spent(receipt) -> int:
     return receipt.subtotal - receipt.discount
 
 
-def sale_update(receipt, *, now: datetime) -> tuple[str, list] | None:
-    """A confirmed sale's (or a captured held one's) UPDATE of its customer's figures, as
-    (statement, parameters), for a caller that sends it along with a statement of its own;
-    None for an anonymous receipt."""
+@dataclass(frozen=True, slots=True)
+class SaleFigures:
+    """What a confirmed sale (or a captured held one) adds to its customer's figures: one
+    visit, what was spent, the purchase's moment (the last purchase unless a later one is
+    known) and the points it credited less those it paid with."""
+
+    customer_id: int
+    spent: int
+    occurred_at: datetime
+    balance_delta: int
+
+
+def sale_figures(receipt, *, now: datetime) -> SaleFigures | None:
+    """The sale's figures for its customer (None for an anonymous receipt). The sale path
+    applies them in its own statements (`pos.sql`), in the receipt's transaction."""
     if receipt.customer_id is None:
         return None
     accrual_credited = receipt.accrual_expires_at is None or receipt.accrual_expires_at > now
-    delta = (
-        receipt.campaign_bonus + (receipt.accrued if accrual_credited else 0) - receipt.bonus_spent
+    return SaleFigures(
+        customer_id=receipt.customer_id,
+        spent=_spent(receipt),
+        occurred_at=receipt.occurred_at,
+        balance_delta=receipt.campaign_bonus
+        + (receipt.accrued if accrual_credited else 0)
+        - receipt.bonus_spent,
     )
-    occurred_at = connection.ops.adapt_datetimefield_value(receipt.occurred_at)
-    return _SALE, [_spent(receipt), occurred_at, occurred_at, delta, receipt.customer_id]
-
-
-def record_sale(receipt, *, now: datetime) -> None:
-    """A confirmed sale (or a captured held one) of a known customer: one UPDATE."""
-    update = sale_update(receipt, now=now)
-    if update is not None:
-        hotsql.rows(hotsql.default_db(), *update)
 
 
 def record_refund(refund) -> None:

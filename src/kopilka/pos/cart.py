@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
-from kopilka import hotsql, rules
+from kopilka import rules
+from kopilka.catalog import sql as catalog_sql
 from kopilka.catalog.models import Category, Product, Segment
 from kopilka.catalog.selectors import SegmentIndex
 from kopilka.catalog.services import product_get_or_create_by_sku
@@ -56,40 +57,6 @@ class Catalog:
     category_segments: dict[int, set[int]]
 
 
-def _with_segments(sql: str, params: list, *, prepare: bool = True) -> dict[tuple, tuple]:
-    """Run a query of rows (kind, id, ..., segment id), one per segment of the merchant
-    naming the item (a single one, segment id NULL, when none does), and fold them into
-    {(kind, id): (row without kind and segment, segment ids)}."""
-    folded: dict[tuple, tuple[tuple, set[int]]] = {}
-    for kind, *row, segment_id in hotsql.rows(hotsql.default_db(), sql, params, prepare=prepare):
-        _, segment_ids = folded.setdefault((kind, row[0]), (tuple(row), set()))
-        if segment_id is not None:
-            segment_ids.add(segment_id)
-    return folded
-
-
-def _naming_join(table: str, through, column: str) -> str:
-    """`table` (aliased t) with the merchant's segments naming each row (the first
-    parameter is the merchant)."""
-    return (
-        f"FROM {table} t LEFT JOIN {through._meta.db_table} named ON named.{column} = t.id "
-        f"LEFT JOIN {Segment._meta.db_table} s ON s.id = named.segment_id AND s.merchant_id = %s"
-    )
-
-
-# Written out: the ORM spent more CPU building these than the database running them. The
-# products (kind 'p') and the categories (kind 'c') come in one statement, one round trip.
-_FLAG_COLUMNS = ", ".join(f"t.{flag}" for flag in FLAGS)
-_CATALOG = (
-    f"SELECT 'p', t.id, t.sku, t.category_id, {_FLAG_COLUMNS}, s.id "
-    + _naming_join(Product._meta.db_table, Segment.products.through, "product_id")
-    + " WHERE t.merchant_id = %s AND t.sku IN ({skus}) UNION ALL "
-    f"SELECT 'c', t.id, NULL, t.parent_id, {_FLAG_COLUMNS}, s.id "
-    + _naming_join(Category._meta.db_table, Segment.categories.through, "category_id")
-    + " WHERE t.merchant_id = %s"
-)
-
-
 def _named_segments(merchant, product_ids: list[int]) -> dict[int, set[int]]:
     named: dict[int, set[int]] = {}
     for product_id, segment_id in Segment.products.through.objects.filter(
@@ -104,12 +71,7 @@ def catalog_for_lines(merchant, lines, *, create_missing: bool) -> Catalog:
     confirm, unknown SKUs are created on first sight; a quote writes nothing and leaves them
     unknown."""
     skus = sorted({line.sku for line in lines})
-    rows = _with_segments(
-        _CATALOG.format(skus=", ".join(["%s"] * len(skus))),
-        [merchant.pk, merchant.pk, *skus, merchant.pk, merchant.pk],
-        # One statement per number of SKUs: the usual receipts' are worth preparing.
-        prepare=len(skus) <= 30,
-    )
+    rows = catalog_sql.products_and_categories(merchant_id=merchant.pk, skus=skus)
     found = {
         sku: Item(
             pk, category_id, dict(zip(FLAGS, map(_flag, flags), strict=True)), frozenset(named)

@@ -452,7 +452,7 @@ def _book_sale(register, data, now: datetime) -> dict:
     by_no = {o.line_no: o for o in outcome.lines}
     flags = {line.line_no: line for line in cart.lines}
     # The customer's figures go in with the receipt; a held sale counts when it is captured.
-    figures = None if held else customer_stats.sale_update(receipt, now=now)
+    figures = None if held else customer_stats.sale_figures(receipt, now=now)
     sql.insert_sale(
         receipt,
         [
@@ -476,7 +476,7 @@ def _book_sale(register, data, now: datetime) -> dict:
             }
             for line in data.lines
         ],
-        also=figures,
+        figures=figures,
     )
     if outcome.bonus_spent:
         if held:
@@ -618,7 +618,7 @@ def receipt_capture(*, register, receipt_id, now: datetime | None = None) -> dic
             receipt.status = Receipt.Status.CONFIRMED
             receipt.save(update_fields=["status"])
             _credit_accrual(account, receipt, actor, now)
-            customer_stats.record_sale(receipt, now=now)
+            sql.apply_sale_figures(customer_stats.sale_figures(receipt, now=now))
     if expired:
         raise HoldExpired(receipt=receipt.pk, expired_at=the_hold.expires_at.isoformat())
     return _state_body(receipt, account, now)

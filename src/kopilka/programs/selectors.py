@@ -8,11 +8,12 @@ from fractions import Fraction
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, prefetch_related_objects
 from django.utils import timezone
 
-from kopilka import hotsql, rules
+from kopilka import rules
 from kopilka.customers.models import Card
 
+from . import sql
 from .exceptions import ProgramNotFound
-from .models import Campaign, CampaignUse, Level, Program
+from .models import CampaignUse, Level, Program
 
 
 def share(percent: Decimal) -> Fraction:
@@ -63,39 +64,12 @@ def program_of_customer(
     """
     if card is not None and card.card_type_id is not None and card.customer_id == customer.pk:
         return card.card_type.program
-    # Written out: the till asks this on every sale, and one hand-written statement costs a
-    # fraction of the two ORM queries it replaces.
-    db = hotsql.default_db()
-    rows = hotsql.rows(
-        db,
-        _PROGRAM_OF_CUSTOMER,
-        {
-            "merchant": merchant.pk,
-            "customer": customer.pk,
-            "enabled": True,
-            "now": hotsql.moment(db, now or timezone.now()),
-            **{f"status_{n}": status for n, status in enumerate(CARD_STATUSES_WITH_PROGRAM)},
-        },
+    return sql.program_of_customer(
+        merchant_id=merchant.pk,
+        customer_id=customer.pk,
+        statuses=CARD_STATUSES_WITH_PROGRAM,
+        now=now or timezone.now(),
     )
-    return _PROGRAM.build(db, rows[0]) if rows else None
-
-
-_PROGRAM = hotsql.Loader(Program)
-_STATUSES = ", ".join(f"%(status_{n})s" for n in range(len(CARD_STATUSES_WITH_PROGRAM)))
-_PROGRAM_OF_CUSTOMER = f"""
-SELECT {_PROGRAM.columns("p")} FROM programs_program p WHERE p.id = coalesce(
-    (SELECT t.program_id FROM customers_card c
-        JOIN customers_cardtype t ON t.id = c.card_type_id
-        WHERE c.merchant_id = %(merchant)s AND c.customer_id = %(customer)s
-            AND c.status IN ({_STATUSES})
-        ORDER BY c.issued_at DESC, c.id DESC LIMIT 1),
-    (SELECT d.id FROM programs_program d
-        WHERE d.merchant_id = %(merchant)s AND d.enabled = %(enabled)s
-        ORDER BY CASE WHEN (d.active_from IS NULL OR d.active_from <= %(now)s)
-            AND (d.active_to IS NULL OR d.active_to > %(now)s) THEN 0 ELSE 1 END, d.id
-        LIMIT 1)
-)
-"""
 
 
 def programs_of_customers(*, merchant, customer_ids, default: int | None = None) -> dict:
@@ -230,31 +204,15 @@ def _level(level: Level) -> rules.LevelConfig:
     )
 
 
-# Written out: it runs on every quote and sale, and the ORM spent several times the
-# database's time building it (usually to find no campaign at all).
-_CAMPAIGN = hotsql.Loader(Campaign)
-_TILL_CAMPAIGNS = (
-    f"SELECT {_CAMPAIGN.columns('c')} FROM {Campaign._meta.db_table} c "
-    "WHERE c.merchant_id = %s AND c.enabled = %s AND (c.program_id IS NULL OR c.program_id = %s) "
-    "AND c.kind <> %s AND c.archived_at IS NULL ORDER BY c.id"
-)
-
-
 def campaigns_for(*, merchant, program: Program | None, customer=None) -> tuple:
     """The merchant's enabled till campaigns for this program (and the standalone ones), as
     the engine's configuration, with the customer's remaining uses (one query when there are
     none, up to four)."""
     from kopilka.rules.campaigns import Campaign as RuleCampaign
 
-    db = hotsql.default_db()
-    campaigns = [
-        _CAMPAIGN.build(db, row)
-        for row in hotsql.rows(
-            db,
-            _TILL_CAMPAIGNS,
-            [merchant.pk, True, program.pk if program else None, Campaign.Kind.BIRTHDAY],
-        )
-    ]
+    campaigns = sql.till_campaigns(
+        merchant_id=merchant.pk, program_id=program.pk if program else None
+    )
     if not campaigns:
         return ()
     prefetch_related_objects(campaigns, "stores", "groups")
