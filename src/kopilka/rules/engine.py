@@ -1,8 +1,9 @@
-"""`quote`: the calculation order of a receipt (design handbook, section 7).
-
-1. line amounts; 2. campaign discounts (seam: no campaign kinds yet); 3. program discount;
-4. bonus spend, capped and allocated to lines; 5. accrual, exact and rounded once per receipt;
-6. the new lot's freeze and lifetime. Every figure carries the reasons that produced it.
+"""`quote`: the calculation order of a receipt (design handbook, section 7), one function
+per step: 1. `line_amounts`; 2. `campaign_effects` (discounts, accrual factors, fixed
+bonuses); 3. `program_discount`; 4. `bonus_spend`, capped and allocated to lines; 5. the
+accrual (`_accrual`), exact and rounded once per receipt; 6. `new_lot`'s freeze and lifetime;
+7. the customer's standing after the receipt, which counts in their purchase history
+(`_standing`). Every figure carries the reasons that produced it.
 """
 
 from __future__ import annotations
@@ -58,18 +59,11 @@ def _reason(code: str, source: str, value: str) -> Reason:
 def quote(
     config: ProgramConfig, customer: CustomerState | None, cart: Cart, *, now: datetime
 ) -> Outcome:
-    """What the receipt is worth for this customer under this program at `now`."""
+    """What the receipt is worth for this customer under this program at `now`: the seven
+    steps of the calculation order, each a function below."""
     lines = cart.lines
-    amounts = _amounts(cart)
-    receipt_notes: list[Reason] = []
-    source = config.source
-    active = config.is_active(now)
-    if not active:
-        receipt_notes.append(Reason("program_inactive", source))
-    elif not config.works_in(cart.store_id):
-        active = False
-        receipt_notes.append(Reason("program_not_in_store", source, str(cart.store_id)))
-
+    amounts = line_amounts(cart)  # 1
+    active, receipt_notes = _program_applies(config, cart, now)
     before = _standing(config, customer)
     level = before.level if active else None
     # Caps, rates and campaign factors depend on a line's segments only: lines sharing them
@@ -77,90 +71,28 @@ def quote(
     groups: dict[frozenset[int], list[int]] = defaultdict(list)
     for i, line in enumerate(lines):
         groups[line.segment_ids].append(i)
-
-    # 2. Campaigns: discounts now, accrual factors and fixed bonuses for step 5. Standalone
-    # campaigns work without a program and for anonymous receipts.
-    effects = apply_campaigns(
-        config.campaigns,
-        lines,
-        amounts,
-        now=now,
-        store_id=cart.store_id,
-        customer_group_ids=customer.group_ids if customer is not None else None,
-        memo=config.campaign_memo,
-        groups=groups,
-    )
-    # Each line's reasons, in order: its exclusions, then what the campaigns did to it.
-    notes = [
-        [*_exclusions(line.no_accrual, line.no_discount, line.no_bonus_payment), *reasons]
-        if line.no_accrual or line.no_discount or line.no_bonus_payment
-        else [*reasons]
-        for line, reasons in zip(lines, effects.line_reasons, strict=True)
-    ]
+    effects, notes = campaign_effects(config, customer, cart, amounts, groups, now)  # 2
     receipt_notes.extend(effects.receipt_reasons)
     discounts = list(effects.line_discounts)
-
-    # 3. Program discount, on what the campaigns left.
     if active and config.gives_discount:
-        share, discount_source = _discount_share(config, customer, level)
-        if share:
-            eligible = [
-                0 if line.no_discount else amounts[i] - discounts[i] for i, line in enumerate(lines)
-            ]
-            total = sum(eligible) * share.numerator // share.denominator  # never negative
-            if total:
-                reason = Reason("program_discount", discount_source, percent(share))
-                for i, d in enumerate(largest_remainder(total, eligible)):
-                    if d:
-                        discounts[i] += d
-                        notes[i].append(reason)
+        program_discount(config, customer, level, lines, amounts, discounts, notes)  # 3
     after_discount = [a - d for a, d in zip(amounts, discounts, strict=True)]
-
-    # 4. Bonus spend.
-    caps = [0] * len(lines)
-    spent = [0] * len(lines)
+    caps = spent = [0] * len(lines)
     max_spend = 0
+    accruals, lot = [0] * len(lines), (None, None)
     if active and config.gives_bonuses and customer is not None:
-        caps = _caps(config, level, lines, groups, after_discount, notes)
-        refusal = _spend_refusal(cart, customer)
-        if refusal is not None:
-            receipt_notes.append(refusal)
-            caps = [0] * len(lines)
-        unit = max(config.spend_unit, 1)
-        max_spend = min(sum(caps), max(customer.available, 0)) // unit * unit
-        requested = max_spend if cart.requested_spend is None else cart.requested_spend
-        spend = min(requested, max_spend) // unit * unit
-        if cart.requested_spend is not None and spend < cart.requested_spend:
-            receipt_notes.append(Reason("spend_capped", source, str(cart.requested_spend)))
-        if spend:
-            spent = largest_remainder(spend, caps)
-
-    # 5. Accrual.
-    accruals = [0] * len(lines)
-    available_from = expires_at = None
-    if active and config.gives_bonuses and customer is not None:
+        caps, spent, max_spend = bonus_spend(
+            config, customer, cart, level, groups, after_discount, notes, receipt_notes
+        )  # 4
         if sum(spent) and not config.accrue_when_paid_with_bonuses:
-            receipt_notes.append(Reason("no_accrual_when_paid_with_bonuses", source))
+            receipt_notes.append(Reason("no_accrual_when_paid_with_bonuses", config.source))
         else:
             accruals = _accrual(
                 config, level, effects, lines, groups, discounts, after_discount, spent, notes
-            )
+            )  # 5
         if sum(accruals) or effects.fixed_bonus:
-            # 6. The new lot: a level's own freeze and lifetime replace the program's.
-            freeze, lifetime = lot_terms(config.freeze_days, config.lifetime_days, level)
-            available_from, expires_at = lot_dates(
-                now,
-                freeze_days=freeze,
-                lifetime_days=lifetime,
-                lifetime_from_accrual=config.lifetime_from_accrual,
-            )
-            if expires_at is not None:
-                by_level = level is not None and level.lifetime_days is not None
-                lifetime_source = f"level:{level.id}" if by_level else source
-                receipt_notes.append(
-                    Reason("accrual_expires", lifetime_source, expires_at.isoformat())
-                )
-
+            lot = new_lot(config, level, now, receipt_notes)  # 6
+    after = _standing(config, customer, this_receipt=(lines, after_discount))  # 7
     figures = zip(
         [line.line_no for line in lines],
         amounts,
@@ -171,18 +103,16 @@ def quote(
         map(tuple, notes),
         strict=True,
     )
-    outcomes = tuple(map(_line_outcome, figures))
-    after = _standing(config, customer, this_receipt=(lines, after_discount))
     return Outcome(
-        lines=outcomes,
+        lines=tuple(map(_line_outcome, figures)),
         subtotal=sum(amounts),
         discount=sum(discounts),
         max_spend=max_spend,
         bonus_spent=sum(spent),
         to_pay=sum(amounts) - sum(discounts) - sum(spent),
         accrual=sum(accruals),
-        accrual_available_from=available_from,
-        accrual_expires_at=expires_at,
+        accrual_available_from=lot[0],
+        accrual_expires_at=lot[1],
         reasons=tuple(receipt_notes),
         campaigns_applied=effects.applied,
         campaign_bonus=effects.fixed_bonus if customer is not None else 0,
@@ -190,6 +120,96 @@ def quote(
         level_after=after.level,
         next_level=after.next,
     )
+
+
+def _program_applies(config: ProgramConfig, cart: Cart, now: datetime):
+    """Whether the program works for this receipt (in its period, in this store), and the
+    receipt's first reasons when it does not."""
+    if not config.is_active(now):
+        return False, [Reason("program_inactive", config.source)]
+    if not config.works_in(cart.store_id):
+        return False, [Reason("program_not_in_store", config.source, str(cart.store_id))]
+    return True, []
+
+
+def campaign_effects(config, customer, cart: Cart, amounts, groups, now: datetime):
+    """Step 2: the campaigns' discounts now, their accrual factors and fixed bonuses for step
+    5, and each line's reasons so far (its exclusions, then what the campaigns did to it).
+    Standalone campaigns work without a program and for anonymous receipts."""
+    lines = cart.lines
+    effects = apply_campaigns(
+        config.campaigns,
+        lines,
+        amounts,
+        now=now,
+        store_id=cart.store_id,
+        customer_group_ids=customer.group_ids if customer is not None else None,
+        memo=config.campaign_memo,
+        groups=groups,
+    )
+    notes = [
+        [*_exclusions(line.no_accrual, line.no_discount, line.no_bonus_payment), *reasons]
+        if line.no_accrual or line.no_discount or line.no_bonus_payment
+        else [*reasons]
+        for line, reasons in zip(lines, effects.line_reasons, strict=True)
+    ]
+    return effects, notes
+
+
+def program_discount(config, customer, level, lines, amounts, discounts, notes) -> None:
+    """Step 3: the program's discount (accumulative, fixed or by level) on what the campaigns
+    left of the lines that allow discounts, split by largest remainder; adds to `discounts`
+    and `notes`."""
+    share, discount_source = _discount_share(config, customer, level)
+    if not share:
+        return
+    eligible = [
+        0 if line.no_discount else amounts[i] - discounts[i] for i, line in enumerate(lines)
+    ]
+    total = sum(eligible) * share.numerator // share.denominator  # never negative
+    if total:
+        reason = Reason("program_discount", discount_source, percent(share))
+        for i, d in enumerate(largest_remainder(total, eligible)):
+            if d:
+                discounts[i] += d
+                notes[i].append(reason)
+
+
+def bonus_spend(config, customer, cart: Cart, level, groups, after_discount, notes, receipt_notes):
+    """Step 4: each line's cap, the bonuses spent on each (the request, or as much as
+    allowed, capped by the balance and the caps, in the program's spend unit, split in
+    proportion to the caps) and the most the customer could spend."""
+    lines = cart.lines
+    caps = _caps(config, level, lines, groups, after_discount, notes)
+    refusal = _spend_refusal(cart, customer)
+    if refusal is not None:
+        receipt_notes.append(refusal)
+        caps = [0] * len(lines)
+    unit = max(config.spend_unit, 1)
+    max_spend = min(sum(caps), max(customer.available, 0)) // unit * unit
+    requested = max_spend if cart.requested_spend is None else cart.requested_spend
+    spend = min(requested, max_spend) // unit * unit
+    if cart.requested_spend is not None and spend < cart.requested_spend:
+        receipt_notes.append(Reason("spend_capped", config.source, str(cart.requested_spend)))
+    spent = largest_remainder(spend, caps) if spend else [0] * len(lines)
+    return caps, spent, max_spend
+
+
+def new_lot(config: ProgramConfig, level, now: datetime, receipt_notes):
+    """Step 6: when the accrued points become available and when they burn (a level's own
+    freeze and lifetime replace the program's), with the burn date among the reasons."""
+    freeze, lifetime = lot_terms(config.freeze_days, config.lifetime_days, level)
+    available_from, expires_at = lot_dates(
+        now,
+        freeze_days=freeze,
+        lifetime_days=lifetime,
+        lifetime_from_accrual=config.lifetime_from_accrual,
+    )
+    if expires_at is not None:
+        by_level = level is not None and level.lifetime_days is not None
+        lifetime_source = f"level:{level.id}" if by_level else config.source
+        receipt_notes.append(Reason("accrual_expires", lifetime_source, expires_at.isoformat()))
+    return available_from, expires_at
 
 
 def _standing(config: ProgramConfig, customer: CustomerState | None, this_receipt=None):
@@ -224,7 +244,7 @@ def _exclusions(no_accrual: bool, no_discount: bool, no_bonus_payment: bool) -> 
     return tuple(Reason(f"excluded_{flag}", "catalog") for flag, on in flags if on)
 
 
-def _amounts(cart: Cart) -> list[int]:
+def line_amounts(cart: Cart) -> list[int]:
     """The line amounts: qty x unit price rounded half up to a kopeck, less the till's own
     discount. An impossible cart raises InvalidCart."""
     lines = cart.lines

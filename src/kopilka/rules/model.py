@@ -56,9 +56,6 @@ class AccrualRule:
     steps: tuple[AccrualStep, ...]
     segment_ids: frozenset[int] = frozenset()
 
-    def covers(self, line: CartLine) -> bool:
-        return not self.segment_ids or bool(self.segment_ids & line.segment_ids)
-
     def percent_for(self, receipt_total: int) -> AccrualStep | None:
         chosen = None
         for step in self.steps_in_order:
