@@ -11,8 +11,6 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "kopilka"
 NOT_MOVED_YET = {
     "ledger/jobs.py",
     "pos/ratelimit.py",
-    "reports/sim_data.py",
-    "reports/simulator.py",
 }
 SQL_CALLS = {"execute", "executemany", "cursor", "chunked_cursor", "raw"}
 SQL_WORDS = ("SELECT ", "UPDATE ", "INSERT INTO", "DELETE FROM", "WITH ")

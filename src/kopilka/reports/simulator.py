@@ -59,7 +59,7 @@ from kopilka.errors import ValidationFailed
 from kopilka.merchants.models import Merchant
 from kopilka.programs.selectors import campaigns_for, to_rules
 
-from . import sim_data
+from . import sql
 from .sim_replay import NO_LEVEL, ReceiptReplay, Replay, Tally
 
 Percent = int | str | Decimal | Fraction
@@ -280,11 +280,11 @@ def simulate(
     job = _Job(merchant.pk, start, end, tuple(scenarios), stores, details)
     started = time.monotonic()
     if processes == 1:
-        parts = [job.run(sim_data.Part())]
+        parts = [job.run(sql.Part())]
     else:
         with multiprocessing.get_context("fork").Pool(processes, _fresh_connections) as pool:
             parts = pool.map(
-                job.run_in_child, [sim_data.Part(i, processes) for i in range(processes)]
+                job.run_in_child, [sql.Part(i, processes) for i in range(processes)]
             )
     seconds = time.monotonic() - started
     results = []
@@ -305,14 +305,14 @@ class _Job:
     stores: list | None
     details: bool
 
-    def run(self, part: sim_data.Part) -> list[Tally]:
+    def run(self, part: sql.Part) -> list[Tally]:
         merchant = Merchant.objects.get(pk=self.merchant_id)
         configs = [s.config for s in self.scenarios]
         levels = tuple({level.id: level for c in configs for level in c.levels}.values())
         limited = sorted({c.id for cf in configs for c in cf.campaigns if c.uses_left is not None})
         with _snapshot(), _without_cycle_collector():
-            catalog = sim_data.Catalog(merchant)
-            seeds = sim_data.seeds(
+            catalog = sql.Catalog(merchant)
+            seeds = sql.seeds(
                 merchant,
                 self.start,
                 self.end,
@@ -328,13 +328,13 @@ class _Job:
                 seeds,
                 details=self.details,
             )
-            for row in sim_data.receipts(
+            for row in sql.receipts(
                 merchant, self.start, self.end, stores=self.stores, part=part, catalog=catalog
             ):
                 replay.receipt(row)
         return replay.finish(self.end)
 
-    def run_in_child(self, part: sim_data.Part) -> list[Tally]:
+    def run_in_child(self, part: sql.Part) -> list[Tally]:
         try:
             return self.run(part)
         finally:
@@ -358,19 +358,8 @@ def _snapshot():
     """One read-only snapshot for all of a process's queries, when this is the outermost
     transaction (inside a caller's transaction its own snapshot rules)."""
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        return _ReadOnly()
+        return sql.read_only_snapshot()
     return transaction.atomic()
-
-
-class _ReadOnly:
-    def __enter__(self):
-        self.atomic = transaction.atomic()
-        self.atomic.__enter__()
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-
-    def __exit__(self, *exc):
-        return self.atomic.__exit__(*exc)
 
 
 # The parent's connections, inherited by a forked worker: kept referenced and never used, so

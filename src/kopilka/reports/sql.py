@@ -1,5 +1,6 @@
-"""The simulator's reads: a period's receipts streamed in chunks (lines fetched per chunk in
-one query) and, set-based, everything else the replay starts from. Plain SQL, plain tuples.
+"""The reports app's hand-written statements: the simulator's reads, a period's receipts
+streamed in chunks (lines fetched per chunk in one query) and, set-based, everything else the
+replay starts from, in one read-only snapshot. Plain SQL, plain tuples.
 
 Every query is scoped by the merchant and by the partition of customers being replayed
 (customer id modulo the number of processes; anonymous receipts by receipt id).
@@ -9,11 +10,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
-from django.db import connection
+from django.db import connection, transaction
 
 from kopilka import rules
 from kopilka.catalog.models import Product
@@ -353,3 +355,13 @@ def _refunded(merchant, start, end, stores, part: Part) -> frozenset[int]:
         [merchant.pk, start, end, *params],
     )
     return frozenset(row[0] for row in rows)
+
+
+@contextmanager
+def read_only_snapshot():
+    """A read-only REPEATABLE READ transaction (PostgreSQL): every read inside sees one
+    snapshot."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
