@@ -22,7 +22,7 @@ SYSTEM = Actor.system("test")
 def no_random_rate_counter_sweeps(monkeypatch):
     """Rate limits sweep ended windows at random (1 in 100 new windows); a test that counts
     rows must not depend on that draw. The sweep itself is tested directly."""
-    from kopilka.pos import ratelimit
+    from kopilka.limits import ratelimit
 
     monkeypatch.setattr(ratelimit, "SWEEP_ONE_IN", 0)
 

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "kopilka.limits",
     "kopilka.merchants",
     "kopilka.customers",
     "kopilka.catalog",

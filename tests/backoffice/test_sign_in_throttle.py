@@ -9,9 +9,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from kopilka.limits import ratelimit
 from kopilka.merchants.models import Role
 from kopilka.merchants.sign_in import client_address
-from kopilka.pos import ratelimit
 
 from .admin_client import staff_user
 

@@ -16,9 +16,11 @@ from django.utils import timezone
 
 from kopilka.customers.models import Customer
 from kopilka.customers.services import customer_block
+from kopilka.limits import ratelimit
+from kopilka.limits.models import RateCounter
 from kopilka.merchants import services as merchants
-from kopilka.pos import notifications, ratelimit
-from kopilka.pos.models import OneTimeCode, RateCounter
+from kopilka.pos import notifications
+from kopilka.pos.models import OneTimeCode
 
 PHONE = "+79161234567"
 NO_LIMITS = dict.fromkeys(ratelimit.DEFAULT_LIMITS)

@@ -12,7 +12,7 @@ from django.urls import path, reverse, reverse_lazy
 from django.utils.translation import gettext_noop
 from unfold.widgets import BASE_INPUT_CLASSES
 
-from kopilka.pos import ratelimit
+from kopilka.limits import ratelimit
 
 # Shown by unfold on every signed-out page (this one, the sign-in); unfold has no Russian or
 # Ukrainian for it, so our catalogue carries it.

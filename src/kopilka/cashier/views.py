@@ -31,8 +31,9 @@ from kopilka.customers.exceptions import CardNotFound
 from kopilka.customers.models import Card
 from kopilka.customers.selectors import card_get_by_number, customer_get
 from kopilka.errors import KopilkaError, ValidationFailed
+from kopilka.limits import ratelimit
 from kopilka.merchants.sign_in import TillSignInForm
-from kopilka.pos import desk, ratelimit
+from kopilka.pos import desk
 from kopilka.pos import services as pos
 from kopilka.pos.schemas import RefundIn, RefundLineIn
 from kopilka.pos.selectors import receipt_get

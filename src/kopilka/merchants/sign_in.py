@@ -16,7 +16,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import ngettext
 
-from kopilka.pos import ratelimit
+from kopilka.limits import ratelimit
 
 logger = logging.getLogger(__name__)
 

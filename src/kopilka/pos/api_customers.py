@@ -20,9 +20,9 @@ from pydantic import Field
 from kopilka.customers.selectors import customer_get
 from kopilka.errors import ValidationFailed
 from kopilka.ledger.models import Entry
+from kopilka.limits import ratelimit
 from kopilka.merchants.actors import Actor
 
-from . import ratelimit
 from .desk import (
     balances,
     confirmation_code_resend,
@@ -33,7 +33,7 @@ from .desk import (
     customer_summary,
     mask_address,
 )
-from .ratelimit import retry_after_header
+from .problems import retry_after_header
 from .schemas import Balance, CustomerRef, Strict
 from .selectors import receipts_of_customer
 

@@ -31,11 +31,12 @@ from kopilka.customers.services import (
 from kopilka.errors import Conflict, ValidationFailed
 from kopilka.ledger import services as ledger_services
 from kopilka.ledger.selectors import account_balance, accounts_of_customer
+from kopilka.limits import ratelimit
 from kopilka.merchants.actors import Actor
 from kopilka.programs.selectors import program_for_receipts, program_of_customer
 from kopilka.programs.services import customer_enrol
 
-from . import otp, ratelimit
+from . import otp
 from .notifications import Channel, address
 from .resolve import customer_from_reference
 

@@ -283,9 +283,7 @@ def simulate(
         parts = [job.run(sql.Part())]
     else:
         with multiprocessing.get_context("fork").Pool(processes, _fresh_connections) as pool:
-            parts = pool.map(
-                job.run_in_child, [sql.Part(i, processes) for i in range(processes)]
-            )
+            parts = pool.map(job.run_in_child, [sql.Part(i, processes) for i in range(processes)])
     seconds = time.monotonic() - started
     results = []
     for n, scenario in enumerate(scenarios):

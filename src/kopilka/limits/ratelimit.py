@@ -1,29 +1,27 @@
-"""Fixed-window rate limits of the POS API, counted in the database.
+"""Fixed-window rate limits, counted in the database: the POS API's, the cashier screen's
+and staff sign-in's.
 
 Counters live in RateCounter rows, one per (bucket key, window), bumped by a single upsert
 statement, so several worker processes (gunicorn) share one count and two concurrent
 requests can never both read "59" and both pass. Limits are (requests, window seconds) by
 scope, overridable with the setting KOPILKA_RATE_LIMITS; a limit of None switches a scope
-off. Exceeding a limit raises RateLimited (429); `retry_after_header` turns it into a problem
-document carrying a Retry-After header.
+off. Exceeding a limit raises RateLimited (429); the POS API's `problems.retry_after_header`
+turns it into a problem document carrying a Retry-After header.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 import math
 import secrets
 from datetime import datetime
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kopilka.errors import KopilkaError
 
-from . import problems
+from . import sql
 from .models import RateCounter
 
 DEFAULT_LIMITS: dict[str, tuple[int, int] | None] = {
@@ -62,24 +60,6 @@ def limit_of(scope: str) -> tuple[int, int] | None:
     return DEFAULT_LIMITS[scope]
 
 
-def _bump(key: str, window_start: int, window_end: int) -> int:
-    """Add one to the window's counter, creating it, and return the new count (one statement:
-    INSERT ... ON CONFLICT DO UPDATE ... RETURNING, on PostgreSQL and SQLite >= 3.35)."""
-    q = connection.ops.quote_name
-    table, key_, start, end, count = (
-        q(name)
-        for name in (RateCounter._meta.db_table, "key", "window_start", "window_end", "count")
-    )
-    sql = (
-        f"INSERT INTO {table} ({key_}, {start}, {end}, {count}) VALUES (%s, %s, %s, 1) "
-        f"ON CONFLICT ({key_}, {start}) DO UPDATE SET {count} = {table}.{count} + 1 "
-        f"RETURNING {count}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [key, window_start, window_end])
-        return cursor.fetchone()[0]
-
-
 def hit(scope: str, subject: str, *, now: datetime | None = None) -> int:
     """Count one request of `subject` (e.g. "register:7") in `scope`; raise RateLimited when
     this request is over the limit. Returns the count in the current window."""
@@ -91,7 +71,7 @@ def hit(scope: str, subject: str, *, now: datetime | None = None) -> int:
     seconds = int(now.timestamp())
     window_start = seconds - seconds % period
     window_end = window_start + period
-    count = _bump(f"{scope}:{subject}", window_start, window_end)
+    count = sql.bump(f"{scope}:{subject}", window_start, window_end)
     if count == 1 and SWEEP_ONE_IN and secrets.randbelow(SWEEP_ONE_IN) == 0:
         sweep(now=now)
     if count > allowed:
@@ -126,24 +106,3 @@ def sweep(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     deleted, _ = RateCounter.objects.filter(window_end__lte=int(now.timestamp())).delete()
     return deleted
-
-
-def retry_after_header(view):
-    """Let an endpoint answer RateLimited with a 429 problem document and a Retry-After header
-    (the API-wide error mapping cannot set headers)."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except RateLimited as error:
-            response = problems.problem(
-                error.status, error.code, error.message, extra=dict(error.details)
-            )
-            response["Retry-After"] = str(error.retry_after)
-            return response
-
-    # ninja reads the endpoint's parameters from the signature; resolve string annotations
-    # here, against the view's own module, since the wrapper lives in this one.
-    wrapper.__signature__ = inspect.signature(view, eval_str=True)
-    return wrapper

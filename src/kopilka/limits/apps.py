@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class LimitsConfig(AppConfig):
+    name = "kopilka.limits"
+    label = "limits"
+    verbose_name = _("Limits")
