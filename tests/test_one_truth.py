@@ -34,7 +34,6 @@ from django.test import Client
 from django.utils import timezone, translation
 
 from kopilka import tick
-from kopilka.backoffice.customer_card import balance_adjust
 from kopilka.backoffice.dashboard import dashboard_figures
 from kopilka.backoffice.formatting import money
 from kopilka.catalog import services as catalog
@@ -48,6 +47,7 @@ from kopilka.merchants.models import Role
 from kopilka.pos import services as pos
 from kopilka.pos.schemas import ConfirmIn, QuoteIn, RefundIn
 from kopilka.programs import services as programs
+from kopilka.programs.services import balance_adjust
 from kopilka.programs.standing import customer_standing
 from kopilka.reports import selectors as reports
 from kopilka.reports import simulator

@@ -9,13 +9,14 @@ import pytest
 from django.contrib import messages
 from django.utils import timezone
 
-from kopilka.backoffice import customer_card
-from kopilka.backoffice.customer_card import NoAccountToDebit, balance_adjust
 from kopilka.customers.models import Customer
 from kopilka.errors import AboveMaximum, Conflict
 from kopilka.ledger.models import Account, Entry, EntryKind, Lot
 from kopilka.merchants.models import AuditEvent, Role
 from kopilka.pos import desk, notifications
+from kopilka.programs import services as programs
+from kopilka.programs.exceptions import AdjustLimitExceeded, AdjustNotAllowed, NoAccountToDebit
+from kopilka.programs.services import balance_adjust
 from tests.conftest import SYSTEM
 
 from .admin_client import staff_user
@@ -70,7 +71,7 @@ def test_a_failed_enrolment_leaves_no_customer_behind(client, merchant, program,
     def refuse(**kwargs):
         raise Conflict("enrolment refused")
 
-    monkeypatch.setattr(customer_card.programs, "customer_enrol", refuse)
+    monkeypatch.setattr(programs, "customer_enrol", refuse)
     signed_in(client, merchant, Role.OWNER)
     response = client.post(ADD, {"phone": "8 916 111-22-44", "first_name": "Вера"})
     assert response.status_code == 200
@@ -196,9 +197,9 @@ def test_bonuses_credited_by_hand_burn_after_the_programs_lifetime(make_customer
 
 def test_a_manual_credit_without_an_account_keeps_the_role_rules(make_customer, program):
     anna = make_customer()
-    with pytest.raises(customer_card.AdjustNotAllowed):
+    with pytest.raises(AdjustNotAllowed):
         balance_adjust(customer=anna, amount=100, reason="r", role=Role.AUDITOR, actor=SYSTEM)
-    with pytest.raises(customer_card.AdjustLimitExceeded):
+    with pytest.raises(AdjustLimitExceeded):
         balance_adjust(customer=anna, amount=100_001, reason="r", role=Role.MARKETER, actor=SYSTEM)
     assert not Account.objects.exists()
 

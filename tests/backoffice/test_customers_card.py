@@ -8,7 +8,6 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from kopilka.backoffice.customer_card import AdjustLimitExceeded, AdjustNotAllowed, balance_adjust
 from kopilka.customers import services as customers
 from kopilka.customers.models import Card, Customer
 from kopilka.ledger import locks
@@ -16,7 +15,9 @@ from kopilka.ledger import services as ledger
 from kopilka.ledger.models import Entry, EntryKind
 from kopilka.merchants.models import AuditEvent, Role
 from kopilka.programs import services as programs
+from kopilka.programs.exceptions import AdjustLimitExceeded, AdjustNotAllowed
 from kopilka.programs.models import Level
+from kopilka.programs.services import balance_adjust
 from tests.conftest import SYSTEM
 
 from .admin_client import staff_user

@@ -5,6 +5,7 @@ import csv
 import datetime
 import io
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -14,8 +15,8 @@ from openpyxl import Workbook, load_workbook
 from kopilka.customers import services as customers
 from kopilka.customers.models import Card, Customer
 from kopilka.ledger import services as ledger
-from kopilka.ledger.models import Entry, EntryKind
-from kopilka.merchants.models import Role
+from kopilka.ledger.models import Entry, EntryKind, Lot
+from kopilka.merchants.models import AuditAction, AuditEvent, Role
 from tests.conftest import SYSTEM
 from tests.ledger.helpers import locked
 
@@ -256,3 +257,63 @@ def test_another_users_upload_cannot_be_used(client, owner_client, merchant, oth
 def test_auditor_cannot_import(client, merchant):
     client.force_login(staff_user(merchant, Role.AUDITOR))
     assert client.get(f"{URL}import/").status_code == 403
+
+
+def test_an_import_with_an_expiry_column_says_so_and_refuses_bad_dates_per_row(
+    owner_client, merchant, program
+):
+    """Opening balances go through programs.services.balance_import: audited, burning at the
+    end of the row's expiry date or, where that cell is empty, after the program's lifetime."""
+    program.lifetime_days = 90
+    program.save()
+    today = timezone.localdate(timezone=ZoneInfo(merchant.time_zone))
+    rows = [
+        ["Телефон", "Баланс", "Срок сгорания бонусов"],
+        ["+79161000001", "100", (today + timedelta(days=10)).strftime("%d.%m.%Y")],
+        ["+79161000002", "200", ""],
+        ["+79161000003", "300", (today - timedelta(days=1)).strftime("%d.%m.%Y")],
+        ["+79161000004", "400", "31.02.2027"],
+    ]
+    mapped = upload(owner_client, rows)
+    mapping = [field for _title, field in mapped.context["columns"]]
+    assert mapping == ["phone", "opening_balance", "balance_expires"]
+    preview = step(owner_client, mapped.context["token"], "preview", mapping)
+    assert "в колонке срока сгорания" in preview.context["expiry_note"]
+    assert program.name in preview.context["expiry_note"]
+    assert preview.context["expiry_note"] in preview.content.decode()
+
+    result = step(owner_client, mapped.context["token"], "confirm", mapping).context["result"]
+    assert (result.created, result.credited) == (2, 30_000)
+    past = (today - timedelta(days=1)).strftime("%d.%m.%Y")
+    assert result.errors == [
+        (4, f"Дата сгорания {past} уже прошла."),
+        (5, "Неверная дата сгорания: 31.02.2027"),
+    ]
+    assert not Customer.objects.filter(phone__in=["+79161000003", "+79161000004"]).exists()
+    zone = ZoneInfo(merchant.time_zone)
+    burns = {
+        lot.account.customer.phone: lot.expires_at
+        for lot in Lot.objects.select_related("account__customer")
+    }
+    end_of_day = datetime.datetime.combine(
+        today + timedelta(days=11), datetime.time(0), tzinfo=zone
+    )
+    assert burns["+79161000001"] == end_of_day
+    assert timedelta(days=89) < burns["+79161000002"] - timezone.now() <= timedelta(days=90)
+    assert AuditEvent.objects.filter(action=AuditAction.LEDGER_BALANCE_IMPORT).count() == 2
+
+
+def test_the_preview_says_the_programs_lifetime_applies_without_an_expiry_column(
+    owner_client, program
+):
+    program.lifetime_days = 90
+    program.save()
+    mapped = upload(owner_client)
+    mapping = [field for _title, field in mapped.context["columns"]]
+    note = step(owner_client, mapped.context["token"], "preview", mapping).context["expiry_note"]
+    assert note.startswith("Колонка срока сгорания не выбрана")
+    assert program.name in note
+    program.lifetime_days = None
+    program.save()
+    note = step(owner_client, mapped.context["token"], "preview", mapping).context["expiry_note"]
+    assert "никогда не сгорают" in note

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
-from django.db import transaction
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -21,6 +20,7 @@ from kopilka.customers.models import Card, Customer, Group
 from kopilka.customers.normalize import normalize_email, normalize_phone
 from kopilka.customers.selectors import customer_find
 from kopilka.ledger.selectors import points_of_customers
+from kopilka.programs import services as programs
 from kopilka.programs.standing import standings_of
 
 from . import card_catalogue, card_moves, customer_card, customer_groups, customer_io
@@ -232,14 +232,10 @@ class CustomerAdmin(MerchantScopedAdmin):
         if change:
             services.customer_update(customer=obj, actor=actor, **profile)
             return
-        # A member added here joins their program as one registered at the till does:
-        # account and welcome bonus, with the customer or not at all.
-        with transaction.atomic():
-            created = services.customer_register(
-                merchant=request_merchant(request), actor=actor, **profile
-            )
-            if created.status == Customer.Status.ACTIVE:
-                customer_card.customer_enrol_here(customer=created, actor=actor)
+        # A member added here joins their program as one registered at the till does.
+        created = programs.customer_register_and_enrol(
+            merchant=request_merchant(request), actor=actor, **profile
+        )
         adopt(obj, created)
 
     def save_related(self, request, form, formsets, change):

@@ -2,7 +2,8 @@
 accounts (opened with the welcome bonus), level, purchase and ledger history, manual
 credit/debit within the role's limit, the customer's status (confirm, block, unblock) and
 anonymisation. Actions answer with the part of the page they change (HTMX) or, without HTMX,
-redirect back to the page.
+redirect back to the page. The changes themselves are services (customers.services,
+programs.services: customer_program_account_open, customer_activate, balance_adjust).
 
 An account opened here (button, first manual credit, confirmation, a customer added in the
 back office) is an enrolment in the customer's program, as at the till: an active customer
@@ -13,14 +14,11 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 from functools import partial
-from typing import NamedTuple
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Sum
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -30,15 +28,13 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from kopilka import bounds
-from kopilka.customers import card_types, stats
+from kopilka.customers import card_types
 from kopilka.customers import services as customers
-from kopilka.customers.exceptions import CustomerAnonymised, CustomerNotFound
+from kopilka.customers.exceptions import CustomerNotFound
 from kopilka.customers.models import Card, CardType, Customer
 from kopilka.customers.selectors import customer_get
 from kopilka.errors import KopilkaError
-from kopilka.ledger import locks
-from kopilka.ledger import services as ledger
-from kopilka.ledger.models import Account, Entry, EntryKind
+from kopilka.ledger.models import Entry, EntryKind
 from kopilka.ledger.selectors import (
     account_balance,
     accounts_of_customer,
@@ -46,7 +42,6 @@ from kopilka.ledger.selectors import (
     lots_left,
 )
 from kopilka.merchants.models import Role
-from kopilka.merchants.services import audit_record
 from kopilka.pos.selectors import receipts_of_customer
 from kopilka.programs import services as programs
 from kopilka.programs.models import Program
@@ -61,135 +56,6 @@ EXPIRING_WITHIN_DAYS = 30
 PER_PAGE = 20
 # The lots listed per account (in spend order), each with its freeze and burn date.
 LOTS_SHOWN = 20
-
-
-def adjust_limit() -> int:
-    return getattr(settings, "KOPILKA_MARKETER_ADJUST_LIMIT", 100000)
-
-
-class AdjustNotAllowed(KopilkaError):
-    code = "adjust_not_allowed"
-    status = 403
-    default_message = _("Your role may not change balances by hand.")
-
-
-class AdjustLimitExceeded(KopilkaError):
-    code = "adjust_limit_exceeded"
-    status = 403
-    default_message = _("The amount is above the limit of your role for one operation.")
-
-
-class NoProgram(KopilkaError):
-    code = "no_program"
-    status = 409
-    default_message = _("There is no enabled bonus program to open an account in.")
-
-
-class NoAccountToDebit(KopilkaError):
-    code = "no_account_to_debit"
-    status = 409
-    default_message = _(
-        "The customer has no bonus account in their program yet: there is nothing to debit."
-    )
-
-
-class Enrolment(NamedTuple):
-    account: Account
-    created: bool  # the account was opened now
-    welcome: int  # the welcome bonus given now, in minor units
-
-
-@transaction.atomic
-def customer_enrol_here(*, customer: Customer, actor, now=None) -> Enrolment | None:
-    """Open the customer's account in their program (programs.selectors.program_of_customer)
-    the way the till does: an active customer is enrolled with the welcome bonus, once
-    (programs.services.customer_enrol); a pending one gets the account alone and the bonus
-    on confirmation, since an unconfirmed contact must not be worth points. Audited when
-    something changed. None when the customer has no program (none is enabled)."""
-    if customer.anonymised_at is not None:
-        raise CustomerAnonymised(customer_id=customer.pk)
-    program = program_of_customer(customer=customer, merchant=customer.merchant)
-    if program is None:
-        return None
-    existing = Account.objects.filter(customer=customer, program=program).first()
-    welcomed_before = _welcome_total(existing)
-    if customer.status == Customer.Status.ACTIVE:
-        account = programs.customer_enrol(customer=customer, program=program, actor=actor, now=now)
-    else:
-        account = ledger.account_open(customer=customer, program=program, actor=actor)
-    done = Enrolment(account, existing is None, _welcome_total(account) - welcomed_before)
-    if done.created or done.welcome:
-        audit_record(
-            merchant=customer.merchant,
-            actor=actor,
-            action="account.open" if done.created else "account.welcome",
-            obj=account,
-            data={"customer_id": customer.pk, "program_id": program.pk, "welcome": done.welcome},
-        )
-        stats.refresh_customer_balances([customer.pk], now=now or timezone.now())
-    return done
-
-
-def _welcome_total(account: Account | None) -> int:
-    if account is None:
-        return 0
-    entries = Entry.objects.filter(account=account, kind=EntryKind.WELCOME)
-    return entries.aggregate(total=Sum("amount"))["total"] or 0
-
-
-@transaction.atomic
-def account_open(*, customer: Customer, actor, now=None) -> Enrolment:
-    """The "Open a bonus account" button: customer_enrol_here, refused without a program."""
-    done = customer_enrol_here(customer=customer, actor=actor, now=now)
-    if done is None:
-        raise NoProgram()
-    return done
-
-
-@transaction.atomic
-def customer_activate(*, customer: Customer, actor, now=None) -> Enrolment | None:
-    """Confirm a pending customer by hand (staff checked the contact) with what the till's
-    confirmation by one-time code brings (pos.desk.customer_confirm_with_code): the status
-    becomes active and the customer is enrolled with the welcome bonus. Confirming an active
-    customer again changes nothing; a blocked one is refused by customer_confirm."""
-    if customer.status == Customer.Status.ACTIVE:
-        return None
-    customer = customers.customer_confirm(customer=customer, actor=actor)
-    return customer_enrol_here(customer=customer, actor=actor, now=now)
-
-
-@transaction.atomic
-def balance_adjust(
-    *, amount: int, reason: str, role: str, actor, account=None, customer=None, now=None
-) -> list:
-    """Manual credit (amount > 0) or debit (< 0) by a staff member, within the limit of the
-    role: auditors and cashiers none, marketers up to KOPILKA_MARKETER_ADJUST_LIMIT per
-    operation. Audited by ledger.manual_adjust; the list's balance snapshot follows.
-
-    With `customer` instead of `account`: their account in their program, which a credit
-    opens first (customer_enrol_here, welcome bonus included, outside the role's limit: it is
-    the program's); a debit of an account that is not there is refused."""
-    if role not in (Role.OWNER, Role.ADMIN, Role.MARKETER):
-        raise AdjustNotAllowed()
-    if role == Role.MARKETER and abs(amount) > adjust_limit():
-        raise AdjustLimitExceeded(limit=adjust_limit(), amount=amount)
-    if account is None:
-        program = program_of_customer(customer=customer, merchant=customer.merchant)
-        if program is None:
-            raise NoProgram()
-        account = Account.objects.filter(customer=customer, program=program).first()
-        if account is None and amount < 0:
-            raise NoAccountToDebit()
-        if account is None:
-            account = customer_enrol_here(customer=customer, actor=actor, now=now).account
-    [locked] = locks.lock_accounts([account.pk])
-    # Points added by hand burn like earned ones: after the program's bonus lifetime.
-    lifetime = Program.objects.values_list("lifetime_days", flat=True).get(pk=locked.program_id)
-    entries = ledger.manual_adjust(
-        account=locked, amount=amount, actor=actor, reason=reason, now=now, lifetime_days=lifetime
-    )
-    stats.refresh_customer_balances([account.customer_id], now=now or timezone.now())
-    return entries
 
 
 # ---- reading the page -----------------------------------------------------------------------
@@ -304,7 +170,7 @@ def _context(request, admin, customer, **extra):
         "can_adjust": can_change
         and member is not None
         and member.role in (Role.OWNER, Role.ADMIN, Role.MARKETER),
-        "adjust_limit": min(adjust_limit(), bounds.MAX_MANUAL_ADJUSTMENT)
+        "adjust_limit": min(programs.adjust_limit(), bounds.MAX_MANUAL_ADJUSTMENT)
         if member and member.role == Role.MARKETER
         else None,
         "adjust_maximum": bounds.MAX_MANUAL_ADJUSTMENT,
@@ -460,7 +326,7 @@ def card_action(request, object_id, admin, action, card_id=None):
     return _answer(request, admin, customer, "cards", notes=notes)
 
 
-def _enrolment_note(done: Enrolment) -> str:
+def _enrolment_note(done: programs.Enrolment) -> str:
     program = done.account.program.name
     said = []
     if done.created:
@@ -476,10 +342,13 @@ def _enrolment_note(done: Enrolment) -> str:
 
 @require_POST
 def open_account(request, object_id, admin):
-    """The customer's account in their program, with the welcome bonus (customer_enrol_here)."""
+    """The customer's account in their program, with the welcome bonus
+    (programs.services.customer_program_account_open)."""
     customer = _changeable(request, admin, object_id)
     try:
-        done = account_open(customer=customer, actor=request_actor(request))
+        done = programs.customer_program_account_open(
+            customer=customer, actor=request_actor(request)
+        )
     except KopilkaError as error:
         notes = [(messages.ERROR, str(error.message))]
     else:
@@ -521,7 +390,7 @@ def adjust(request, object_id, admin):
         notes.append((messages.ERROR, gettext("A manual change of bonuses needs a reason.")))
     else:
         try:
-            balance_adjust(
+            programs.balance_adjust(
                 amount=sign * amount,
                 reason=reason,
                 role=member.role if member else "",
@@ -550,7 +419,7 @@ def status_action(request, object_id, admin, action):
     reason = request.POST.get("reason", "").strip()
     try:
         if action == "confirm":
-            done = customer_activate(customer=customer, actor=actor)
+            done = programs.customer_activate(customer=customer, actor=actor)
             text = gettext("The customer is confirmed.")
             if done is not None:
                 text += " " + _enrolment_note(done)

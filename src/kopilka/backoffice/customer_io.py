@@ -14,8 +14,10 @@ chooses: "valid rows" (the default) imports every row that passed, in one transa
 lists the rows with errors (never silently dropped); "all or nothing" imports nothing if any
 row has an error.
 Group names in the file that the merchant does not have yet are created. Opening balances
-are credited as `manual_credit` entries ("opening balance (import)") to the account of the
-customer's program, opened without the welcome bonus.
+are credited by `programs.services.balance_import` (audited): `manual_credit` entries
+("opening balance (import)") in the account of the customer's program, opened without the
+welcome bonus, burning at the end of the row's expiry date or, without one, after the
+program's bonus lifetime counted from the import (the preview says which applies).
 
 A file may also complete the base ("update customers already in the base"): a row whose
 phone, e-mail or card number finds a customer updates that customer with the cells it fills
@@ -37,6 +39,7 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -45,6 +48,7 @@ from django.db import transaction
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views import View
@@ -58,11 +62,9 @@ from kopilka.customers.exceptions import InvalidEmail, InvalidPhone
 from kopilka.customers.models import Card, Customer, Group
 from kopilka.customers.normalize import normalize_email, normalize_phone
 from kopilka.errors import KopilkaError
-from kopilka.ledger import locks
-from kopilka.ledger import services as ledger
-from kopilka.ledger.models import EntryKind
 from kopilka.ledger.selectors import points_of_customers
-from kopilka.programs.selectors import program_of_customer
+from kopilka.programs import services as programs
+from kopilka.programs.selectors import program_for_receipts
 from kopilka.programs.standing import standings_of
 
 from .formatting import money
@@ -202,6 +204,7 @@ FIELDS = {
     "groups": _("groups"),
     "marketing_consent": _("marketing consent"),
     "opening_balance": _("opening balance"),
+    "balance_expires": _("opening balance expiry date"),
 }
 # Header words that suggest a field, in the languages of the back office.
 HINTS = {
@@ -215,6 +218,8 @@ HINTS = {
     "card_number": ("card", "карт"),
     "groups": ("group", "групп", "груп"),
     "marketing_consent": ("consent", "соглас", "згод"),
+    # Before the opening balance: "bonus expiry" names the date, not the amount.
+    "balance_expires": ("expir", "сгора", "згора", "срок", "термін"),
     "opening_balance": ("balance", "баланс", "бонус"),
 }
 
@@ -341,6 +346,7 @@ class Parsed:
     card_number: str = ""
     groups: list[str] = field(default_factory=list)
     opening_balance: int = 0
+    balance_expires: datetime.date | None = None
 
 
 def parse_row(values: dict[str, str], merchant) -> Parsed:
@@ -374,7 +380,16 @@ def parse_row(values: dict[str, str], merchant) -> Parsed:
         card_number=normalize_card_number(values.get("card_number", "")),
         groups=[g.strip() for g in re.split(r"[,;]", values.get("groups", "")) if g.strip()],
         opening_balance=_balance(values.get("opening_balance", "")),
+        balance_expires=_expiry(values.get("balance_expires", "")),
     )
+
+
+def _expiry(text: str):
+    """An opening balance's expiry date (a day in the past is refused by balance_import)."""
+    try:
+        return _date(text)
+    except RowError:
+        raise RowError(gettext("Bad expiry date: %(value)s") % {"value": text}) from None
 
 
 # ---- import: the run ------------------------------------------------------------------------
@@ -418,18 +433,11 @@ def _import_one(merchant, parsed: Parsed, actor, groups_cache) -> int:
             customer=customer, kind=Card.Kind.PLASTIC, number=parsed.card_number, actor=actor
         )
     if parsed.opening_balance:
-        program = program_of_customer(customer=customer, merchant=merchant)
-        if program is None:
-            raise RowError(gettext("The merchant has no program for an opening balance."))
-        # account_open, not customer_enrol: a customer moved from another system gets the
-        # balance they had there, not a welcome bonus on top.
-        opened = ledger.account_open(customer=customer, program=program, actor=actor)
-        [account] = locks.lock_accounts([opened.pk])
-        ledger.credit(
-            account=account,
+        # No welcome bonus: a customer moved from another system gets the balance they had.
+        programs.balance_import(
+            customer=customer,
             amount=parsed.opening_balance,
-            kind=EntryKind.MANUAL_CREDIT,
-            reason=gettext("opening balance (import)"),
+            expires_on=parsed.balance_expires,
             actor=actor,
         )
     return customer.pk
@@ -543,6 +551,48 @@ def run_import(
 
 
 # ---- import: the pages ----------------------------------------------------------------------
+
+
+def expiry_note(merchant, mapping: list[str], now=None) -> str | None:
+    """What the preview says about when the imported opening balances burn."""
+    if "opening_balance" not in mapping:
+        return None
+    now = now or timezone.now()
+    program = program_for_receipts(merchant=merchant, now=now)
+    if program is None:
+        return None
+    with_column = "balance_expires" in mapping
+    if not program.lifetime_days:
+        text = (
+            gettext(
+                "Opening balances burn at the end of the date in the expiry column; where that "
+                "cell is empty, they never burn (%(program)s has no bonus lifetime)."
+            )
+            if with_column
+            else gettext(
+                "No expiry date column is mapped: opening balances never burn (%(program)s has "
+                "no bonus lifetime)."
+            )
+        )
+        return text % {"program": program.name}
+    burns = programs.balance_import_expiry(
+        merchant=merchant, expires_on=None, lifetime_days=program.lifetime_days, now=now
+    )
+    text = (
+        gettext(
+            "Opening balances burn at the end of the date in the expiry column; where that cell "
+            "is empty, at the end of the bonus lifetime of the customer's program counted from "
+            "the import (%(program)s: on %(date)s)."
+        )
+        if with_column
+        else gettext(
+            "No expiry date column is mapped: opening balances burn at the end of the bonus "
+            "lifetime of the customer's program counted from the import (%(program)s: on "
+            "%(date)s)."
+        )
+    )
+    day = burns.astimezone(ZoneInfo(merchant.time_zone)).date()
+    return text % {"program": program.name, "date": date_format(day, "SHORT_DATE_FORMAT")}
 
 
 class UploadForm(forms.Form):
@@ -668,6 +718,7 @@ class ImportView(View):
             request,
             step="summary" if confirm else "preview",
             result=result,
+            expiry_note=None if confirm else expiry_note(request_merchant(request), mapping),
             total=len(rows),
             **context,
         )

@@ -10,7 +10,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from kopilka.merchants.actors import Actor
-from kopilka.merchants.models import Merchant
+from kopilka.merchants.models import AuditAction, Merchant
 from kopilka.merchants.services import audit_record
 
 from .exceptions import (
@@ -56,7 +56,7 @@ def category_create(
         no_bonus_payment=_flag_value(no_bonus_payment),
     )
     _save_category(category)
-    audit_record(merchant=merchant, actor=actor, action="category.create", obj=category)
+    audit_record(merchant=merchant, actor=actor, action=AuditAction.CATEGORY_CREATE, obj=category)
     return category
 
 
@@ -82,7 +82,7 @@ def category_update(*, category: Category, actor: Actor, **fields) -> Category:
         audit_record(
             merchant=category.merchant,
             actor=actor,
-            action="category.update",
+            action=AuditAction.CATEGORY_UPDATE,
             obj=category,
             data={"fields": sorted(changed)},
         )
@@ -104,7 +104,7 @@ def category_move(*, category: Category, parent: Category | None, actor: Actor) 
     audit_record(
         merchant=category.merchant,
         actor=actor,
-        action="category.move",
+        action=AuditAction.CATEGORY_MOVE,
         obj=category,
         data={"from": previous, "to": category.parent_id},
     )
@@ -155,7 +155,7 @@ def product_create(
         no_bonus_payment=_flag_value(no_bonus_payment),
     )
     _save_product(product)
-    audit_record(merchant=merchant, actor=actor, action="product.create", obj=product)
+    audit_record(merchant=merchant, actor=actor, action=AuditAction.PRODUCT_CREATE, obj=product)
     return product
 
 
@@ -187,7 +187,7 @@ def product_update(*, product: Product, actor: Actor, **fields) -> Product:
         audit_record(
             merchant=product.merchant,
             actor=actor,
-            action="product.update",
+            action=AuditAction.PRODUCT_UPDATE,
             obj=product,
             data={"fields": sorted(changed)},
         )
@@ -219,7 +219,7 @@ def product_get_or_create_by_sku(
         audit_record(
             merchant=merchant,
             actor=actor,
-            action="product.auto_create",
+            action=AuditAction.PRODUCT_AUTO_CREATE,
             obj=product,
         )
     return product, created
@@ -265,7 +265,7 @@ def segment_create(
     audit_record(
         merchant=merchant,
         actor=actor,
-        action="segment.create",
+        action=AuditAction.SEGMENT_CREATE,
         obj=segment,
         data={"category_ids": category_ids, "product_ids": product_ids},
     )
@@ -286,7 +286,7 @@ def segment_set_members(
     audit_record(
         merchant=segment.merchant,
         actor=actor,
-        action="segment.set_members",
+        action=AuditAction.SEGMENT_SET_MEMBERS,
         obj=segment,
         data={"category_ids": category_ids, "product_ids": product_ids},
     )
@@ -306,7 +306,7 @@ def segment_rename(*, segment: Segment, name: str, actor: Actor) -> Segment:
     audit_record(
         merchant=segment.merchant,
         actor=actor,
-        action="segment.rename",
+        action=AuditAction.SEGMENT_RENAME,
         obj=segment,
         data={"from": previous, "to": name},
     )
@@ -372,6 +372,12 @@ def _save_product(product: Product, update_fields=None) -> None:
         raise DuplicateProduct(sku=product.sku) from exc
 
 
+SET_FLAG_ACTIONS = {
+    Category: AuditAction.CATEGORY_SET_FLAG,
+    Product: AuditAction.PRODUCT_SET_FLAG,
+}
+
+
 def _bulk_set_flag(model, merchant, ids, flag, value, actor, not_found) -> int:
     if flag not in FLAGS:
         raise UnknownFlag(flag=flag)
@@ -387,7 +393,7 @@ def _bulk_set_flag(model, merchant, ids, flag, value, actor, not_found) -> int:
     audit_record(
         merchant=merchant,
         actor=actor,
-        action=f"{model._meta.model_name}.set_flag",
+        action=SET_FLAG_ACTIONS[model],
         obj=merchant,
         data={"flag": flag, "value": value, "ids": ids},
     )

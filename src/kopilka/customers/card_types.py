@@ -32,7 +32,7 @@ from kopilka.ledger import services as ledger
 from kopilka.ledger.exceptions import ReasonRequired
 from kopilka.ledger.models import Account
 from kopilka.merchants.actors import Actor
-from kopilka.merchants.models import Merchant
+from kopilka.merchants.models import AuditAction, Merchant
 from kopilka.merchants.services import audit_record
 from kopilka.programs.exceptions import ProgramNotFound
 from kopilka.programs.models import Program
@@ -114,7 +114,7 @@ def card_type_create(
     audit_record(
         merchant=merchant,
         actor=actor,
-        action="card_type.create",
+        action=AuditAction.CARD_TYPE_CREATE,
         obj=card_type,
         data={
             "program_id": program.pk,
@@ -167,7 +167,7 @@ def card_type_update(
     audit_record(
         merchant=card_type.merchant,
         actor=actor,
-        action="card_type.update",
+        action=AuditAction.CARD_TYPE_UPDATE,
         obj=card_type,
         data={"before": before, "after": changes},
     )
@@ -349,7 +349,7 @@ def cards_move_to_type(
     audit_record(
         merchant=merchant,
         actor=actor,
-        action="card_type.move_cards",
+        action=AuditAction.CARD_TYPE_MOVE_CARDS,
         obj=to_type,
         reason=reason,
         data={
@@ -449,7 +449,7 @@ def balances_follow_programs(
     audit_record(
         merchant=merchant,
         actor=actor,
-        action="program.balances_follow",
+        action=AuditAction.PROGRAM_BALANCES_FOLLOW,
         obj=from_program,
         reason=reason,
         data=asdict(result),

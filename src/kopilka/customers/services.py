@@ -11,7 +11,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from kopilka.merchants.actors import Actor
-from kopilka.merchants.models import Merchant
+from kopilka.merchants.models import AuditAction, Merchant
 from kopilka.merchants.services import audit_record
 
 from . import card_types
@@ -122,7 +122,7 @@ def customer_register(
     audit_record(
         merchant=merchant,
         actor=actor,
-        action="customer.register",
+        action=AuditAction.CUSTOMER_REGISTER,
         obj=customer,
         # Field names only: audit rows outlive anonymisation, so no personal data goes here.
         data={"fields": sorted(k for k, v in profile.items() if v), "status": status},
@@ -169,7 +169,7 @@ def customer_update(*, customer: Customer, actor: Actor, **fields) -> Customer:
     audit_record(
         merchant=customer.merchant,
         actor=actor,
-        action="customer.update",
+        action=AuditAction.CUSTOMER_UPDATE,
         obj=customer,
         data={"fields": sorted(changed)},
     )
@@ -185,7 +185,9 @@ def customer_confirm(*, customer: Customer, actor: Actor) -> Customer:
         return customer
     if customer.status != Customer.Status.PENDING:
         raise CustomerStatusConflict(_("A blocked customer cannot be confirmed."))
-    return _set_status(customer, Customer.Status.ACTIVE, actor=actor, action="customer.confirm")
+    return _set_status(
+        customer, Customer.Status.ACTIVE, actor=actor, action=AuditAction.CUSTOMER_CONFIRM
+    )
 
 
 @transaction.atomic
@@ -194,7 +196,11 @@ def customer_block(*, customer: Customer, actor: Actor, reason: str = "") -> Cus
     if customer.status == Customer.Status.BLOCKED:
         return customer
     return _set_status(
-        customer, Customer.Status.BLOCKED, actor=actor, action="customer.block", reason=reason
+        customer,
+        Customer.Status.BLOCKED,
+        actor=actor,
+        action=AuditAction.CUSTOMER_BLOCK,
+        reason=reason,
     )
 
 
@@ -205,7 +211,11 @@ def customer_unblock(*, customer: Customer, actor: Actor, reason: str = "") -> C
     if customer.status != Customer.Status.BLOCKED:
         return customer
     return _set_status(
-        customer, Customer.Status.ACTIVE, actor=actor, action="customer.unblock", reason=reason
+        customer,
+        Customer.Status.ACTIVE,
+        actor=actor,
+        action=AuditAction.CUSTOMER_UNBLOCK,
+        reason=reason,
     )
 
 
@@ -237,7 +247,7 @@ def customer_anonymise(*, customer: Customer, actor: Actor, reason: str = "") ->
     audit_record(
         merchant=customer.merchant,
         actor=actor,
-        action="customer.anonymise",
+        action=AuditAction.CUSTOMER_ANONYMISE,
         obj=customer,
         reason=reason,
         data={"cards_blocked": cards_blocked},
@@ -349,7 +359,7 @@ def cards_stock(
     audit_record(
         merchant=merchant,
         actor=actor,
-        action="card.stock",
+        action=AuditAction.CARD_STOCK,
         obj=cards[0],
         data={
             "first": numbers[0],
@@ -394,7 +404,7 @@ def _assign(
     audit_record(
         merchant=customer.merchant,
         actor=actor,
-        action="card.assign",
+        action=AuditAction.CARD_ASSIGN,
         obj=stock,
         data={
             "number": stock.number,
@@ -432,7 +442,9 @@ def card_regenerate_secret(*, card: Card, actor: Actor) -> str:
     _ensure_not_lost(card)
     card.secret_hash, plain = _secret_hash(None)
     card.save(update_fields=["secret_hash"])
-    audit_record(merchant=card.merchant, actor=actor, action="card.regenerate_secret", obj=card)
+    audit_record(
+        merchant=card.merchant, actor=actor, action=AuditAction.CARD_REGENERATE_SECRET, obj=card
+    )
     return plain
 
 
@@ -487,7 +499,7 @@ def card_reissue(
     audit_record(
         merchant=card.merchant,
         actor=actor,
-        action="card.reissue",
+        action=AuditAction.CARD_REISSUE,
         obj=card,
         data={"new_card_id": new_card.pk},
     )
@@ -510,7 +522,7 @@ def group_create(*, merchant: Merchant, name: str, actor: Actor) -> Group:
             group = Group.objects.create(merchant=merchant, name=name)
     except IntegrityError as exc:
         raise DuplicateGroup(name=name) from exc
-    audit_record(merchant=merchant, actor=actor, action="group.create", obj=group)
+    audit_record(merchant=merchant, actor=actor, action=AuditAction.GROUP_CREATE, obj=group)
     return group
 
 
@@ -526,7 +538,7 @@ def customer_set_groups(
     audit_record(
         merchant=customer.merchant,
         actor=actor,
-        action="customer.set_groups",
+        action=AuditAction.CUSTOMER_SET_GROUPS,
         obj=customer,
         data={"group_ids": group_ids},
     )
@@ -563,7 +575,7 @@ def group_add_customers(*, group: Group, customers, actor: Actor, reason: str = 
     audit_record(
         merchant=merchant,
         actor=actor,
-        action="group.add_customers",
+        action=AuditAction.GROUP_ADD_CUSTOMERS,
         obj=group,
         reason=reason,
         data={"added": added},
@@ -582,7 +594,7 @@ def group_remove_customers(*, group: Group, customers, actor: Actor, reason: str
     audit_record(
         merchant=group.merchant,
         actor=actor,
-        action="group.remove_customers",
+        action=AuditAction.GROUP_REMOVE_CUSTOMERS,
         obj=group,
         reason=reason,
         data={"removed": removed},
@@ -706,7 +718,7 @@ def _ensure_not_lost(card: Card) -> None:
 
 
 def _set_status(
-    customer: Customer, status: str, *, actor: Actor, action: str, reason: str = ""
+    customer: Customer, status: str, *, actor: Actor, action: AuditAction, reason: str = ""
 ) -> Customer:
     previous = customer.status
     customer.status = status
@@ -729,7 +741,9 @@ def _set_card_status(card: Card, status: str, *, actor: Actor, reason: str) -> C
     audit_record(
         merchant=card.merchant,
         actor=actor,
-        action="card.block" if status == Card.Status.BLOCKED else "card.unblock",
+        action=AuditAction.CARD_BLOCK
+        if status == Card.Status.BLOCKED
+        else AuditAction.CARD_UNBLOCK,
         obj=card,
         reason=reason,
         data={"from": previous, "to": status},
@@ -817,7 +831,7 @@ def _issue_card(
     audit_record(
         merchant=merchant,
         actor=actor,
-        action="card.issue",
+        action=AuditAction.CARD_ISSUE,
         obj=card,
         data={
             "kind": kind,

@@ -17,6 +17,7 @@ from django.utils import timezone
 from kopilka import bounds, hotsql
 from kopilka.errors import NotFound, ValidationFailed
 from kopilka.merchants.actors import Actor
+from kopilka.merchants.models import AuditAction
 from kopilka.merchants.services import audit_record
 from kopilka.rules.lifetime import lot_dates
 
@@ -303,7 +304,7 @@ def manual_adjust(
     audit_record(
         merchant=account.merchant,
         actor=actor,
-        action="ledger.manual_adjust",
+        action=AuditAction.LEDGER_MANUAL_ADJUST,
         obj=account,
         reason=reason,
         data={
@@ -524,7 +525,7 @@ def reverse(
     audit_record(
         merchant=account.merchant,
         actor=actor,
-        action="ledger.reverse",
+        action=AuditAction.LEDGER_REVERSE,
         obj=account,
         reason=reason,
         data={"transfer_id": str(transfer_id), "reversal_id": str(reversal_id)},

@@ -17,18 +17,20 @@ from kopilka.errors import Conflict, ValidationFailed
 
 from . import sql
 from .actors import Actor
-from .models import AuditEvent, Merchant, Register, Role, StaffMember, Store
+from .models import AuditAction, AuditEvent, Merchant, Register, Role, StaffMember, Store
 
 KEY_PREFIX_LENGTH = 8
 
 
 def audit_record(
-    *, merchant: Merchant, actor: Actor, action: str, obj, reason: str = "", data=None
+    *, merchant: Merchant, actor: Actor, action: AuditAction, obj, reason: str = "", data=None
 ) -> AuditEvent:
+    """One row of the audit trail, in the caller's transaction. `action` is an AuditAction:
+    a free-form string is refused (ValueError), so the trail's vocabulary stays one enum."""
     return AuditEvent.objects.create(
         merchant=merchant,
         actor=str(actor),
-        action=action,
+        action=AuditAction(action),
         object_type=obj._meta.label_lower,
         object_id=str(obj.pk),
         reason=reason,
@@ -39,21 +41,23 @@ def audit_record(
 @transaction.atomic
 def merchant_create(*, name: str, actor: Actor, **fields) -> Merchant:
     merchant = Merchant.objects.create(name=name, **fields)
-    audit_record(merchant=merchant, actor=actor, action="merchant.create", obj=merchant)
+    audit_record(merchant=merchant, actor=actor, action=AuditAction.MERCHANT_CREATE, obj=merchant)
     return merchant
 
 
 @transaction.atomic
 def store_create(*, merchant: Merchant, name: str, actor: Actor, **fields) -> Store:
     store = Store.objects.create(merchant=merchant, name=name, **fields)
-    audit_record(merchant=merchant, actor=actor, action="store.create", obj=store)
+    audit_record(merchant=merchant, actor=actor, action=AuditAction.STORE_CREATE, obj=store)
     return store
 
 
 @transaction.atomic
 def register_create(*, store: Store, name: str, actor: Actor) -> Register:
     register = Register.objects.create(merchant_id=store.merchant_id, store=store, name=name)
-    audit_record(merchant=store.merchant, actor=actor, action="register.create", obj=register)
+    audit_record(
+        merchant=store.merchant, actor=actor, action=AuditAction.REGISTER_CREATE, obj=register
+    )
     return register
 
 
@@ -74,7 +78,9 @@ def register_key_issue(*, register: Register, actor: Actor, key: str | None = No
     register.key_issued_at = timezone.now()
     register.is_active = True
     register.save(update_fields=["key_prefix", "key_hash", "key_issued_at", "is_active"])
-    audit_record(merchant=register.merchant, actor=actor, action="register.key_issue", obj=register)
+    audit_record(
+        merchant=register.merchant, actor=actor, action=AuditAction.REGISTER_KEY_ISSUE, obj=register
+    )
     return key
 
 
@@ -84,7 +90,10 @@ def register_key_revoke(*, register: Register, actor: Actor) -> None:
     register.key_hash = ""
     register.save(update_fields=["key_prefix", "key_hash"])
     audit_record(
-        merchant=register.merchant, actor=actor, action="register.key_revoke", obj=register
+        merchant=register.merchant,
+        actor=actor,
+        action=AuditAction.REGISTER_KEY_REVOKE,
+        obj=register,
     )
 
 
@@ -114,7 +123,11 @@ def staff_create(
     user.groups.add(Group.objects.get(name=role.value))
     member = StaffMember.objects.create(user=user, merchant=merchant, role=role.value)
     audit_record(
-        merchant=merchant, actor=actor, action="staff.create", obj=member, data={"role": role}
+        merchant=merchant,
+        actor=actor,
+        action=AuditAction.STAFF_CREATE,
+        obj=member,
+        data={"role": role},
     )
     return member
 
@@ -173,7 +186,7 @@ def merchant_update(*, merchant: Merchant, actor: Actor, **fields) -> Merchant:
         audit_record(
             merchant=merchant,
             actor=actor,
-            action="merchant.update",
+            action=AuditAction.MERCHANT_UPDATE,
             obj=merchant,
             data={"fields": changed},
         )
@@ -189,7 +202,7 @@ def store_update(*, store: Store, actor: Actor, **fields) -> Store:
         audit_record(
             merchant=store.merchant,
             actor=actor,
-            action="store.update",
+            action=AuditAction.STORE_UPDATE,
             obj=store,
             data={"fields": changed},
         )
@@ -206,7 +219,7 @@ def register_update(*, register: Register, actor: Actor, **fields) -> Register:
         audit_record(
             merchant=register.merchant,
             actor=actor,
-            action="register.update",
+            action=AuditAction.REGISTER_UPDATE,
             obj=register,
             data={"fields": changed},
         )
@@ -237,6 +250,10 @@ def staff_update(
     if data:
         user.save(update_fields=["is_staff", "is_active"])
         audit_record(
-            merchant=member.merchant, actor=actor, action="staff.update", obj=member, data=data
+            merchant=member.merchant,
+            actor=actor,
+            action=AuditAction.STAFF_UPDATE,
+            obj=member,
+            data=data,
         )
     return member

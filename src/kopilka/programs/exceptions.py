@@ -1,8 +1,16 @@
-"""Errors of programs."""
+"""Errors of programs, enrolment and the balances changed or imported by hand."""
 
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.errors import KopilkaError, NotFound, ValidationFailed
+from kopilka import bounds
+from kopilka.errors import AboveMaximum, KopilkaError, NotFound, ValidationFailed
 
 
 class ProgramNotFound(NotFound):
@@ -47,3 +55,53 @@ class CampaignsCollide(InvalidCampaign):
 class ArchivedConfiguration(InvalidProgram):
     code = "archived"
     default_message = _("This was switched off: switch it on again first.")
+
+
+class NoProgram(KopilkaError):
+    code = "no_program"
+    status = 409
+    default_message = _("There is no enabled bonus program to open an account in.")
+
+
+class AdjustNotAllowed(KopilkaError):
+    code = "adjust_not_allowed"
+    status = 403
+    default_message = _("Your role may not change balances by hand.")
+
+
+class AdjustLimitExceeded(KopilkaError):
+    code = "adjust_limit_exceeded"
+    status = 403
+    default_message = _("The amount is above the limit of your role for one operation.")
+
+
+class NoAccountToDebit(KopilkaError):
+    code = "no_account_to_debit"
+    status = 409
+    default_message = _(
+        "The customer has no bonus account in their program yet: there is nothing to debit."
+    )
+
+
+class OpeningBalanceTooLarge(AboveMaximum):
+    """An imported opening balance above kopilka.bounds.MAX_OPENING_BALANCE."""
+
+    @classmethod
+    def of(cls, amount: int) -> OpeningBalanceTooLarge:
+        maximum = bounds.MAX_OPENING_BALANCE
+        message = gettext("An opening balance is at most %(maximum)s.") % {
+            "maximum": f"{Decimal(maximum) / 100:.2f}"
+        }
+        return cls(message, field="opening_balance", maximum=maximum, value=amount)
+
+
+class ExpiryInPast(ValidationFailed):
+    code = "expiry_in_past"
+    default_message = _("The expiry date is in the past.")
+
+    @classmethod
+    def of(cls, day: date) -> ExpiryInPast:
+        message = gettext("The expiry date %(date)s is in the past.") % {
+            "date": date_format(day, "SHORT_DATE_FORMAT")
+        }
+        return cls(message, field="expires_on", value=day.isoformat())

@@ -1,27 +1,48 @@
-"""Writes of programs: create and change programs and their rules; enrol customers."""
+"""Writes of programs: create and change programs and their rules; enrol customers (at the
+till and from the back office); balances changed by hand and opening balances imported."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from kopilka import bounds
 from kopilka.catalog.models import Segment
+from kopilka.customers import services as customers
+from kopilka.customers import stats
+from kopilka.customers.exceptions import CustomerAnonymised
+from kopilka.customers.models import Customer
 from kopilka.ledger import locks
 from kopilka.ledger import services as ledger
-from kopilka.ledger.models import Account, EntryKind
+from kopilka.ledger.exceptions import InvalidAmount
+from kopilka.ledger.models import Account, Entry, EntryKind
 from kopilka.merchants.actors import Actor
+from kopilka.merchants.models import AuditAction, Role
 from kopilka.merchants.services import audit_record
 
 from . import checks
-from .exceptions import ArchivedConfiguration, InvalidLevel, InvalidProgram
+from .exceptions import (
+    AdjustLimitExceeded,
+    AdjustNotAllowed,
+    ArchivedConfiguration,
+    ExpiryInPast,
+    InvalidLevel,
+    InvalidProgram,
+    NoAccountToDebit,
+    NoProgram,
+    OpeningBalanceTooLarge,
+)
 from .models import (
     FIXED_OR_STEPS,
     AccrualRule,
@@ -36,6 +57,7 @@ from .models import (
     Program,
     SegmentCap,
 )
+from .selectors import program_of_customer
 
 # What removing a switched-off or unwanted row did: history refers to it, so it was archived
 # (kept for that history, out of the engine and the pickers), or nothing did and it is gone.
@@ -72,7 +94,7 @@ def program_create(
     program.save()
     if stores:
         program.stores.set(_stores(merchant, stores))
-    audit_record(merchant=merchant, actor=actor, action="program.create", obj=program)
+    audit_record(merchant=merchant, actor=actor, action=AuditAction.PROGRAM_CREATE, obj=program)
     return program
 
 
@@ -95,7 +117,7 @@ def program_update(
     audit_record(
         merchant=program.merchant,
         actor=actor,
-        action="program.update",
+        action=AuditAction.PROGRAM_UPDATE,
         obj=program,
         data={"fields": changed},
     )
@@ -150,7 +172,7 @@ def accrual_rule_set(
     audit_record(
         merchant=program.merchant,
         actor=actor,
-        action="program.accrual_rule_set",
+        action=AuditAction.PROGRAM_ACCRUAL_RULE_SET,
         obj=program,
         data={"rule": rule.pk, "steps": [[m, str(p)] for m, p in steps]},
     )
@@ -171,7 +193,9 @@ def segment_cap_set(
     )
     _validated(cap)
     _touch(program)
-    audit_record(merchant=program.merchant, actor=actor, action="program.segment_cap", obj=cap)
+    audit_record(
+        merchant=program.merchant, actor=actor, action=AuditAction.PROGRAM_SEGMENT_CAP, obj=cap
+    )
     return cap
 
 
@@ -201,7 +225,10 @@ def discount_steps_set(
         ).save()
     _touch(program)
     audit_record(
-        merchant=program.merchant, actor=actor, action="program.discount_steps", obj=program
+        merchant=program.merchant,
+        actor=actor,
+        action=AuditAction.PROGRAM_DISCOUNT_STEPS,
+        obj=program,
     )
 
 
@@ -256,7 +283,7 @@ def level_create(
         _validated(LevelSegment(level=level, segment=segment, **figures)).save()
     checks.check_levels_reachable(program)
     _touch(program)
-    audit_record(merchant=program.merchant, actor=actor, action="level.create", obj=level)
+    audit_record(merchant=program.merchant, actor=actor, action=AuditAction.LEVEL_CREATE, obj=level)
     return level
 
 
@@ -277,7 +304,7 @@ def level_assign(
     audit_record(
         merchant=level.program.merchant,
         actor=actor,
-        action="level.assign",
+        action=AuditAction.LEVEL_ASSIGN,
         obj=customer,
         reason=reason,
         data={"level": level.pk, "until": until.isoformat() if until else None},
@@ -307,7 +334,7 @@ def level_assignment_end(
     audit_record(
         merchant=assignment.level.program.merchant,
         actor=actor,
-        action="level.assignment_end",
+        action=AuditAction.LEVEL_ASSIGNMENT_END,
         obj=assignment.customer,
         reason=reason,
         data={
@@ -361,7 +388,7 @@ def campaign_create(
     campaign.stores.set([s for s in stores if s.merchant_id == merchant.pk])
     campaign.groups.set([g for g in groups if g.merchant_id == merchant.pk])
     checks.check_campaign_collisions(campaign)
-    audit_record(merchant=merchant, actor=actor, action="campaign.create", obj=campaign)
+    audit_record(merchant=merchant, actor=actor, action=AuditAction.CAMPAIGN_CREATE, obj=campaign)
     return campaign
 
 
@@ -377,7 +404,7 @@ def segment_cap_remove(*, program: Program, segment: Segment, actor: Actor) -> N
         audit_record(
             merchant=program.merchant,
             actor=actor,
-            action="program.segment_cap_remove",
+            action=AuditAction.PROGRAM_SEGMENT_CAP_REMOVE,
             obj=program,
             data={"segment": segment.pk},
         )
@@ -434,7 +461,7 @@ def level_update(
     audit_record(
         merchant=program.merchant,
         actor=actor,
-        action="level.update",
+        action=AuditAction.LEVEL_UPDATE,
         obj=level,
         data={"fields": sorted(fields), "segments": segments is not None},
     )
@@ -473,7 +500,7 @@ def campaign_update(
     audit_record(
         merchant=merchant,
         actor=actor,
-        action="campaign.update",
+        action=AuditAction.CAMPAIGN_UPDATE,
         obj=campaign,
         data={"fields": sorted(fields)},
     )
@@ -506,7 +533,7 @@ def _has_receipts(obj, *, program: Program | None = None, merchant=None, since=N
     return receipts.exists()
 
 
-def _switch(obj, *, on: bool, actor: Actor, merchant, action: str, program=None):
+def _switch(obj, *, on: bool, actor: Actor, merchant, action: AuditAction, program=None):
     obj.archived_at = None if on else timezone.now()
     obj.save(update_fields=["archived_at"])
     if program is not None:
@@ -515,7 +542,9 @@ def _switch(obj, *, on: bool, actor: Actor, merchant, action: str, program=None)
     return obj
 
 
-def _removed(obj, *, referenced: bool, actor: Actor, merchant, action: str, program=None) -> str:
+def _removed(
+    obj, *, referenced: bool, actor: Actor, merchant, action: AuditAction, program=None
+) -> str:
     """Delete `obj`, or archive it when `referenced`; audited either way."""
     data = {"id": obj.pk, "name": str(obj)}
     if referenced:
@@ -566,7 +595,7 @@ def level_switch(*, level: Level, on: bool, actor: Actor) -> Level:
         level.archived_at = None
         level.save(update_fields=["archived_at"])
         checks.check_levels_reachable(program)
-    action = "level.switch_on" if on else "level.switch_off"
+    action = AuditAction.LEVEL_SWITCH_ON if on else AuditAction.LEVEL_SWITCH_OFF
     return _switch(
         level, on=on, actor=actor, merchant=program.merchant, action=action, program=program
     )
@@ -582,7 +611,7 @@ def level_remove(*, level: Level, actor: Actor) -> str:
         referenced=level_history_exists(level),
         actor=actor,
         merchant=program.merchant,
-        action="level.remove",
+        action=AuditAction.LEVEL_REMOVE,
         program=program,
     )
 
@@ -602,7 +631,11 @@ def accrual_rule_switch(*, rule: AccrualRule, on: bool, actor: Actor) -> Accrual
         checks.check_accrual_rule_place(
             program, rule, set(rule.segments.values_list("pk", flat=True))
         )
-    action = "program.accrual_rule_switch_on" if on else "program.accrual_rule_switch_off"
+    action = (
+        AuditAction.PROGRAM_ACCRUAL_RULE_SWITCH_ON
+        if on
+        else AuditAction.PROGRAM_ACCRUAL_RULE_SWITCH_OFF
+    )
     return _switch(
         rule, on=on, actor=actor, merchant=program.merchant, action=action, program=program
     )
@@ -619,7 +652,7 @@ def accrual_rule_delete(*, rule: AccrualRule, actor: Actor) -> str:
         referenced=accrual_rule_history_exists(rule),
         actor=actor,
         merchant=program.merchant,
-        action="program.accrual_rule_delete",
+        action=AuditAction.PROGRAM_ACCRUAL_RULE_DELETE,
         program=program,
     )
 
@@ -641,7 +674,7 @@ def campaign_switch(*, campaign: Campaign, on: bool, actor: Actor) -> Campaign:
         campaign.archived_at = None
         checks.check_campaign(campaign)
         checks.check_campaign_collisions(campaign)
-    action = "campaign.switch_on" if on else "campaign.switch_off"
+    action = AuditAction.CAMPAIGN_SWITCH_ON if on else AuditAction.CAMPAIGN_SWITCH_OFF
     return _switch(campaign, on=on, actor=actor, merchant=campaign.merchant, action=action)
 
 
@@ -658,5 +691,190 @@ def campaign_remove(*, campaign: Campaign, actor: Actor) -> str:
         referenced=campaign_history_exists(campaign),
         actor=actor,
         merchant=campaign.merchant,
-        action="campaign.remove",
+        action=AuditAction.CAMPAIGN_REMOVE,
     )
+
+
+# ---- enrolment and balances by hand (the back office) -----------------------------------------
+
+
+class Enrolment(NamedTuple):
+    account: Account
+    created: bool  # the account was opened now
+    welcome: int  # the welcome bonus given now, in minor units
+
+
+def adjust_limit() -> int:
+    """The most a marketer may credit or debit by hand in one operation, in minor units."""
+    return getattr(settings, "KOPILKA_MARKETER_ADJUST_LIMIT", 100000)
+
+
+@transaction.atomic
+def customer_program_enrol(*, customer, actor: Actor, now=None) -> Enrolment | None:
+    """Open the customer's account in their program (programs.selectors.program_of_customer)
+    the way the till does: an active customer is enrolled with the welcome bonus, once
+    (customer_enrol); a pending one gets the account alone and the bonus on confirmation,
+    since an unconfirmed contact must not be worth points. Audited when something changed.
+    None when the customer has no program (none is enabled)."""
+    if customer.anonymised_at is not None:
+        raise CustomerAnonymised(customer_id=customer.pk)
+    program = program_of_customer(customer=customer, merchant=customer.merchant)
+    if program is None:
+        return None
+    existing = Account.objects.filter(customer=customer, program=program).first()
+    welcomed_before = _welcome_total(existing)
+    if customer.status == Customer.Status.ACTIVE:
+        account = customer_enrol(customer=customer, program=program, actor=actor, now=now)
+    else:
+        account = ledger.account_open(customer=customer, program=program, actor=actor)
+    done = Enrolment(account, existing is None, _welcome_total(account) - welcomed_before)
+    if done.created or done.welcome:
+        audit_record(
+            merchant=customer.merchant,
+            actor=actor,
+            action=AuditAction.ACCOUNT_OPEN if done.created else AuditAction.ACCOUNT_WELCOME,
+            obj=account,
+            data={"customer_id": customer.pk, "program_id": program.pk, "welcome": done.welcome},
+        )
+        stats.refresh_customer_balances([customer.pk], now=now or timezone.now())
+    return done
+
+
+def _welcome_total(account: Account | None) -> int:
+    if account is None:
+        return 0
+    entries = Entry.objects.filter(account=account, kind=EntryKind.WELCOME)
+    return entries.aggregate(total=Sum("amount"))["total"] or 0
+
+
+@transaction.atomic
+def customer_register_and_enrol(*, merchant, actor: Actor, **profile) -> Customer:
+    """A customer added in the back office: registered (customers.services.customer_register)
+    and, when active, enrolled in their program with the welcome bonus, as one registered at
+    the till; account and welcome bonus with the customer or not at all."""
+    customer = customers.customer_register(merchant=merchant, actor=actor, **profile)
+    if customer.status == Customer.Status.ACTIVE:
+        customer_program_enrol(customer=customer, actor=actor)
+    return customer
+
+
+@transaction.atomic
+def customer_program_account_open(*, customer, actor: Actor, now=None) -> Enrolment:
+    """The "Open a bonus account" button of the customer card: customer_program_enrol,
+    refused (NoProgram) when the customer has no program."""
+    done = customer_program_enrol(customer=customer, actor=actor, now=now)
+    if done is None:
+        raise NoProgram()
+    return done
+
+
+@transaction.atomic
+def customer_activate(*, customer, actor: Actor, now=None) -> Enrolment | None:
+    """Confirm a pending customer by hand (staff checked the contact) with what the till's
+    confirmation by one-time code brings (pos.desk.customer_confirm_with_code): the status
+    becomes active and the customer is enrolled with the welcome bonus. Confirming an active
+    customer again changes nothing; a blocked one is refused by customer_confirm."""
+    if customer.status == Customer.Status.ACTIVE:
+        return None
+    customer = customers.customer_confirm(customer=customer, actor=actor)
+    return customer_program_enrol(customer=customer, actor=actor, now=now)
+
+
+@transaction.atomic
+def balance_adjust(
+    *, amount: int, reason: str, role: str, actor: Actor, account=None, customer=None, now=None
+) -> list[Entry]:
+    """Manual credit (amount > 0) or debit (< 0) by a staff member, within the limit of the
+    role: auditors and cashiers none, marketers up to KOPILKA_MARKETER_ADJUST_LIMIT per
+    operation. Audited by ledger.manual_adjust; the list's balance snapshot follows.
+
+    With `customer` instead of `account`: their account in their program, which a credit
+    opens first (customer_program_enrol, welcome bonus included, outside the role's limit: it
+    is the program's); a debit of an account that is not there is refused."""
+    if role not in (Role.OWNER, Role.ADMIN, Role.MARKETER):
+        raise AdjustNotAllowed()
+    if role == Role.MARKETER and abs(amount) > adjust_limit():
+        raise AdjustLimitExceeded(limit=adjust_limit(), amount=amount)
+    if account is None:
+        program = program_of_customer(customer=customer, merchant=customer.merchant)
+        if program is None:
+            raise NoProgram()
+        account = Account.objects.filter(customer=customer, program=program).first()
+        if account is None and amount < 0:
+            raise NoAccountToDebit()
+        if account is None:
+            account = customer_program_enrol(customer=customer, actor=actor, now=now).account
+    [locked] = locks.lock_accounts([account.pk])
+    # Points added by hand burn like earned ones: after the program's bonus lifetime.
+    lifetime = Program.objects.values_list("lifetime_days", flat=True).get(pk=locked.program_id)
+    entries = ledger.manual_adjust(
+        account=locked, amount=amount, actor=actor, reason=reason, now=now, lifetime_days=lifetime
+    )
+    stats.refresh_customer_balances([account.customer_id], now=now or timezone.now())
+    return entries
+
+
+def balance_import_expiry(*, merchant, expires_on: date | None, lifetime_days: int | None, now):
+    """When an imported opening balance burns: at the end of `expires_on` (the merchant's
+    day), else `lifetime_days` (the program's bonus lifetime) after `now`, the import; None:
+    never. ExpiryInPast for a day before the merchant's today."""
+    if expires_on is None:
+        return now + timedelta(days=lifetime_days) if lifetime_days else None
+    if expires_on < now.astimezone(ZoneInfo(merchant.time_zone)).date():
+        raise ExpiryInPast.of(expires_on)
+    zone = ZoneInfo(merchant.time_zone)
+    return next_local_midnight(merchant, datetime.combine(expires_on, time(12), tzinfo=zone))
+
+
+@transaction.atomic
+def balance_import(
+    *, customer, amount: int, actor: Actor, expires_on: date | None = None, now=None
+) -> Entry:
+    """An opening balance carried over from another system (the customer import): a
+    `manual_credit` lot ("opening balance (import)") in the account of the customer's program,
+    opened without the welcome bonus (the customer had their balance there, not a new
+    enrolment). It burns at the end of `expires_on`, or, without one, after the program's
+    bonus lifetime counted from the import. At most kopilka.bounds.MAX_OPENING_BALANCE;
+    audited (ledger.balance_import). The caller refreshes the customers' balance figures."""
+    if not isinstance(amount, int) or amount <= 0:
+        raise InvalidAmount(field="opening_balance", value=str(amount))
+    if amount > bounds.MAX_OPENING_BALANCE:
+        raise OpeningBalanceTooLarge.of(amount)
+    if customer.anonymised_at is not None:
+        raise CustomerAnonymised(customer_id=customer.pk)
+    now = now or timezone.now()
+    program = program_of_customer(customer=customer, merchant=customer.merchant, now=now)
+    if program is None:
+        raise NoProgram(gettext("The merchant has no program for an opening balance."))
+    expires_at = balance_import_expiry(
+        merchant=customer.merchant,
+        expires_on=expires_on,
+        lifetime_days=program.lifetime_days,
+        now=now,
+    )
+    account = ledger.account_open_locked(customer=customer, program=program, actor=actor)
+    entry = ledger.credit(
+        account=account,
+        amount=amount,
+        kind=EntryKind.MANUAL_CREDIT,
+        reason=gettext("opening balance (import)"),
+        actor=actor,
+        now=now,
+        available_from=now,
+        expires_at=expires_at,
+    )
+    audit_record(
+        merchant=customer.merchant,
+        actor=actor,
+        action=AuditAction.LEDGER_BALANCE_IMPORT,
+        obj=account,
+        reason=entry.reason,
+        data={
+            "customer_id": customer.pk,
+            "program_id": program.pk,
+            "amount": amount,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+            "transfer_id": str(entry.transfer_id),
+        },
+    )
+    return entry
