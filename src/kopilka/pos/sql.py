@@ -132,8 +132,7 @@ _INSERT_SALE_ALONE = _INSERT_SALE.format(also="")
 
 def _saved(db, obj: Model, pk: int) -> None:
     obj.pk = pk
-    obj._state.adding = False
-    obj._state.db = db.alias
+    hotsql.mark_saved(obj, db.alias)
 
 
 def insert_record(record: IdempotencyRecord) -> None:
