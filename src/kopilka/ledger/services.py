@@ -249,7 +249,8 @@ def spend(
     now: datetime | None = None,
     transfer_id: uuid.UUID | None = None,
 ) -> list[Entry]:
-    """Pay with available points, earliest-expiring lots first. Raises InsufficientBalance."""
+    """Pay with available points in spend order (`lots.spend_order`). Raises
+    InsufficientBalance."""
     return _debit(
         account=account,
         amount=amount,
