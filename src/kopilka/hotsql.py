@@ -336,9 +336,16 @@ def loaded(model: type[models.Model], values: dict) -> models.Model:
     """
     instance = model.__new__(model)
     instance.__dict__.update(values)
-    state = instance._state = models.base.ModelState()
-    state.adding = False
-    state.db = DEFAULT_DB_ALIAS
+    instance._state = models.base.ModelState()
+    return mark_saved(instance)
+
+
+def mark_saved(instance: models.Model, alias: str = DEFAULT_DB_ALIAS) -> models.Model:
+    """The instance stands for a row in the database `alias` (a hand-written INSERT has just
+    written it, say): saving it again updates that row. The one place outside Django that
+    touches a model's `_state`."""
+    instance._state.adding = False
+    instance._state.db = alias
     return instance
 
 

@@ -1,4 +1,5 @@
-"""Random sequences of ledger operations and clock moves against a plain reference model.
+"""Random sequences of ledger operations and clock moves against a plain reference model: the
+lots of `ledger.lots`, moved by its rules, with no database.
 
 After every step: every invariant holds, the balance now equals the model's, and the balance
 replayed from the journal at an earlier moment equals what the model saw then.
@@ -21,7 +22,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from kopilka.ledger import selectors, services
+from kopilka.ledger import lots, selectors, services
 from kopilka.ledger.exceptions import (
     AlreadyReversed,
     HoldNotActive,
@@ -34,26 +35,9 @@ from .helpers import locked
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 HOLD_TIMEOUT = timedelta(hours=2)
-FOREVER = datetime.max.replace(tzinfo=UTC)
 
 
 # ---- the reference model: plain Python, no database -------------------------------------
-
-
-@dataclass
-class ModelLot:
-    seq: int
-    created: datetime
-    available_from: datetime
-    expires_at: datetime | None
-    remaining: int
-    held: int = 0
-
-    def alive(self, t):
-        return self.expires_at is None or t < self.expires_at
-
-    def order(self):
-        return (self.expires_at or FOREVER, self.created, self.seq)
 
 
 @dataclass
@@ -65,7 +49,7 @@ class ModelHold:
 
 @dataclass
 class Model:
-    lots: list[ModelLot] = field(default_factory=list)
+    lots: list[lots.Lot] = field(default_factory=list)
     holds: list[ModelHold] = field(default_factory=list)
     transfers: dict = field(default_factory=dict)  # transfer id -> ([(lot, amount)], kind)
     reversed: set = field(default_factory=set)
@@ -77,47 +61,18 @@ class Model:
 
     def close(self, hold, captured):
         hold.open = False
-        taken = []
-        for lot, amount in hold.parts:
-            take = min(amount, captured)
-            captured -= take
-            lot.held -= amount
-            lot.remaining += amount - take
-            if take:
-                taken.append((lot, -take))
-        return taken
+        return [(lot, -part) for lot, part in lots.release(hold.parts, captured)]
 
     def spendable(self, now):
-        lots = [
-            lot
-            for lot in self.lots
-            if lot.available_from <= now and lot.alive(now) and lot.remaining
-        ]
-        return sorted(lots, key=ModelLot.order)
+        return lots.spendable(self.lots, now)
 
-    def take(self, now, amount):
-        lots = self.spendable(now)
-        if sum(lot.remaining for lot in lots) < amount:
-            return None
-        taken = []
-        for lot in lots:
-            part = min(lot.remaining, amount)
-            if part:
-                taken.append((lot, part))
-                amount -= part
-        return taken
+    def covers(self, now, amount):
+        """Whether the lots spendable at `now` hold `amount`; nothing is taken yet."""
+        return sum(lot.remaining for lot in self.spendable(now)) >= amount
 
     def balance(self, now):
-        available = pending = expired = held = 0
-        for lot in self.lots:
-            held += lot.held
-            if not lot.alive(now):
-                expired += lot.remaining
-            elif lot.available_from <= now:
-                available += lot.remaining
-            else:
-                pending += lot.remaining
-        return selectors.Balance(available, pending, held, expired)
+        split = lots.split(self.lots, now)
+        return selectors.Balance(split.available, split.pending, split.held, split.expired)
 
 
 # ---- the machine ---------------------------------------------------------------------------
@@ -157,12 +112,12 @@ class LedgerMachine(RuleBasedStateMachine):
             lifetime_days=lifetime,
         )
         available_from = self.now + timedelta(days=freeze)
-        lot = ModelLot(
-            seq=entry.lot_id,
-            created=self.now,
+        lot = lots.Lot(
+            entry.lot_id,
+            amount,
             available_from=available_from,
             expires_at=available_from + timedelta(days=lifetime) if lifetime else None,
-            remaining=amount,
+            created_at=self.now,
         )
         self.model.lots.append(lot)
         self.model.transfers[entry.transfer_id] = ([(lot, amount)], "credit")
@@ -171,25 +126,24 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(target=transfers, amount=st.integers(1, 8000))
     def spend(self, amount):
         self.sync()
-        taken = self.model.take(self.now, amount)
+        covered = self.model.covers(self.now, amount)
         try:
             entries = locked(
                 self.account, services.spend, amount=amount, actor=self.actor, now=self.now
             )
         except InsufficientBalance:
-            assert taken is None
+            assert not covered
             return None
-        assert taken is not None
-        assert [(e.lot_id, -e.amount) for e in entries] == [(lot.seq, n) for lot, n in taken]
-        for lot, part in taken:
-            lot.remaining -= part
+        assert covered
+        taken = lots.take(self.model.spendable(self.now), amount)
+        assert [(e.lot_id, -e.amount) for e in entries] == [(lot.id, n) for lot, n in taken]
         self.model.transfers[entries[0].transfer_id] = ([(lot, -n) for lot, n in taken], "spend")
         return entries[0].transfer_id
 
     @rule(target=holds, amount=st.integers(1, 8000))
     def hold(self, amount):
         self.sync()
-        taken = self.model.take(self.now, amount)
+        covered = self.model.covers(self.now, amount)
         try:
             hold = locked(
                 self.account,
@@ -200,12 +154,10 @@ class LedgerMachine(RuleBasedStateMachine):
                 timeout=HOLD_TIMEOUT,
             )
         except InsufficientBalance:
-            assert taken is None
+            assert not covered
             return None
-        assert taken is not None
-        for lot, part in taken:
-            lot.remaining -= part
-            lot.held += part
+        assert covered
+        taken = lots.hold(self.model.spendable(self.now), amount)
         model_hold = ModelHold(parts=taken, expires_at=self.now + HOLD_TIMEOUT)
         self.model.holds.append(model_hold)
         return (hold.pk, model_hold)
@@ -232,7 +184,7 @@ class LedgerMachine(RuleBasedStateMachine):
         assert model_hold.open
         taken = self.model.close(model_hold, captured=amount)
         assert sorted((e.lot_id, e.amount) for e in entries) == sorted(
-            (lot.seq, n) for lot, n in taken
+            (lot.id, n) for lot, n in taken
         )
         self.model.transfers[entries[0].transfer_id] = (taken, "capture")
         return entries[0].transfer_id
@@ -255,8 +207,8 @@ class LedgerMachine(RuleBasedStateMachine):
     def expire(self):
         self.sync()
         entries = locked(self.account, services.expire, actor=self.actor, now=self.now)
-        expected = [lot for lot in self.model.lots if not lot.alive(self.now) and lot.remaining]
-        assert sorted(e.lot_id for e in entries) == sorted(lot.seq for lot in expected)
+        expected = [lot for lot in self.model.lots if lots.burnt(lot, self.now) and lot.remaining]
+        assert sorted(e.lot_id for e in entries) == sorted(lot.id for lot in expected)
         for lot in expected:
             lot.remaining = 0
 
@@ -320,7 +272,7 @@ def test_random_ledger_histories_keep_every_invariant(make_customer, program, ac
 @pytest.mark.parametrize("at_hours", [0, 5])
 def test_the_reference_model_agrees_with_a_hand_computed_case(at_hours):
     model = Model()
-    lot = ModelLot(1, START, START, START + timedelta(hours=4), remaining=500)
+    lot = lots.Lot(1, 500, available_from=START, expires_at=START + timedelta(hours=4))
     model.lots.append(lot)
     now = START + timedelta(hours=at_hours)
     expected = (500, 0) if at_hours == 0 else (0, 500)

@@ -10,6 +10,7 @@ from django.db import IntegrityError
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
+from kopilka import hotsql
 from kopilka.errors import Conflict, KopilkaError
 from kopilka.merchants.actors import Actor
 from kopilka.merchants.models import Merchant, StaffMember
@@ -111,8 +112,7 @@ def adopt(obj, saved) -> None:
     admin's history entry, message and redirect name the real row."""
     for field in saved._meta.concrete_fields:
         setattr(obj, field.attname, getattr(saved, field.attname))
-    obj._state.adding = False
-    obj._state.db = saved._state.db
+    hotsql.mark_saved(obj)  # one database: the one `saved` came from
 
 
 class ReadOnlyAdmin(MerchantScopedAdmin):

@@ -115,14 +115,12 @@ def lots_expiring(*, merchant, now: datetime, within_days: int, account: Account
 
 
 def lots_left(*, account: Account, now: datetime):
-    """The account's lots with points left that have not burnt, in spend order (earliest
-    expiry first, then oldest): what the customer holds, each with its freeze and burn date."""
-    from .services import SPEND_ORDER
-
+    """The account's lots with points left that have not burnt, in spend order
+    (`lots.spend_order`): what the customer holds, each with its freeze and burn date."""
     return (
         Lot.objects.filter(account=account, remaining__gt=0)
         .filter(not_burnt(now))
-        .order_by(*SPEND_ORDER)
+        .order_by(*sql.SPEND_ORDER)
     )
 
 

@@ -11,7 +11,6 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, Q
 from django.utils import timezone
 
 from kopilka import bounds, hotsql
@@ -19,9 +18,8 @@ from kopilka.errors import NotFound, ValidationFailed
 from kopilka.merchants.actors import Actor
 from kopilka.merchants.models import AuditAction
 from kopilka.merchants.services import audit_record
-from kopilka.rules.lifetime import lot_dates
 
-from . import sql
+from . import lots, sql
 from .exceptions import (
     AccountNotLocked,
     AlreadyReversed,
@@ -35,9 +33,7 @@ from .exceptions import (
 )
 from .locks import lock_accounts, locked, require_locked
 from .models import CREDIT_KINDS, Account, Entry, EntryKind, Hold, HoldAllocation, Lot
-
-# Spend order: the earliest expiry first (never-expiring last), then the oldest.
-SPEND_ORDER = (F("expires_at").asc(nulls_last=True), "created_at", "id")
+from .selectors import not_burnt
 
 
 def _check_amount(amount) -> None:
@@ -171,14 +167,14 @@ def credit(
     if kind == EntryKind.MANUAL_CREDIT and not reason.strip():
         raise ReasonRequired()
     now = now or timezone.now()
-    planned_from, planned_expiry = lot_dates(
+    available_from, expires_at = lots.opening_dates(
         now,
         freeze_days=freeze_days,
         lifetime_days=lifetime_days,
         lifetime_from_accrual=lifetime_from_accrual,
+        available_from=available_from,
+        expires_at=expires_at,
     )
-    available_from = planned_from if available_from is None else available_from
-    expires_at = planned_expiry if expires_at is None else expires_at
     if expires_at is not None and expires_at <= available_from:
         raise ValidationFailed(expires_at=expires_at.isoformat())
     posting = _posting(
@@ -193,30 +189,34 @@ def credit(
 FIRST_LOTS = 16
 
 
-def _spendable_lots(account: Account, now: datetime, amount: int | None = None) -> list[sql.LotRow]:
-    """The account's spendable lots in spend order: enough of them to cover `amount` (all of
-    them when it is None or when they cannot cover it). Lots carry id, remaining and held."""
-    lots = sql.spendable_lots(account.pk, now, FIRST_LOTS if amount is not None else None)
-    if amount is not None and len(lots) == FIRST_LOTS and sum(x.remaining for x in lots) < amount:
-        lots = sql.spendable_lots(account.pk, now, None)
-    if any(lot.held for lot in lots) and _release_expired_holds(account, now):
+def _spendable_lots(account: Account, now: datetime, amount: int | None = None) -> list[lots.Lot]:
+    """The account's spendable lots in spend order (`lots.spendable`, read by the database):
+    enough of them to cover `amount` (all of them when it is None or when they cannot cover
+    it). Lots carry id, remaining and held."""
+    found = sql.spendable_lots(account.pk, now, FIRST_LOTS if amount is not None else None)
+    if amount is not None and len(found) == FIRST_LOTS and _points(found) < amount:
+        found = sql.spendable_lots(account.pk, now, None)
+    if any(lot.held for lot in found) and _release_expired_holds(account, now):
         return _spendable_lots(account, now, amount)
-    return [lot for lot in lots if lot.remaining]
+    return [lot for lot in found if lot.remaining]
 
 
-def _allocate(lots: list[Lot], amount: int) -> list[tuple[Lot, int]]:
-    """Take `amount` from the lots in their order; refuse if they hold less."""
-    available = sum(lot.remaining for lot in lots)
+def _points(found: list[lots.Lot]) -> int:
+    return sum(lot.remaining for lot in found)
+
+
+def _covered(found: list[lots.Lot], amount: int) -> None:
+    """Refuse a spend or hold of more than the lots hold."""
+    available = _points(found)
     if available < amount:
         raise InsufficientBalance(available=available, requested=amount)
-    takes, left = [], amount
-    for lot in lots:
-        take = min(lot.remaining, left)
-        takes.append((lot, take))
-        left -= take
-        if not left:
-            break
-    return takes
+
+
+def _store(changed: list[lots.Lot], fields: list[str]) -> None:
+    """Write the figures of lots that `lots` has moved points in."""
+    Lot.objects.bulk_update(
+        [Lot(pk=lot.id, remaining=lot.remaining, held=lot.held) for lot in changed], fields
+    )
 
 
 def _debit(*, account, amount, actor, kind, receipt, reason, now, transfer_id) -> list[Entry]:
@@ -234,8 +234,9 @@ def _debit(*, account, amount, actor, kind, receipt, reason, now, transfer_id) -
             raise InsufficientBalance(available=taken.available, requested=amount)
     # Held points (a hold may have timed out), more lots than the first few, or SQLite:
     # read the lots, then write.
-    takes = _allocate(_spendable_lots(account, now, amount), amount)
-    rows = sql.debit(posting, [(lot.pk, take) for lot, take in takes])
+    found = _spendable_lots(account, now, amount)
+    _covered(found, amount)
+    rows = sql.debit(posting, [(lot.id, part) for lot, part in lots.take(found, amount)])
     return _saved(account, receipt, posting, rows)
 
 
@@ -249,7 +250,8 @@ def spend(
     now: datetime | None = None,
     transfer_id: uuid.UUID | None = None,
 ) -> list[Entry]:
-    """Pay with available points, earliest-expiring lots first. Raises InsufficientBalance."""
+    """Pay with available points in spend order (`lots.spend_order`). Raises
+    InsufficientBalance."""
     return _debit(
         account=account,
         amount=amount,
@@ -330,11 +332,10 @@ def hold(
     _check_amount(amount)
     now = now or timezone.now()
     timeout = timeout or timedelta(seconds=settings.KOPILKA_HOLD_TIMEOUT_SECONDS)
-    takes = _allocate(_spendable_lots(account, now, amount), amount)
-    for lot, take in takes:
-        lot.remaining -= take
-        lot.held += take
-    Lot.objects.bulk_update([lot.as_lot() for lot, _ in takes], ["remaining", "held"])
+    found = _spendable_lots(account, now, amount)
+    _covered(found, amount)
+    takes = lots.hold(found, amount)
+    _store([lot for lot, _ in takes], ["remaining", "held"])
     new_hold = Hold.objects.create(
         merchant_id=account.merchant_id,
         account=account,
@@ -345,7 +346,7 @@ def hold(
         expires_at=now + timeout,
     )
     HoldAllocation.objects.bulk_create(
-        HoldAllocation(hold=new_hold, lot_id=lot.pk, amount=take) for lot, take in takes
+        HoldAllocation(hold=new_hold, lot_id=lot.id, amount=part) for lot, part in takes
     )
     return new_hold
 
@@ -360,18 +361,16 @@ def _active_hold(account: Account, hold_id: int, now: datetime) -> Hold:
 
 
 def _close_hold(the_hold: Hold, *, status: str, captured: int, closed_at: datetime):
-    """Give back to the lots what the hold does not capture. Returns [(lot, amount captured)]."""
-    allocations = list(the_hold.allocations.select_related("lot").order_by("id"))
-    to_capture, captured_from = captured, []
-    for allocation in allocations:
-        lot = allocation.lot
-        take = min(allocation.amount, to_capture)
-        to_capture -= take
-        lot.held -= allocation.amount
-        lot.remaining += allocation.amount - take
-        if take:
-            captured_from.append((lot, take))
-    Lot.objects.bulk_update([a.lot for a in allocations], ["remaining", "held"])
+    """Give back to the lots what the hold does not capture (`lots.release`). Returns
+    [(lot, amount captured)]."""
+    parts = [
+        (lots.Lot(lot_id, remaining, held), amount)
+        for lot_id, amount, remaining, held in the_hold.allocations.order_by("id").values_list(
+            "lot_id", "amount", "lot__remaining", "lot__held"
+        )
+    ]
+    captured_from = lots.release(parts, captured)
+    _store([lot for lot, _ in parts], ["remaining", "held"])
     the_hold.status = status
     the_hold.captured_amount = captured
     the_hold.closed_at = closed_at
@@ -403,7 +402,7 @@ def capture(
         _entries(
             account,
             EntryKind.CAPTURE,
-            [(lot.pk, -take) for lot, take in captured_from],
+            [(lot.id, -part) for lot, part in captured_from],
             actor=actor,
             now=now,
             receipt=receipt or the_hold.receipt,
@@ -446,25 +445,30 @@ def expire(*, account: Account, actor: Actor, now: datetime | None = None) -> li
     require_locked(account)
     now = now or timezone.now()
     _release_expired_holds(account, now)  # points a timed-out hold kept can burn too
-    lots = list(
-        Lot.objects.filter(account=account, remaining__gt=0, expires_at__lte=now).order_by("id")
-    )
+    due = [
+        lots.Lot(pk, remaining, held, expires_at=expires_at)
+        for pk, remaining, held, expires_at in Lot.objects.filter(
+            account=account, remaining__gt=0, expires_at__lte=now
+        )
+        .order_by("id")
+        .values_list("pk", "remaining", "held", "expires_at")
+    ]
     entries = [
         Entry(
             merchant_id=account.merchant_id,
             account=account,
-            lot=lot,
+            lot_id=lot.id,
             transfer_id=uuid.uuid4(),
             kind=EntryKind.EXPIRY,
             amount=-lot.remaining,
             actor=str(actor),
             created_at=lot.expires_at,
         )
-        for lot in lots
+        for lot in due
     ]
-    for lot in lots:
+    for lot in due:
         lot.remaining = 0
-    Lot.objects.bulk_update(lots, ["remaining"])
+    _store(due, ["remaining"])
     return Entry.objects.bulk_create(entries)
 
 
@@ -564,12 +568,10 @@ def transfer(
         raise ReasonRequired()
     now = now or timezone.now()
     _release_expired_holds(source, now)
-    lots = list(
-        Lot.objects.filter(account=source, remaining__gt=0)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .order_by("id")
+    leaving = list(
+        Lot.objects.filter(not_burnt(now), account=source, remaining__gt=0).order_by("id")
     )
-    if not lots:
+    if not leaving:
         return 0
     moved = Lot.objects.bulk_create(
         Lot(
@@ -583,13 +585,13 @@ def transfer(
             created_at=lot.created_at,
             moved_from=lot,
         )
-        for lot in lots
+        for lot in leaving
     )
     transfer_id = uuid.uuid4()
     out = _entries(
         source,
         EntryKind.TRANSFER_OUT,
-        [(lot.pk, -lot.remaining) for lot in lots],
+        [(lot.pk, -lot.remaining) for lot in leaving],
         actor=actor,
         now=now,
         reason=reason,
@@ -604,10 +606,10 @@ def transfer(
         reason=reason,
         transfer_id=transfer_id,
     )
-    total = sum(lot.remaining for lot in lots)
-    for lot in lots:
+    total = sum(lot.remaining for lot in leaving)
+    for lot in leaving:
         lot.remaining = 0
-    Lot.objects.bulk_update(lots, ["remaining"])
+    Lot.objects.bulk_update(leaving, ["remaining"])
     Entry.objects.bulk_create([*out, *into])
     return total
 
@@ -630,16 +632,16 @@ def refund_return(
     parts = [(lot_id, amount) for lot_id, amount in parts if amount]
     for _lot_id, amount in parts:
         _check_amount(amount)
-    lots = {
+    found = {
         lot.pk: lot for lot in Lot.objects.filter(account=account, pk__in=[p for p, _ in parts])
     }
-    if len(lots) != len({p for p, _ in parts}):
-        raise NotFound(lots=[p for p, _ in parts if p not in lots])
+    if len(found) != len({p for p, _ in parts}):
+        raise NotFound(lots=[p for p, _ in parts if p not in found])
     for lot_id, amount in parts:
-        lots[lot_id].remaining += amount
-        if lots[lot_id].remaining + lots[lot_id].held > lots[lot_id].amount:
+        found[lot_id].remaining += amount
+        if found[lot_id].remaining + found[lot_id].held > found[lot_id].amount:
             raise InvalidAmount(lot=lot_id, amount=amount)
-    Lot.objects.bulk_update(list(lots.values()), ["remaining"])
+    Lot.objects.bulk_update(list(found.values()), ["remaining"])
     return Entry.objects.bulk_create(
         _entries(account, EntryKind.REFUND_RETURN, parts, actor=actor, now=now, receipt=receipt)
     )
@@ -657,39 +659,28 @@ def clawback(
     """Take back up to `amount` points accrued on a refunded purchase.
 
     First from the lots that purchase created (even while still frozen), then from whatever
-    is spendable. Takes what there is: the caller records any shortfall, since a balance can
-    never go below zero.
+    is spendable (`lots.clawback_order`). Takes what there is: the caller records any
+    shortfall, since a balance can never go below zero.
     """
     require_locked(account)
     _check_amount(amount)
     now = now or timezone.now()
     _release_expired_holds(account, now)
-    not_expired = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-    preferred = list(
-        Lot.objects.filter(
-            not_expired, account=account, pk__in=list(prefer_lot_ids), remaining__gt=0
-        ).order_by("id")
-    )
-    others = [lot for lot in _spendable_lots(account, now) if lot.pk not in set(prefer_lot_ids)]
-    takes, left = [], amount
-    for lot in [*preferred, *others]:
-        take = min(lot.remaining, left)
-        if take:
-            lot.remaining -= take
-            takes.append((lot, take))
-            left -= take
-        if not left:
-            break
+    own = [
+        lots.Lot(*row)
+        for row in Lot.objects.filter(account=account, pk__in=list(prefer_lot_ids)).values_list(
+            "pk", "remaining", "held", "available_from", "expires_at", "created_at"
+        )
+    ]
+    takes = lots.take(lots.clawback_order(own, _spendable_lots(account, now), now), amount)
     if not takes:
         return []
-    Lot.objects.bulk_update(
-        [lot if isinstance(lot, Lot) else lot.as_lot() for lot, _ in takes], ["remaining"]
-    )
+    _store([lot for lot, _ in takes], ["remaining"])
     return Entry.objects.bulk_create(
         _entries(
             account,
             EntryKind.REFUND_CLAWBACK,
-            [(lot.pk, -take) for lot, take in takes],
+            [(lot.id, -part) for lot, part in takes],
             actor=actor,
             now=now,
             receipt=receipt,

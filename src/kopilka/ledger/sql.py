@@ -16,9 +16,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import F
+
 from kopilka import hotsql
 
-from .models import Entry, Lot
+from . import lots
+from .models import Entry
 
 _TRANSFER_ID = Entry._meta.get_field("transfer_id")
 _ENTRY_COLUMNS = (
@@ -93,39 +96,33 @@ def lock_account_row_of(db, customer_id: int, program_id: int) -> tuple | None:
 # ---- lots -----------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class LotRow:
-    """The three numbers of a lot a spend or hold works with."""
+# The spend order (`lots.spend_order`) as the database spells it: earliest expiry first, lots
+# that never burn last, then the oldest, then the lowest id. The ORM's spelling for reads.
+_SPEND_ORDER = "(expires_at IS NULL), expires_at, created_at, id"
+SPEND_ORDER = (F("expires_at").asc(nulls_last=True), "created_at", "id")
 
-    pk: int
-    remaining: int
-    held: int
-
-    def as_lot(self) -> Lot:
-        return Lot(pk=self.pk, remaining=self.remaining, held=self.held)
-
-
-# The lots spendable at %(now)s, in spend order: earliest expiry first (never last), oldest.
+# The lots usable at %(now)s (`lots.usable`) with points left or held, in spend order.
 _SPENDABLE = (
     "FROM ledger_lot WHERE account_id = %(account)s AND available_from <= %(now)s "
     "AND (expires_at IS NULL OR expires_at > %(now)s) AND (remaining > 0 OR held > 0) "
-    "ORDER BY (expires_at IS NULL), expires_at, created_at, id"
+    f"ORDER BY {_SPEND_ORDER}"
 )
 
 
-def spendable_lots(account_id: int, now: datetime, limit: int | None) -> list[LotRow]:
-    """Lots spendable at `now` in spend order: earliest expiry first (never last), oldest."""
+def spendable_lots(account_id: int, now: datetime, limit: int | None) -> list[lots.Lot]:
+    """The first `limit` lots usable at `now` with points left or held, in spend order (all
+    of them when `limit` is None), with their id and figures."""
     db = hotsql.default_db()
     sql = "SELECT id, remaining, held " + _SPENDABLE
     params = {"account": account_id, "now": hotsql.moment(db, now)}
     if limit is not None:
         sql += " LIMIT %(limit)s"
         params["limit"] = limit
-    return [LotRow(*row) for row in hotsql.rows(db, sql, params)]
+    return [lots.Lot(*row) for row in hotsql.rows(db, sql, params)]
 
 
-# A lot's points at %(now)s: available, pending (frozen) or expired, by the rule of
-# selectors._availability; and the points its holds reserve.
+# The lots' points at %(now)s: available, pending (frozen) or expired, as `lots.split` puts
+# them; and the points their holds reserve.
 _LOT_SUMS = (
     "SELECT CAST(coalesce(sum(CASE WHEN available_from <= %(now)s AND (expires_at IS NULL OR "
     "expires_at > %(now)s) THEN remaining END), 0) AS bigint), "
@@ -174,7 +171,7 @@ WITH first_lots AS (
     SELECT id, remaining, held,
         (sum(remaining) OVER spend_order)::bigint - remaining AS before
     FROM (SELECT id, remaining, held, expires_at, created_at {_SPENDABLE} LIMIT %(limit)s) lots
-    WINDOW spend_order AS (ORDER BY (expires_at IS NULL), expires_at, created_at, id)
+    WINDOW spend_order AS (ORDER BY {_SPEND_ORDER})
 ), found AS (
     SELECT coalesce(sum(remaining), 0)::bigint AS available, count(*) AS lots,
         coalesce(bool_or(held > 0), false) AS held

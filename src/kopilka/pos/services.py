@@ -24,7 +24,7 @@ from kopilka.customers import stats as customer_stats
 from kopilka.customers.exceptions import CustomerNotFound
 from kopilka.customers.models import Customer
 from kopilka.customers.services import customer_register
-from kopilka.ledger import locks
+from kopilka.ledger import locks, lots
 from kopilka.ledger import services as ledger
 from kopilka.ledger.exceptions import InsufficientBalance
 from kopilka.ledger.models import Account, Entry, EntryKind, Hold
@@ -69,8 +69,6 @@ from .resolve import customer_and_card_from_reference
 from .selectors import receipt_get
 
 NO_PROGRAM = rules.ProgramConfig(id=0, enabled=False)
-# A lot a sale opened: (amount, available_from, expires_at).
-OpenedLot = tuple[int, datetime, datetime | None]
 # A till's clock may run a little behind ours; older than this, the receipt is "offline".
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -501,13 +499,13 @@ def _book_sale(register, data, now: datetime) -> dict:
             now,
             taken=outcome.bonus_spent,
             held=outcome.bonus_spent if held else 0,
-            lots=credits,
+            opened=credits,
         )
     body = _outcome_body(outcome, customer, program, _balance_body(account, program, now, balance))
     return _receipt_body(receipt, body)
 
 
-def _credit_accrual(account, receipt: Receipt, actor, now) -> list[OpenedLot]:
+def _credit_accrual(account, receipt: Receipt, actor, now) -> list[lots.Lot]:
     """Credit the sale's campaign bonus and accrual; returns the lots opened."""
     if account is None:
         return []
@@ -518,8 +516,9 @@ def _credit_accrual(account, receipt: Receipt, actor, now) -> list[OpenedLot]:
     if receipt.accrued and (receipt.accrual_expires_at is None or receipt.accrual_expires_at > now):
         credits.append((EntryKind.ACCRUAL, receipt.accrued))
     available_from = receipt.accrual_available_from or now
+    opened = []
     for kind, amount in credits:
-        ledger.credit(
+        entry = ledger.credit(
             account=account,
             amount=amount,
             kind=kind,
@@ -529,22 +528,29 @@ def _credit_accrual(account, receipt: Receipt, actor, now) -> list[OpenedLot]:
             available_from=available_from,
             expires_at=receipt.accrual_expires_at,
         )
-    return [(amount, available_from, receipt.accrual_expires_at) for _, amount in credits]
+        opened.append(
+            lots.Lot(
+                entry.lot_id,
+                amount,
+                available_from=available_from,
+                expires_at=receipt.accrual_expires_at,
+                created_at=now,
+            )
+        )
+    return opened
 
 
-def _balance_after(balance: Balance, now, *, taken: int, held: int, lots) -> Balance:
+def _balance_after(balance: Balance, now, *, taken: int, held: int, opened) -> Balance:
     """The balance read before a sale, moved by the sale itself: the bonuses it paid with
     (`taken`, of which `held` only reserved) left the available points, and each lot it
-    opened is available, pending or already expired at `now`, by `account_balance`'s rule."""
-    available, pending, expired = balance.available - taken, balance.pending, balance.expired
-    for amount, available_from, expires_at in lots:
-        if expires_at is not None and expires_at <= now:
-            expired += amount
-        elif available_from <= now:
-            available += amount
-        else:
-            pending += amount
-    return Balance(available=available, pending=pending, held=balance.held + held, expired=expired)
+    opened is available, pending or already expired at `now` (`lots.split`)."""
+    new = lots.split(opened, now)
+    return Balance(
+        available=balance.available - taken + new.available,
+        pending=balance.pending + new.pending,
+        held=balance.held + held,
+        expired=balance.expired + new.expired,
+    )
 
 
 def _receipt_body(receipt: Receipt, body: dict) -> dict:
@@ -643,12 +649,6 @@ def receipt_void(*, register, receipt_id, now: datetime | None = None) -> dict:
 # ---- refunds --------------------------------------------------------------------------------
 
 
-def _part(value: int, done: Fraction, total: Fraction) -> int:
-    """The share of `value` belonging to `done` of `total` units, rounded down; taken
-    cumulatively, the parts of a fully refunded line add up to the value exactly."""
-    return int(value * done / total)
-
-
 def receipt_refund(*, register, receipt_id, key: str | None, data, now=None) -> dict:
     return idempotent(
         register=register,
@@ -700,7 +700,7 @@ def _book_refund(register, receipt_id, data, now: datetime) -> dict:
         total = Fraction(line.qty)
 
         def share(value, before=before, after=after, total=total):
-            return _part(value, after, total) - _part(value, before, total)
+            return lots.refund_share(value, before, after, total)
 
         parts.append(
             (

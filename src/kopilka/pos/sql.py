@@ -143,8 +143,7 @@ _INSERT_SALE_WITH_FIGURES = _INSERT_SALE.format(also=f", figures AS ({_SALE_FIGU
 
 def _saved(db, obj: Model, pk: int) -> None:
     obj.pk = pk
-    obj._state.adding = False
-    obj._state.db = db.alias
+    hotsql.mark_saved(obj, db.alias)
 
 
 def insert_record(record: IdempotencyRecord) -> None:

@@ -308,7 +308,8 @@ class Level(models.Model):
         return self.name
 
     def clean(self):
-        program = self.program if self.program_id or "program" in self._state.fields_cache else None
+        cached = self._meta.get_field("program").is_cached(self)
+        program = self.program if self.program_id or cached else None
         if (
             self.discount_percent is not None
             and program is not None

@@ -1,11 +1,11 @@
 """The simulator's replay over plain data: simulated wallets, level activity and campaign uses
 per customer and scenario, each receipt quoted by the pure engine. No Django, no database.
 
-Money moves here as the real services move it (`pos.services`, `ledger.services`): spend from
-the earliest-expiring available lots, credit the accrual as a lot with the engine's freeze and
-expiry, and on a refund give the refund's share of the spent bonuses back to the lots they
-came from and claw back its share of the accrual (the sale's own lots first, then any
-spendable lot; what the balance cannot cover is a shortfall).
+Money moves here by the ledger's own rules (`ledger.lots`, which the real services use too):
+spend from the available lots in spend order, credit the accrual as a lot with the engine's
+freeze and expiry, and on a refund give the refund's share of the spent bonuses back to the
+lots they came from and claw back its share of the accrual (the sale's own lots first, then
+any spendable lot; what the balance cannot cover is a shortfall).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from kopilka import rules
+from kopilka.ledger import lots
+from kopilka.ledger.lots import Lot
 from kopilka.rules.levels import LevelInputs
 
 NEVER = datetime.max.replace(tzinfo=UTC)
@@ -133,25 +135,19 @@ class Tally:
                 setattr(self, name, getattr(self, name) + value)
 
 
-class Lot:
-    __slots__ = ("available_from", "expires_at", "live", "order", "remaining")
-
-    def __init__(self, remaining, available_from, expires_at, created_at, seq):
-        self.remaining = remaining
-        self.available_from = available_from
-        self.expires_at = expires_at or NEVER
-        self.order = (self.expires_at, created_at, seq)  # the ledger's SPEND_ORDER
-        self.live = False
+def _burns(lot: Lot) -> datetime:
+    return lot.expires_at or NEVER
 
 
 class Wallet:
-    """A customer's simulated lots. `available` is kept current between the moments a lot
-    thaws or expires (`next_change`), so most receipts read it without walking the lots."""
+    """A customer's simulated lots (`ledger.lots.Lot`; ids unique). `available` is kept current
+    between the moments a lot thaws or expires (`next_change`), so most receipts read it
+    without walking the lots. `lots` holds the lots with points left that have not burnt."""
 
     __slots__ = ("available", "expired", "lots", "next_change")
 
     def __init__(self):
-        self.lots: list[Lot] = []
+        self.lots: dict[int, Lot] = {}
         self.available = 0
         self.expired = 0
         self.next_change = NEVER
@@ -159,27 +155,24 @@ class Wallet:
     def refresh(self, now: datetime) -> None:
         if now < self.next_change:
             return
-        available, following, kept = 0, NEVER, []
-        for lot in self.lots:
-            if lot.expires_at <= now:
+        available, following, kept = 0, NEVER, {}
+        for lot in self.lots.values():
+            if lots.burnt(lot, now):
                 self.expired += lot.remaining
-                lot.live = False
                 continue
-            kept.append(lot)
+            kept[lot.id] = lot
             if lot.available_from <= now:
                 available += lot.remaining
-                following = min(following, lot.expires_at)
+                following = min(following, _burns(lot))
             else:
                 following = min(following, lot.available_from)
         self.lots, self.available, self.next_change = kept, available, following
 
     def _track(self, lot: Lot, amount: int, now: datetime) -> None:
-        if not lot.live:
-            lot.live = True
-            self.lots.append(lot)
+        self.lots[lot.id] = lot
         if lot.available_from <= now:
             self.available += amount
-            self.next_change = min(self.next_change, lot.expires_at)
+            self.next_change = min(self.next_change, _burns(lot))
         else:
             self.next_change = min(self.next_change, lot.available_from)
 
@@ -187,57 +180,44 @@ class Wallet:
         self.refresh(now)
         self._track(lot, lot.remaining, now)
 
-    def _take(self, lots, amount: int, now: datetime) -> list[tuple[Lot, int]]:
-        takes, left = [], amount
-        for lot in lots:
-            take = min(lot.remaining, left)
-            if take:
-                lot.remaining -= take
-                if lot.available_from <= now:
-                    self.available -= take
-                takes.append((lot, take))
-                left -= take
-            if not left:
-                break
-        if any(not lot.remaining for lot, _ in takes):
-            for lot, _ in takes:
-                lot.live = lot.remaining > 0
-            self.lots = [lot for lot in self.lots if lot.live]
+    def _take(self, order: list[Lot], amount: int, now: datetime) -> list[tuple[Lot, int]]:
+        takes = lots.take(order, amount)
+        for lot, part in takes:
+            if lot.available_from <= now:
+                self.available -= part
+            if not lot.remaining:
+                del self.lots[lot.id]
         return takes
 
     def spendable(self, now: datetime) -> list[Lot]:
         self.refresh(now)
-        return sorted(
-            (lot for lot in self.lots if lot.available_from <= now and lot.remaining),
-            key=lambda lot: lot.order,
-        )
+        return lots.spendable(self.lots.values(), now)
 
     def spend(self, amount: int, now: datetime) -> list[tuple[Lot, int]]:
-        """Take up to `amount` from the available lots, earliest expiry first."""
+        """Take up to `amount` from the available lots, in spend order."""
         return self._take(self.spendable(now), amount, now)
 
     def give_back(self, lot: Lot, amount: int, now: datetime) -> None:
         """A refund returns points to the lot they came from; an expired lot takes them back
         expired (the ledger does the same)."""
         self.refresh(now)
-        if lot.expires_at <= now:
+        if lots.burnt(lot, now):
             self.expired += amount
             return
         lot.remaining += amount
         self._track(lot, amount, now)
 
     def clawback(self, amount: int, preferred: list[Lot], now: datetime) -> int:
-        """The sale's own unexpired lots first (even frozen), then what is spendable."""
+        """Take back up to `amount` in the ledger's clawback order (`lots.clawback_order`)."""
         self.refresh(now)
-        own = [lot for lot in preferred if lot.live and lot.remaining and lot.expires_at > now]
-        others = [lot for lot in self.spendable(now) if lot not in own]
-        return sum(take for _, take in self._take([*own, *others], amount, now))
+        order = lots.clawback_order(preferred, self.spendable(now), now)
+        return sum(part for _, part in self._take(order, amount, now))
 
     def close(self, end: datetime) -> int:
         """Expire what is due by `end`; the points left (available and pending)."""
         self.next_change = datetime.min.replace(tzinfo=UTC)
         self.refresh(end)
-        return sum(lot.remaining for lot in self.lots)
+        return sum(lot.remaining for lot in self.lots.values())
 
 
 class Activity:
@@ -324,10 +304,6 @@ def _memoizable(config: rules.ProgramConfig) -> bool:
     )
 
 
-def _part(value: int, done: Fraction, total: Fraction) -> int:
-    return int(value * done / total)  # as pos.services._part
-
-
 class ScenarioReplay:
     """One scenario's replay: its customers' simulated state and its running tally."""
 
@@ -352,10 +328,10 @@ class ScenarioReplay:
         if found is None:
             found = self.customers[customer_id] = _Customer(self.windows)
             for lot in seeds.opening.get(customer_id, ()):
-                found.wallet.credit(
-                    Lot(lot.remaining, lot.available_from, lot.expires_at, lot.created_at, lot.seq),
-                    lot.created_at,
+                opened = Lot(
+                    lot.seq, lot.remaining, 0, lot.available_from, lot.expires_at, lot.created_at
                 )
+                found.wallet.credit(opened, lot.created_at)
                 self.tally.opening += lot.remaining
             if found.activity is not None:
                 for event in seeds.activity.get(customer_id, ()):
@@ -365,7 +341,7 @@ class ScenarioReplay:
 
     def _new_lot(self, amount, available_from, expires_at, now) -> Lot:
         self.seq += 1
-        return Lot(amount, available_from, expires_at, now, 1 << 62 | self.seq)
+        return Lot(1 << 62 | self.seq, amount, 0, available_from, expires_at, now)
 
     def move(self, customer: _Customer, move: Move) -> None:
         if move.amount > 0:
@@ -513,9 +489,7 @@ class ScenarioReplay:
             before = sale.refunded_qty.get(line_no, Fraction(0))
             after = sale.refunded_qty[line_no] = before + qty
             total = Fraction(cart_line.qty)
-            shares = [
-                _part(v, after, total) - _part(v, before, total) for v in sale.figures[line_no]
-            ]
+            shares = [lots.refund_share(v, before, after, total) for v in sale.figures[line_no]]
             amount += shares[0]
             discount += shares[1]
             spent += shares[2]
