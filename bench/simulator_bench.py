@@ -282,8 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from kopilka.pos.models import Receipt
     from kopilka.reports.simulator import simulate
+    from kopilka.sales.models import Receipt
 
     call_command("migrate", verbosity=0, interactive=False)
     merchant, program, registers = create_world(args.customers)

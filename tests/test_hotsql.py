@@ -88,7 +88,7 @@ def test_text_parameters_arrive_whole_or_are_refused(db):
     from django.db import DataError
     from django.utils.safestring import mark_safe
 
-    from kopilka.pos.models import Receipt
+    from kopilka.sales.models import Receipt
 
     echo = "SELECT CAST(%s AS text), CAST(%s AS text), CAST(%s AS text)"
     assert hotsql.rows(connection, echo, ["Анна", Receipt.Kind.SALE, mark_safe("<b>")]) == [

@@ -56,3 +56,42 @@ def test_no_sql_module_imports_another_apps_statements():
                 module = node.module
                 if module.endswith(".sql") or module == "sql":
                     assert module.split(".")[-2:-1] in ([], [app]), f"{path}: {module}"
+
+
+DOMAIN = ("ledger", "customers", "programs", "catalog", "merchants", "reports", "sales", "limits")
+FACES = ("pos", "cashier", "backoffice")
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a file imports, at its top or inside a function."""
+    tree = ast.parse(path.read_text(), str(path))
+    package = "kopilka." + ".".join(path.relative_to(SRC).parts[:-1])
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against the file's package
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                module = f"{base}.{node.module}" if node.module else base
+            else:
+                module = node.module or ""
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_the_domain_never_imports_a_face():
+    """The POS API, the cashier screen and the back office sit on the domain apps, never the
+    other way round."""
+    reaching_up = {}
+    for app in DOMAIN:
+        for path in sorted((SRC / app).rglob("*.py")):
+            faces = {
+                module
+                for module in imported_modules(path)
+                if module.split(".")[:2] in (["kopilka", face] for face in FACES)
+            }
+            if faces:
+                reaching_up[path.relative_to(SRC).as_posix()] = sorted(faces)
+    assert reaching_up == {}

@@ -44,13 +44,13 @@ from kopilka.ledger.selectors import account_balance
 from kopilka.ledger.verify import verify_ledger
 from kopilka.merchants import services as merchants
 from kopilka.merchants.models import Role
-from kopilka.pos import services as pos
 from kopilka.pos.schemas import ConfirmIn, QuoteIn, RefundIn
 from kopilka.programs import services as programs
 from kopilka.programs.services import balance_adjust
 from kopilka.programs.standing import customer_standing
 from kopilka.reports import selectors as reports
 from kopilka.reports import simulator
+from kopilka.sales import services as pos
 from tests.backoffice.admin_client import staff_user
 from tests.conftest import SYSTEM
 from tests.pos.conftest import Till

@@ -12,10 +12,10 @@ from kopilka.ledger import selectors as ledger_selectors
 from kopilka.ledger import services as ledger
 from kopilka.ledger.exceptions import AccountNotFound
 from kopilka.merchants import services as merchants
-from kopilka.pos import selectors as pos_selectors
-from kopilka.pos.exceptions import ReceiptNotFound
-from kopilka.pos.models import Receipt
 from kopilka.programs.models import Program
+from kopilka.sales import selectors as pos_selectors
+from kopilka.sales.exceptions import ReceiptNotFound
+from kopilka.sales.models import Receipt
 
 from .ledger.helpers import locked
 

@@ -1,7 +1,7 @@
 """The demo's purchase history, booked through the till's own services at moments in the
 past: `make run`'s few months of receipts and `kopilka demo --receipts N`'s longer history.
 
-Every receipt goes through `pos.services.receipt_confirm` (and now and then `receipt_refund`)
+Every receipt goes through `sales.services.receipt_confirm` (and now and then `receipt_refund`)
 with `now=` the moment of the purchase, so the receipts, lots, entries, customers' figures,
 levels and campaign uses are exactly what real sales would have written: there is no second
 way of booking a sale to keep equal. Purchases and refunds are booked in time order, before
@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from kopilka.merchants.models import Register
-from kopilka.pos import services as pos
-from kopilka.pos.schemas import ConfirmIn, RefundIn
+from kopilka.sales import services as pos
+from kopilka.sales.schemas import ConfirmIn, RefundIn
 
 ANONYMOUS_SHARE = 0.3
 SPEND_SHARE = 0.3  # of a known customer's purchases where the store takes bonuses

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "kopilka.catalog",
     "kopilka.programs",
     "kopilka.ledger",
+    "kopilka.sales",
     "kopilka.pos",
     "kopilka.reports",
     "kopilka.backoffice",
@@ -177,11 +178,11 @@ LOGIN_REDIRECT_URL = "home"
 # accepted for this many hours back.
 KOPILKA_HOLD_TIMEOUT_SECONDS = int(os.environ.get("KOPILKA_HOLD_TIMEOUT_SECONDS", "900"))
 KOPILKA_OFFLINE_WINDOW_HOURS = int(os.environ.get("KOPILKA_OFFLINE_WINDOW_HOURS", "72"))
-# How one-time codes reach customers (kopilka.pos.notifications): LogBackend only logs them
+# How one-time codes reach customers (kopilka.sales.notifications): LogBackend only logs them
 # (development); EmailBackend mails them (KOPILKA_EMAIL_*); WebhookBackend posts them as JSON
 # to an SMS / e-mail gateway at KOPILKA_NOTIFICATION_WEBHOOK_URL.
 KOPILKA_NOTIFICATION_BACKEND = os.environ.get(
-    "KOPILKA_NOTIFICATION_BACKEND", "kopilka.pos.notifications.LogBackend"
+    "KOPILKA_NOTIFICATION_BACKEND", "kopilka.sales.notifications.LogBackend"
 )
 KOPILKA_NOTIFICATION_WEBHOOK_URL = os.environ.get("KOPILKA_NOTIFICATION_WEBHOOK_URL", "")
 KOPILKA_NOTIFICATION_WEBHOOK_TOKEN = os.environ.get("KOPILKA_NOTIFICATION_WEBHOOK_TOKEN", "")

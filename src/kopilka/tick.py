@@ -9,7 +9,7 @@
    whose points changed outside sales and refunds (`customers.stats`);
 7. rollups: the daily figures the reports read, rebuilt for the days that changed;
 8. reminders: the "bonuses expiring" events of step 3 sent to customers who agreed to
-   messages, for merchants who switched reminders on (`pos.reminders`).
+   messages, for merchants who switched reminders on (`sales.reminders`).
 
 Each step works in short batched transactions and is idempotent, so the job may run twice,
 in parallel with itself, or again after a crash: it finishes what is left. Correctness never
@@ -24,10 +24,10 @@ from datetime import datetime
 
 from kopilka.customers import stats as customer_stats
 from kopilka.ledger import jobs
-from kopilka.pos.reminders import deliver_expiry_reminders
 from kopilka.programs.birthdays import grant_birthday_bonuses
 from kopilka.programs.level_changes import record_level_changes
 from kopilka.reports import rollups
+from kopilka.sales.reminders import deliver_expiry_reminders
 
 
 def run(

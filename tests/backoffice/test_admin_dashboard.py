@@ -12,7 +12,7 @@ from kopilka.customers.models import Customer
 from kopilka.ledger import services as ledger
 from kopilka.ledger.models import EntryKind
 from kopilka.merchants.models import Role
-from kopilka.pos.models import Receipt
+from kopilka.sales.models import Receipt
 from tests.conftest import SYSTEM
 from tests.ledger.helpers import locked
 

@@ -9,9 +9,9 @@ from kopilka.catalog import services as catalog
 from kopilka.customers.card_types import card_type_create
 from kopilka.ledger import services as ledger
 from kopilka.merchants.models import Role
-from kopilka.pos.models import Receipt
 from kopilka.programs import services as programs
 from kopilka.programs.models import Campaign, CampaignUse, LevelChange
+from kopilka.sales.models import Receipt
 from tests.conftest import SYSTEM
 from tests.ledger.helpers import locked
 
@@ -103,6 +103,6 @@ def test_the_purchase_history_of_the_whole_base_pages_without_counting(
 
     client.force_login(staff_user(merchant, Role.OWNER))
     with CaptureQueriesContext(connection) as queries:
-        page = client.get("/admin/pos/receipt/", {"kind__exact": "sale"})
+        page = client.get("/admin/sales/receipt/", {"kind__exact": "sale"})
     assert page.status_code == 200 and len(page.context["cl"].result_list) == 1
     assert not [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]

@@ -13,10 +13,10 @@ from kopilka.customers.models import Customer
 from kopilka.errors import AboveMaximum, Conflict
 from kopilka.ledger.models import Account, Entry, EntryKind, Lot
 from kopilka.merchants.models import AuditEvent, Role
-from kopilka.pos import desk, notifications
 from kopilka.programs import services as programs
 from kopilka.programs.exceptions import AdjustLimitExceeded, AdjustNotAllowed, NoAccountToDebit
 from kopilka.programs.services import balance_adjust
+from kopilka.sales import desk, notifications
 from tests.conftest import SYSTEM
 
 from .admin_client import staff_user

@@ -15,8 +15,8 @@ from kopilka.ledger.models import Account
 from kopilka.ledger.selectors import account_balance
 from kopilka.ledger.verify import verify_ledger
 from kopilka.merchants import services as merchants
-from kopilka.pos.models import Receipt
 from kopilka.programs import services as programs
+from kopilka.sales.models import Receipt
 from tests.cashier import world
 
 from .conftest import log_in

@@ -6,8 +6,8 @@ from playwright.sync_api import expect
 
 from kopilka.customers.models import Card, Customer
 from kopilka.ledger.models import EntryKind
-from kopilka.pos import notifications
 from kopilka.programs import services as programs
+from kopilka.sales import notifications
 from tests.cashier import world
 
 from .conftest import log_in

@@ -7,8 +7,8 @@ from playwright.sync_api import expect
 
 from kopilka.customers.models import Customer
 from kopilka.ledger.models import EntryKind
-from kopilka.pos import desk, notifications
 from kopilka.programs import services as programs
+from kopilka.sales import desk, notifications
 from tests.cashier import world
 
 from .conftest import log_in

@@ -11,9 +11,9 @@ from kopilka.cashier.templatetags.cashier import money
 from kopilka.ledger.models import Account
 from kopilka.ledger.selectors import account_balance
 from kopilka.ledger.verify import verify_ledger
-from kopilka.pos import services as pos
-from kopilka.pos.models import Receipt
 from kopilka.pos.schemas import ConfirmIn
+from kopilka.sales import services as pos
+from kopilka.sales.models import Receipt
 from tests.cashier import world
 
 from .conftest import log_in

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from kopilka.ledger.models import Account
 from kopilka.ledger.selectors import account_balance
 from kopilka.ledger.verify import verify_ledger
-from kopilka.pos.models import Receipt
+from kopilka.sales.models import Receipt
 from tests.cashier import world
 
 from .conftest import log_in

@@ -9,7 +9,7 @@ from kopilka.backoffice.formatting import money
 from kopilka.customers.models import Customer
 from kopilka.ledger import services as ledger
 from kopilka.ledger.models import EntryKind
-from kopilka.pos.models import Receipt
+from kopilka.sales.models import Receipt
 from tests.conftest import SYSTEM
 from tests.ledger.helpers import locked
 

@@ -2,7 +2,7 @@
 a line above them is a message naming the maximum, a receipt of the screen's 200 lines is
 quoted, and a post larger than Django accepts is a message too, never an error page."""
 
-from kopilka.pos.models import Receipt
+from kopilka.sales.models import Receipt
 
 from .conftest import receipt_form
 

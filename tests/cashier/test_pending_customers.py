@@ -10,8 +10,8 @@ from kopilka.customers.cards import card_secret_verify
 from kopilka.customers.models import Card, Customer
 from kopilka.customers.services import card_issue
 from kopilka.ledger.models import EntryKind
-from kopilka.pos import desk, notifications
 from kopilka.programs import services as programs
+from kopilka.sales import desk, notifications
 
 from .conftest import receipt_form
 

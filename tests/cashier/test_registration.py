@@ -4,8 +4,8 @@ import pytest
 
 from kopilka.customers.models import Card, Customer
 from kopilka.ledger.models import Account, EntryKind
-from kopilka.pos import notifications
 from kopilka.programs import services as programs
+from kopilka.sales import notifications
 
 from .conftest import receipt_form
 

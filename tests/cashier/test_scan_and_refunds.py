@@ -7,7 +7,7 @@ from kopilka.customers.models import Customer
 from kopilka.ledger.models import Account
 from kopilka.ledger.selectors import account_balance
 from kopilka.ledger.verify import verify_ledger
-from kopilka.pos.models import Receipt
+from kopilka.sales.models import Receipt
 
 from .conftest import receipt_form
 

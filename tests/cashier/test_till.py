@@ -6,7 +6,7 @@ import pytest
 from kopilka.customers.services import customer_update
 from kopilka.ledger.models import Account
 from kopilka.ledger.verify import verify_ledger
-from kopilka.pos.models import Receipt
+from kopilka.sales.models import Receipt
 
 from .conftest import receipt_form
 

@@ -11,8 +11,8 @@ from kopilka.customers.cards import card_secret_verify, numbers_from
 from kopilka.customers.exceptions import CardNotAssigned, DuplicateCard, InvalidCardNumber
 from kopilka.customers.models import Card
 from kopilka.merchants.models import AuditEvent
-from kopilka.pos.resolve import customer_from_reference
 from kopilka.programs import services as programs
+from kopilka.sales.resolve import customer_from_reference
 from tests.conftest import SYSTEM
 
 

@@ -17,7 +17,7 @@ from kopilka.ledger import locks, selectors, services
 from kopilka.ledger.exceptions import InsufficientBalance
 from kopilka.ledger.models import Account, Entry
 from kopilka.ledger.verify import verify_ledger
-from kopilka.pos.models import Receipt
+from kopilka.sales.models import Receipt
 
 from .helpers import locked
 

@@ -27,7 +27,7 @@ from kopilka.ledger.models import Entry, EntryKind, Hold, Lot
 from kopilka.ledger.verify import verify_ledger
 from kopilka.merchants.actors import Actor
 from kopilka.merchants.models import OutboxEvent
-from kopilka.pos.models import Receipt
+from kopilka.sales.models import Receipt
 
 from .helpers import locked
 

@@ -64,8 +64,8 @@ def test_a_longer_history_is_booked_through_the_tills_services_and_feeds_the_rep
     from kopilka import demo
     from kopilka.ledger.models import Entry
     from kopilka.ledger.verify import verify_ledger
-    from kopilka.pos.models import IdempotencyRecord, Receipt
     from kopilka.reports.models import DailySales
+    from kopilka.sales.models import IdempotencyRecord, Receipt
 
     with transaction.atomic():  # the plain demo, undone: then the same with a longer history
         call_command("demo", "--customers", "20", "--months", "2")
@@ -93,7 +93,7 @@ def test_a_longer_history_is_booked_through_the_tills_services_and_feeds_the_rep
 
 
 def test_a_longer_history_is_never_booked_behind_a_demo_whose_job_has_run(db):
-    from kopilka.pos.models import Receipt
+    from kopilka.sales.models import Receipt
 
     call_command("demo", "--customers", "5", "--months", "1")
     receipts = Receipt.objects.count()

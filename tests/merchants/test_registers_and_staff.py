@@ -56,7 +56,7 @@ def test_every_role_has_its_group(db):
         (
             "admin",
             ["customers.change_customer", "catalog.change_product", "merchants.change_merchant"],
-            ["ledger.change_entry", "pos.change_receipt"],
+            ["ledger.change_entry", "sales.change_receipt"],
         ),
         (
             "marketer",

@@ -20,10 +20,10 @@ from kopilka.ledger import locks
 from kopilka.ledger import services as ledger
 from kopilka.ledger.models import Entry
 from kopilka.ledger.verify import verify_ledger
-from kopilka.pos import services as pos
-from kopilka.pos.models import Receipt
 from kopilka.pos.schemas import ConfirmIn, CustomerRef, LineIn, QuoteIn
 from kopilka.programs import services as programs
+from kopilka.sales import services as pos
+from kopilka.sales.models import Receipt
 
 from .conftest import line
 

@@ -10,7 +10,7 @@ import pytest
 from kopilka.catalog import services as catalog
 from kopilka.catalog.models import Product
 from kopilka.catalog.selectors import SegmentIndex, category_tree, effective_flags
-from kopilka.pos.cart import build_cart, catalog_for_lines
+from kopilka.sales.cart import build_cart, catalog_for_lines
 
 
 def _line(no, sku, category=None):

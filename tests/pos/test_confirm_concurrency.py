@@ -12,8 +12,8 @@ from kopilka.ledger import locks
 from kopilka.ledger import services as ledger
 from kopilka.ledger.verify import verify_ledger
 from kopilka.merchants import services as merchants
-from kopilka.pos.models import Receipt
 from kopilka.programs import services as programs
+from kopilka.sales.models import Receipt
 
 from .conftest import Till, line
 

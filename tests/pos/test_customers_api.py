@@ -11,7 +11,7 @@ from kopilka.customers.services import customer_block
 from kopilka.ledger import services as ledger
 from kopilka.ledger.models import Account
 from kopilka.merchants import services as merchants
-from kopilka.pos.models import Receipt
+from kopilka.sales.models import Receipt
 
 from ..ledger.helpers import locked
 

@@ -13,7 +13,7 @@ from kopilka.ledger import locks
 from kopilka.ledger import services as ledger
 from kopilka.merchants import services as merchants
 from kopilka.merchants.models import OutboxEvent
-from kopilka.pos import notifications, reminders
+from kopilka.sales import notifications, reminders
 from tests.conftest import SYSTEM
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

@@ -13,11 +13,11 @@ from django.utils import timezone
 from kopilka import tick
 from kopilka.catalog import services as catalog
 from kopilka.ledger import services as ledger
-from kopilka.pos.models import Receipt
 from kopilka.programs import services as programs
 from kopilka.programs.level_changes import record_level_changes
 from kopilka.programs.models import LevelChange, Program
 from kopilka.programs.standing import activities_of
+from kopilka.sales.models import Receipt
 
 from .conftest import line
 

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from kopilka.catalog import services as catalog
-from kopilka.pos.models import Receipt
 from kopilka.programs import services as programs
+from kopilka.sales.models import Receipt
 
 from .conftest import line
 

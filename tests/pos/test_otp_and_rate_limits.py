@@ -19,8 +19,8 @@ from kopilka.customers.services import customer_block
 from kopilka.limits import ratelimit
 from kopilka.limits.models import RateCounter
 from kopilka.merchants import services as merchants
-from kopilka.pos import notifications
-from kopilka.pos.models import OneTimeCode
+from kopilka.sales import notifications
+from kopilka.sales.models import OneTimeCode
 
 PHONE = "+79161234567"
 NO_LIMITS = dict.fromkeys(ratelimit.DEFAULT_LIMITS)
@@ -273,7 +273,7 @@ def test_a_failing_gateway_does_not_lose_the_registration(
 
 # --- delivery: a webhook gateway (a local HTTP server here), e-mail, the system check ----------
 
-WEBHOOK = "kopilka.pos.notifications.WebhookBackend"
+WEBHOOK = "kopilka.sales.notifications.WebhookBackend"
 
 
 class Gateway(BaseHTTPRequestHandler):
@@ -374,7 +374,7 @@ def test_the_till_gets_its_answer_without_waiting_for_a_slow_gateway(
 def test_codes_by_email_reach_customers_registered_with_an_address(
     till, confirming_program, settings
 ):
-    settings.KOPILKA_NOTIFICATION_BACKEND = "kopilka.pos.notifications.EmailBackend"
+    settings.KOPILKA_NOTIFICATION_BACKEND = "kopilka.sales.notifications.EmailBackend"
     registered = till.post("/customers", {"email": "anna@example.com"})
     assert registered.status_code == 201
     notifications.wait_for_deliveries(timeout=30)
@@ -393,7 +393,7 @@ def warnings(settings, **values) -> list[str]:
 
 
 def test_a_server_without_debug_that_only_logs_codes_is_warned(settings):
-    default = "kopilka.pos.notifications.LogBackend"
+    default = "kopilka.sales.notifications.LogBackend"
     assert warnings(settings, DEBUG=False, KOPILKA_NOTIFICATION_BACKEND=default) == ["kopilka.W001"]
     assert warnings(settings, DEBUG=True, KOPILKA_NOTIFICATION_BACKEND=default) == []
     assert warnings(settings, DEBUG=False, KOPILKA_NOTIFICATION_BACKEND=WEBHOOK) == []

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from kopilka.pos.models import Receipt
 from kopilka.programs import services as programs
 from kopilka.programs.selectors import program_for_receipts, program_of_customer
+from kopilka.sales.models import Receipt
 
 from .conftest import line
 

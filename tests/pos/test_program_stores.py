@@ -4,9 +4,9 @@ accrual, no payment by bonuses), and say why; the back office sets the stores.""
 import pytest
 
 from kopilka.merchants import services as merchants
-from kopilka.pos.models import Receipt
 from kopilka.programs import services as programs
 from kopilka.programs.exceptions import InvalidProgram
+from kopilka.sales.models import Receipt
 from tests.backoffice.admin_client import page_form_data, staff_user
 
 from .conftest import Till, line

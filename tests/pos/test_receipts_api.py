@@ -15,8 +15,8 @@ from kopilka.ledger import services as ledger
 from kopilka.ledger.models import Account, Entry
 from kopilka.ledger.selectors import account_balance
 from kopilka.ledger.verify import verify_ledger
-from kopilka.pos.models import IdempotencyRecord, Receipt
 from kopilka.programs import services as programs
+from kopilka.sales.models import IdempotencyRecord, Receipt
 
 from .conftest import line
 
@@ -86,7 +86,7 @@ def test_a_failed_confirm_leaves_nothing_behind(till, customer):
 def test_every_line_is_stored_as_the_till_sent_it_and_as_the_engine_priced_it(till, customer):
     from decimal import Decimal
 
-    from kopilka.pos.models import ReceiptLine
+    from kopilka.sales.models import ReceiptLine
 
     lines = [
         line(1, "A", 10000, qty="0.001", name='Кофе "Арабика" \\ 250 г'),

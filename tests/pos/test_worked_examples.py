@@ -5,8 +5,8 @@ import pytest
 from kopilka.catalog import services as catalog
 from kopilka.ledger import locks
 from kopilka.ledger import services as ledger
-from kopilka.pos.models import Receipt
 from kopilka.programs import services as programs
+from kopilka.sales.models import Receipt
 
 from .conftest import line
 

@@ -15,9 +15,9 @@ from django.db import transaction
 from kopilka.ledger import locks
 from kopilka.ledger import services as ledger
 from kopilka.ledger.models import Account
-from kopilka.pos import services as pos
 from kopilka.pos.schemas import ConfirmIn
 from kopilka.programs import services as programs
+from kopilka.sales import services as pos
 
 MON = date(2026, 3, 2)
 

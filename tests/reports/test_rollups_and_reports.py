@@ -10,10 +10,10 @@ from django.utils import timezone
 from kopilka.ledger import locks
 from kopilka.ledger import services as ledger
 from kopilka.ledger.models import Account
-from kopilka.pos import services as pos
 from kopilka.pos.schemas import ConfirmIn
 from kopilka.reports import rollups, selectors
 from kopilka.reports.models import DailyBonus, DailySales
+from kopilka.sales import services as pos
 
 from .history import MON, at, build_history
 

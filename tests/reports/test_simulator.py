@@ -14,8 +14,6 @@ from hypothesis import strategies as st
 from kopilka.ledger.models import Account, Entry, EntryKind
 from kopilka.ledger.selectors import account_balance
 from kopilka.merchants import services as merchants
-from kopilka.pos import services as pos
-from kopilka.pos.models import Receipt
 from kopilka.pos.schemas import ConfirmIn, RefundIn
 from kopilka.programs import services as programs
 from kopilka.reports.simulator import (
@@ -24,6 +22,8 @@ from kopilka.reports.simulator import (
     fixed_discount_scenario,
     simulate,
 )
+from kopilka.sales import services as pos
+from kopilka.sales.models import Receipt
 
 D = datetime(2026, 1, 10, 12, tzinfo=UTC)
 START, END = D - timedelta(hours=12), D + timedelta(days=40)

@@ -3,9 +3,9 @@ current program, exactly as the till booked them, and as an alternative to compa
 
 import pytest
 
-from kopilka.pos.models import Receipt
 from kopilka.programs import services as programs
 from kopilka.reports.simulator import combined_scenario, current_scenario, simulate
+from kopilka.sales.models import Receipt
 
 from .test_simulator import END, START, _program, _receipts
 

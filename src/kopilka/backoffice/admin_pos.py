@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import TabularInline
 from unfold.paginator import InfinitePaginator
 
-from kopilka.pos.models import Receipt, ReceiptLine
+from kopilka.sales.models import Receipt, ReceiptLine
 
 from .formatting import money_column
 from .scoping import ReadOnlyAdmin

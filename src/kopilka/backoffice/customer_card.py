@@ -42,11 +42,11 @@ from kopilka.ledger.selectors import (
     lots_left,
 )
 from kopilka.merchants.models import Role
-from kopilka.pos.selectors import receipts_of_customer
 from kopilka.programs import services as programs
 from kopilka.programs.models import Program
 from kopilka.programs.selectors import program_of_customer
 from kopilka.programs.standing import customer_standing
+from kopilka.sales.selectors import receipts_of_customer
 
 from .customer_filters import minor_units
 from .formatting import money

@@ -43,7 +43,7 @@ AREAS = [
     (
         _("Receipts and ledger"),
         [
-            ("pos", "receipt", "receipt_long"),
+            ("sales", "receipt", "receipt_long"),
             ("ledger", "account", "account_balance_wallet"),
             ("ledger", "entry", "list_alt"),
             ("ledger", "lot", "stacks"),

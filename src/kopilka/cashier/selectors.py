@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db.models import Q, Sum
 
 from kopilka.catalog.models import Category, Product
-from kopilka.pos.models import Receipt, ReceiptLine
+from kopilka.sales.models import Receipt, ReceiptLine
 
 SUGGESTIONS = 8
 RECENT_RECEIPTS = 10

@@ -2,7 +2,7 @@
 with HTMX partials (the customer panel, the receipt panel, the message bar).
 
 Views read the posted draft (kopilka.cashier.draft), call the POS services and the customer
-desk (kopilka.pos.desk) exactly as the POS API does, and render. A service error becomes a
+desk (kopilka.sales.desk) exactly as the POS API does, and render. A service error becomes a
 message in the message bar with the error's status; nothing else on the screen changes.
 """
 
@@ -33,12 +33,12 @@ from kopilka.customers.selectors import card_get_by_number, customer_get
 from kopilka.errors import KopilkaError, ValidationFailed
 from kopilka.limits import ratelimit
 from kopilka.merchants.sign_in import TillSignInForm
-from kopilka.pos import desk
-from kopilka.pos import services as pos
 from kopilka.pos.schemas import RefundIn, RefundLineIn
-from kopilka.pos.selectors import receipt_get
 from kopilka.programs.selectors import program_of_customer
 from kopilka.programs.standing import customer_standing
+from kopilka.sales import desk
+from kopilka.sales import services as pos
+from kopilka.sales.selectors import receipt_get
 
 from . import selectors
 from .draft import Draft, DraftLine, parse_money, parse_qty

@@ -3,7 +3,7 @@ purchase and a bonus balance snapshot, kept in columns of Customer so the list f
 sorts on indexes instead of reading receipts and lots for a million customers.
 
 Visits, total spent and last purchase are exact: the sale and refund path updates them in its
-own transaction (a sale's `sale_figures`, applied by the sale's own statements in `pos.sql`;
+own transaction (a sale's `sale_figures`, applied by the sale's own statements in `sales.sql`;
 `record_refund`: one UPDATE). A held sale counts when it is captured, never when it is
 voided.
 
@@ -39,7 +39,7 @@ from django.db.models.functions import Coalesce
 from kopilka.ledger.models import Entry, Lot
 from kopilka.ledger.selectors import points_of_customers
 from kopilka.merchants.models import Merchant
-from kopilka.pos.models import Receipt
+from kopilka.sales.models import Receipt
 
 from .models import Customer, FiguresRefresh
 
@@ -68,7 +68,7 @@ class SaleFigures:
 
 def sale_figures(receipt, *, now: datetime) -> SaleFigures | None:
     """The sale's figures for its customer (None for an anonymous receipt). The sale path
-    applies them in its own statements (`pos.sql`), in the receipt's transaction."""
+    applies them in its own statements (`sales.sql`), in the receipt's transaction."""
     if receipt.customer_id is None:
         return None
     accrual_credited = receipt.accrual_expires_at is None or receipt.accrual_expires_at > now

@@ -14,8 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from kopilka.customers.models import Customer
 from kopilka.merchants.models import Merchant
-from kopilka.pos.models import Receipt
 from kopilka.programs.models import Program
+from kopilka.sales.models import Receipt
 
 
 class Account(models.Model):

@@ -15,7 +15,7 @@ class Merchant(models.Model):
         _("language"), max_length=8, choices=settings.LANGUAGES, default="ru"
     )
     # Off by default: a message about points is marketing in many places, so the merchant
-    # decides. Only customers who consented to marketing get one (pos.reminders).
+    # decides. Only customers who consented to marketing get one (sales.reminders).
     expiry_reminders = models.BooleanField(
         _("remind customers before their bonuses expire"),
         default=False,

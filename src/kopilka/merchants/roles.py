@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, Permission
 
 from .models import Role
 
-KOPILKA_APPS = ("merchants", "customers", "catalog", "programs", "ledger", "pos")
+KOPILKA_APPS = ("merchants", "customers", "catalog", "programs", "ledger", "sales", "limits")
 # Rows written only by the till, the ledger, jobs or the audit trail: everybody may at most
 # look at them, points change only through audited services.
 READ_ONLY_MODELS = {

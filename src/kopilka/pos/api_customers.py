@@ -1,6 +1,6 @@
 """The customers router of the POS API: identify, register at the till, edit the details,
 confirm with a one-time code, history. The desk work itself (lookups, masking, registration,
-edits, codes) is in kopilka.pos.desk, shared with the cashier screen.
+edits, codes) is in kopilka.sales.desk, shared with the cashier screen.
 
 Every lookup is scoped by the register's merchant; another merchant's customer is "not found".
 Identify, register, edit and the code endpoints are rate limited per register and, for codes, per
@@ -22,8 +22,7 @@ from kopilka.errors import ValidationFailed
 from kopilka.ledger.models import Entry
 from kopilka.limits import ratelimit
 from kopilka.merchants.actors import Actor
-
-from .desk import (
+from kopilka.sales.desk import (
     balances,
     confirmation_code_resend,
     customer_confirm_with_code,
@@ -33,9 +32,10 @@ from .desk import (
     customer_summary,
     mask_address,
 )
+from kopilka.sales.selectors import receipts_of_customer
+
 from .problems import retry_after_header
 from .schemas import Balance, CustomerRef, Strict
-from .selectors import receipts_of_customer
 
 router = Router(tags=["customers"])
 

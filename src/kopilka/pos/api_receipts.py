@@ -4,7 +4,8 @@ from django.http import HttpRequest
 from ninja import Header, Router
 from ninja.responses import Status
 
-from . import services
+from kopilka.sales import services
+
 from .schemas import ConfirmIn, QuoteIn, QuoteOut, ReceiptOut, RefundIn, RefundOut
 
 router = Router(tags=["receipts"])

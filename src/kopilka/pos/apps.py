@@ -3,9 +3,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 class PosConfig(AppConfig):
+    """The POS API: routers, request authentication by register key, problem documents. Its
+    migrations keep the history of the tables that now belong to `sales`."""
+
     name = "kopilka.pos"
     label = "pos"
     verbose_name = _("Pos")
-
-    def ready(self):
-        from . import checks  # noqa: F401  (registers the system checks)

@@ -453,7 +453,7 @@ class CampaignUse(models.Model):
         "customers.Customer", on_delete=models.CASCADE, related_name="campaign_uses"
     )
     receipt = models.ForeignKey(
-        "pos.Receipt", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        "sales.Receipt", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     # Birthday bonuses: the year granted, so a birthday is celebrated once a year.
     year = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -520,7 +520,7 @@ def campaign_update(
 def _has_receipts(obj, *, program: Program | None = None, merchant=None, since=None) -> bool:
     """Whether receipts were booked (in the program, else of the merchant) since `obj` was
     created and since `since`: only those can name it."""
-    from kopilka.pos.models import Receipt
+    from kopilka.sales.models import Receipt
 
     receipts = (
         Receipt.objects.filter(program=program)
@@ -771,7 +771,7 @@ def customer_program_account_open(*, customer, actor: Actor, now=None) -> Enrolm
 @transaction.atomic
 def customer_activate(*, customer, actor: Actor, now=None) -> Enrolment | None:
     """Confirm a pending customer by hand (staff checked the contact) with what the till's
-    confirmation by one-time code brings (pos.desk.customer_confirm_with_code): the status
+    confirmation by one-time code brings (sales.desk.customer_confirm_with_code): the status
     becomes active and the customer is enrolled with the welcome bonus. Confirming an active
     customer again changes nothing; a blocked one is refused by customer_confirm."""
     if customer.status == Customer.Status.ACTIVE:

@@ -20,8 +20,8 @@ from django.db.models import BigIntegerField, Case, Count, ExpressionWrapper, F,
 from kopilka import rules
 from kopilka.catalog.selectors import SegmentIndex, category_tree
 from kopilka.customers.models import Customer
-from kopilka.pos.models import Receipt, ReceiptLine
 from kopilka.rules.levels import LevelConfig, LevelInputs, LevelStanding
+from kopilka.sales.models import Receipt, ReceiptLine
 
 from .models import LevelAssignment, Program
 from .selectors import level_configs, program_for_receipts, programs_of_customers

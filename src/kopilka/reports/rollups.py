@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from kopilka.ledger.models import Entry
 from kopilka.merchants.models import Merchant
-from kopilka.pos.models import Receipt
+from kopilka.sales.models import Receipt
 
 from .models import DailyBonus, DailySales, RollupState
 

@@ -19,8 +19,8 @@ from django.utils import timezone
 from kopilka.customers.models import Card
 from kopilka.ledger.selectors import lots_expiring
 from kopilka.merchants.models import Merchant
-from kopilka.pos.models import Receipt
 from kopilka.programs.models import CampaignUse, LevelChange
+from kopilka.sales.models import Receipt
 
 from . import figures, rollups
 

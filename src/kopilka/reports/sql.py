@@ -23,8 +23,8 @@ from kopilka.catalog.selectors import SegmentIndex, category_tree
 from kopilka.customers.models import Customer
 from kopilka.ledger.models import Account, Entry, EntryKind, Lot
 from kopilka.merchants.models import Store
-from kopilka.pos.models import Receipt, ReceiptLine
 from kopilka.programs.models import CampaignUse, LevelAssignment
+from kopilka.sales.models import Receipt, ReceiptLine
 
 from .sim_replay import Move, OpeningLot, ReceiptRow, Seeds, event_of
 

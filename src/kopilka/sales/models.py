@@ -1,4 +1,6 @@
-"""Receipts booked through the POS API (sales and refunds), their lines, and idempotency keys."""
+"""Receipts (sales and refunds), their lines, idempotency keys and one-time codes: the till's
+domain, below every face (the POS API, the cashier screen, the back office). The tables keep
+the names they were born with in the POS API's app."""
 
 from django.db import models
 from django.db.models import Q
@@ -77,6 +79,7 @@ class Receipt(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "pos_receipt"  # born in the POS API's app
         verbose_name = _("receipt")
         verbose_name_plural = _("receipts")
         constraints = [
@@ -125,6 +128,7 @@ class ReceiptLine(models.Model):
     )
 
     class Meta:
+        db_table = "pos_receiptline"  # born in the POS API's app
         verbose_name = _("receipt line")
         verbose_name_plural = _("receipt lines")
         constraints = [
@@ -151,6 +155,7 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "pos_idempotencyrecord"  # born in the POS API's app
         constraints = [
             models.UniqueConstraint(fields=["register", "key"], name="idempotency_key_unique")
         ]
@@ -177,6 +182,7 @@ class OneTimeCode(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
+        db_table = "pos_onetimecode"  # born in the POS API's app
         constraints = [
             models.UniqueConstraint(
                 fields=["customer", "purpose"], name="one_time_code_per_customer"

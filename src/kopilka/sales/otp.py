@@ -3,7 +3,7 @@
 A code is 6 digits, valid for CODE_TTL, and allows MAX_ATTEMPTS wrong guesses. Only a keyed
 hash is stored (HMAC-SHA256 under SECRET_KEY with a per-code salt), compared in constant time.
 Each customer has at most one live code per purpose: issuing a new one replaces the old one.
-The code leaves through kopilka.pos.notifications once the transaction has committed.
+The code leaves through kopilka.sales.notifications once the transaction has committed.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from .models import OneTimeCode
 CODE_DIGITS = 6
 CODE_TTL = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
-_HMAC_SALT = "kopilka.pos.otp"
+_HMAC_SALT = "kopilka.pos.otp"  # where codes were first made: changing it voids live codes
 
 
 class InvalidCode(ValidationFailed):

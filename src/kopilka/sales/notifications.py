@@ -1,7 +1,7 @@
 """Delivery of one-time codes to customers, behind a tiny pluggable interface.
 
 A backend is any class with `send_code(customer, channel, code)` and, to carry other messages
-to customers (reminders of expiring bonuses, pos.reminders), `send_message(customer, channel,
+to customers (reminders of expiring bonuses, sales.reminders), `send_message(customer, channel,
 text, kind)`; the one in use is named by the setting KOPILKA_NOTIFICATION_BACKEND (a dotted
 path). The default, LogBackend, is for
 development and tests: it writes the message to the log and keeps the latest messages in the
@@ -33,7 +33,7 @@ from django.utils.translation import gettext_lazy as _
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BACKEND = "kopilka.pos.notifications.LogBackend"
+DEFAULT_BACKEND = "kopilka.sales.notifications.LogBackend"
 OUTBOX_SIZE = 100
 
 
@@ -181,8 +181,15 @@ class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
 _NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
 
 
+def backend_path() -> str:
+    """The dotted path of the backend in use (KOPILKA_NOTIFICATION_BACKEND)."""
+    path = getattr(settings, "KOPILKA_NOTIFICATION_BACKEND", DEFAULT_BACKEND)
+    # Servers set up before this module moved from the POS API's app name it there.
+    return path.replace("kopilka.pos.notifications.", "kopilka.sales.notifications.", 1)
+
+
 def backend() -> Backend:
-    return import_string(getattr(settings, "KOPILKA_NOTIFICATION_BACKEND", DEFAULT_BACKEND))()
+    return import_string(backend_path())()
 
 
 def send_code(customer, channel: str, code: str) -> None:
