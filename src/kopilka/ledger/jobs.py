@@ -258,7 +258,7 @@ def expire_holds(*, now: datetime, batch_size: int = BATCH_HOLDS) -> HoldResult:
             locks.lock_accounts({row[1] for row in rows})
             result.holds += _release_holds(cursor, _timed_out_holds(cursor, "id", hold_ids, at))
             if receipt_ids:
-                # A receipt goes by its latest hold, as `sales.services._held_receipt` reads it.
+                # A receipt goes by its latest hold, as `sales.services.holds._held_receipt` reads it.
                 cursor.execute(
                     "UPDATE pos_receipt SET status = %s "
                     f"WHERE id {receipts} AND status = %s AND (SELECT h.status FROM ledger_hold h "
