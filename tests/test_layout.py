@@ -6,11 +6,6 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "kopilka"
 
-# Modules that still run hand-written statements outside a `sql.py`, each to move (issue 15).
-# The list may only shrink: a module listed here that no longer runs SQL fails the test too.
-NOT_MOVED_YET = {
-    "ledger/jobs.py",
-}
 SQL_CALLS = {"execute", "executemany", "cursor", "chunked_cursor", "raw"}
 SQL_WORDS = ("SELECT ", "UPDATE ", "INSERT INTO", "DELETE FROM", "WITH ")
 
@@ -42,9 +37,7 @@ def modules():
 
 
 def test_hand_written_sql_lives_only_in_sql_modules():
-    offenders = {relative for relative, path in modules() if runs_sql(path)}
-    assert offenders - NOT_MOVED_YET == set()
-    assert NOT_MOVED_YET - offenders == set(), "moved: take them off NOT_MOVED_YET"
+    assert [relative for relative, path in modules() if runs_sql(path)] == []
 
 
 def test_no_sql_module_imports_another_apps_statements():

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from kopilka import tick
 from kopilka.ledger import jobs, locks, selectors, services
+from kopilka.ledger import sql as ledger_sql
 from kopilka.ledger.exceptions import InsufficientBalance
 from kopilka.ledger.models import Entry, EntryKind, Hold, Lot
 from kopilka.ledger.verify import verify_ledger
@@ -220,7 +221,7 @@ def test_a_crash_mid_way_leaves_a_consistent_ledger_and_the_next_run_finishes(
         acct = services.account_open(customer=make_customer(), program=program, actor=actor)
         for k in range(3):
             credit(acct, actor, 100 + k, lifetime=1)
-    write_off, calls = jobs._write_off, []
+    write_off, calls = ledger_sql.write_off, []
 
     def crash_on_the_third_batch(*args):
         calls.append(1)
@@ -228,12 +229,12 @@ def test_a_crash_mid_way_leaves_a_consistent_ledger_and_the_next_run_finishes(
             raise RuntimeError("killed")
         return write_off(*args)
 
-    monkeypatch.setattr(jobs, "_write_off", crash_on_the_third_batch)
+    monkeypatch.setattr(ledger_sql, "write_off", crash_on_the_third_batch)
     with pytest.raises(RuntimeError):
         run_tick(T0 + 5 * DAY, batch_size=3)
     assert Entry.objects.filter(kind=EntryKind.EXPIRY).count() == 6  # two whole batches
     assert verify_ledger() == []
-    monkeypatch.setattr(jobs, "_write_off", write_off)
+    monkeypatch.setattr(ledger_sql, "write_off", write_off)
     assert run_tick(T0 + 5 * DAY, batch_size=3)["expiries"].lots == 6
     assert Entry.objects.filter(kind=EntryKind.EXPIRY).count() == 12
     assert not Lot.objects.filter(remaining__gt=0).exists()

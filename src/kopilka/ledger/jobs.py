@@ -21,18 +21,15 @@ The statements are portable between PostgreSQL and SQLite except where they bran
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from kopilka.merchants.actors import Actor
-from kopilka.sales.models import Receipt
 
-from . import locks
-from .models import Entry, EntryKind, Hold
+from . import locks, sql
 
 ACTOR = str(Actor.system("tick"))  # "system:tick"
 BATCH_LOTS = 5000
@@ -61,119 +58,7 @@ class OutboxResult:
     batches: int = 0
 
 
-def _pg() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def _moment(value: datetime):
-    return connection.ops.adapt_datetimefield_value(value)
-
-
-def _in(ids: list[int]) -> tuple[str, list]:
-    """`<column> IN` the ids: one array parameter on PostgreSQL, a list of them on SQLite."""
-    if _pg():
-        return "= ANY(%s)", [list(ids)]
-    return f"IN ({', '.join(['%s'] * len(ids))})", list(ids)
-
-
-def _release_holds(cursor, hold_ids: list[int]) -> int:
-    """Release these holds as timed out, as `services._release_expired_holds` does: the points
-    go back from `held` to `remaining` of the lots they came from; status `expired`, closed as
-    of the moment the hold stopped counting. The caller holds the accounts' locks."""
-    if not hold_ids:
-        return 0
-    holds, params = _in(hold_ids)
-    share = (
-        "(SELECT SUM(a.amount) FROM ledger_holdallocation a "
-        f"WHERE a.lot_id = ledger_lot.id AND a.hold_id {holds})"
-    )
-    cursor.execute(
-        f"UPDATE ledger_lot SET held = held - {share}, remaining = remaining + {share} "
-        f"WHERE id IN (SELECT lot_id FROM ledger_holdallocation WHERE hold_id {holds})",
-        params * 3,
-    )
-    cursor.execute(
-        "UPDATE ledger_hold SET status = %s, captured_amount = 0, closed_at = expires_at "
-        f"WHERE id {holds}",
-        [Hold.Status.EXPIRED, *params],
-    )
-    return len(hold_ids)
-
-
-def _timed_out_holds(cursor, column: str, ids: list[int], now) -> list[int]:
-    where, params = _in(ids)
-    cursor.execute(
-        f"SELECT id FROM ledger_hold WHERE {column} {where} AND status = %s "
-        "AND expires_at <= %s ORDER BY id",
-        [*params, Hold.Status.ACTIVE, now],
-    )
-    return [row[0] for row in cursor.fetchall()]
-
-
 # ---- 1. expiries ----------------------------------------------------------------------------
-
-_ENTRY_COLUMNS = (
-    "merchant_id, account_id, lot_id, transfer_id, kind, amount, receipt_id, hold_id, actor, "
-    "reason, created_at"
-)
-_TRANSFER_ID = Entry._meta.get_field("transfer_id")
-
-
-def _write_off(cursor, account_ids: list[int], now) -> tuple[int, int]:
-    """Expiry entries for the accounts' lots past expiry with points left, then zero them.
-
-    One entry per lot (`-remaining`, dated when the lot expired, as `services.expire` writes
-    them). The entries of one account in one batch are one operation and share a transfer id:
-    new random ids land on random pages of the transfer_id index, and one per account instead
-    of one per lot keeps a million-lot run from dirtying (and logging) most of that index."""
-    accounts, params = _in(account_ids)
-    transfers = [
-        (pk, _TRANSFER_ID.get_db_prep_value(uuid.uuid4(), connection)) for pk in account_ids
-    ]
-    due = f"l.account_id {accounts} AND l.remaining > 0 AND l.expires_at <= %s"
-    select = (
-        "SELECT l.merchant_id, l.account_id, l.id, t.transfer_id, %s, -l.remaining, NULL, NULL, "
-        "%s, '', l.expires_at FROM ledger_lot l JOIN transfers t ON t.account_id = l.account_id "
-        f"WHERE {due}"
-    )
-    if _pg():
-        # One statement. Its parts share one snapshot and the account locks keep every other
-        # writer off these lots, so the INSERT and the UPDATE pick the same rows; the UPDATE
-        # repeats the condition (an index scan) instead of joining (which scans the table).
-        cursor.execute(
-            "WITH transfers AS (SELECT * FROM unnest(%s::bigint[], %s::uuid[]) "
-            "AS t(account_id, transfer_id)), "
-            f"zeroed AS (UPDATE ledger_lot l SET remaining = 0 WHERE {due}), "
-            f"written AS (INSERT INTO ledger_entry ({_ENTRY_COLUMNS}) {select} RETURNING amount) "
-            "SELECT COUNT(*), COALESCE(-SUM(amount), 0) FROM written",
-            [
-                [pk for pk, _ in transfers],
-                [transfer for _, transfer in transfers],
-                *params,
-                now,
-                EntryKind.EXPIRY,
-                ACTOR,
-                *params,
-                now,
-            ],
-        )
-        count, amount = cursor.fetchone()
-        return count, int(amount)
-    # SQLite: the transaction is IMMEDIATE, nobody else writes until it ends.
-    cursor.execute(
-        f"SELECT COUNT(*), COALESCE(SUM(l.remaining), 0) FROM ledger_lot l WHERE {due}",
-        [*params, now],
-    )
-    count, amount = cursor.fetchone()
-    if count:
-        values = ", ".join(["(%s, %s)"] * len(transfers))
-        cursor.execute(
-            f"WITH transfers(account_id, transfer_id) AS (VALUES {values}) "
-            f"INSERT INTO ledger_entry ({_ENTRY_COLUMNS}) {select}",
-            [*(v for row in transfers for v in row), EntryKind.EXPIRY, ACTOR, *params, now],
-        )
-        cursor.execute(f"UPDATE ledger_lot AS l SET remaining = 0 WHERE {due}", [*params, now])
-    return count, amount
 
 
 def expire_lots(
@@ -188,25 +73,16 @@ def expire_lots(
     locks, timed-out holds on them are released first (so points a hold kept on an expired lot
     expire too), then all their due lots are written off at once."""
     result = ExpiryResult()
-    at = _moment(now)
+    at = sql.moment(now)
     after = 0
     while True:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT account_id FROM ledger_lot WHERE account_id > %s "
-                "AND (remaining > 0 OR held > 0) AND expires_at <= %s "
-                "ORDER BY account_id LIMIT %s",
-                [after, at, batch_size],
-            )
-            account_ids = sorted({row[0] for row in cursor.fetchall()})
+        account_ids = sql.accounts_with_due_lots(after=after, now=at, limit=batch_size)
         if not account_ids:
             return result
-        with transaction.atomic(), connection.cursor() as cursor:
+        with transaction.atomic():
             locks.lock_accounts(account_ids)
-            result.holds += _release_holds(
-                cursor, _timed_out_holds(cursor, "account_id", account_ids, at)
-            )
-            lots, amount = _write_off(cursor, account_ids, at)
+            result.holds += sql.release_holds(sql.timed_out_holds("account_id", account_ids, at))
+            lots, amount = sql.write_off(account_ids, at, ACTOR)
         result.lots += lots
         result.amount += amount
         result.batches += 1
@@ -224,48 +100,19 @@ def expire_holds(*, now: datetime, batch_size: int = BATCH_HOLDS) -> HoldResult:
     Also voids a held receipt whose hold something else already released (a spend on the
     account, or `expire_lots`). Locks in the order the POS does: receipts, then accounts."""
     result = HoldResult()
-    at = _moment(now)
+    at = sql.moment(now)
     after = 0
     while True:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT h.id, h.account_id, h.receipt_id FROM ledger_hold h "
-                "LEFT JOIN pos_receipt r ON r.id = h.receipt_id "
-                "WHERE h.id > %s AND h.expires_at <= %s "
-                "AND (h.status = %s OR (h.status = %s AND r.status = %s)) "
-                "ORDER BY h.id LIMIT %s",
-                [
-                    after,
-                    at,
-                    Hold.Status.ACTIVE,
-                    Hold.Status.EXPIRED,
-                    Receipt.Status.HELD,
-                    batch_size,
-                ],
-            )
-            rows = cursor.fetchall()
+        rows = sql.holds_due(after=after, now=at, limit=batch_size)
         if not rows:
             return result
         hold_ids = [row[0] for row in rows]
         receipt_ids = sorted({row[2] for row in rows if row[2] is not None})
-        with transaction.atomic(), connection.cursor() as cursor:
-            if receipt_ids:
-                receipts, params = _in(receipt_ids)
-                lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-                cursor.execute(
-                    f"SELECT id FROM pos_receipt WHERE id {receipts} ORDER BY id{lock}", params
-                )
+        with transaction.atomic():
+            sql.lock_receipts(receipt_ids)
             locks.lock_accounts({row[1] for row in rows})
-            result.holds += _release_holds(cursor, _timed_out_holds(cursor, "id", hold_ids, at))
-            if receipt_ids:
-                # A receipt goes by its latest hold, as `sales.services.holds._held_receipt` reads it.
-                cursor.execute(
-                    "UPDATE pos_receipt SET status = %s "
-                    f"WHERE id {receipts} AND status = %s AND (SELECT h.status FROM ledger_hold h "
-                    "WHERE h.receipt_id = pos_receipt.id ORDER BY h.id DESC LIMIT 1) = %s",
-                    [Receipt.Status.VOIDED, *params, Receipt.Status.HELD, Hold.Status.EXPIRED],
-                )
-                result.receipts += cursor.rowcount
+            result.holds += sql.release_holds(sql.timed_out_holds("id", hold_ids, at))
+            result.receipts += sql.void_held_receipts(receipt_ids)
         result.batches += 1
         after = hold_ids[-1]
 
@@ -284,44 +131,20 @@ def emit_expiring_soon(
     time), expires_at (the earliest of them, ISO 8601 UTC), expires_on (the day).
     Reads without locks: a notification is a snapshot, not a balance."""
     result = OutboxResult()
-    start, end = _moment(now), _moment(now + timedelta(days=within_days))
-    window = "l.remaining > 0 AND l.expires_at > %s AND l.expires_at <= %s"
-    if _pg():
-        day = "to_char(l.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-        first = (
-            "to_char(MIN(l.expires_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"')"
-        )
-        payload = "jsonb_build_object"
-    else:
-        day = "strftime('%%Y-%%m-%%d', l.expires_at)"
-        first = "strftime('%%Y-%%m-%%dT%%H:%%M:%%S+00:00', MIN(l.expires_at))"
-        payload = "json_object"
-    insert = (
-        "INSERT INTO merchants_outboxevent "
-        "(merchant_id, kind, customer_id, payload, dedupe_key, created_at, sent_at) "
-        f"SELECT a.merchant_id, %s, a.customer_id, {payload}('account_id', a.id, "
-        f"'program_id', a.program_id, 'amount', SUM(l.remaining), 'expires_at', {first}, "
-        f"'expires_on', {day}), 'expiring:' || a.id || ':' || {day}, %s, NULL "
-        "FROM ledger_lot l JOIN ledger_account a ON a.id = l.account_id "
-        f"WHERE l.account_id > %s AND l.account_id <= %s AND {window} "
-        f"GROUP BY a.id, a.merchant_id, a.customer_id, a.program_id, {day} "
-        f"ORDER BY a.id, {day} "
-        "ON CONFLICT (dedupe_key) DO NOTHING"
-    )
+    start, end = sql.moment(now), sql.moment(now + timedelta(days=within_days))
     after = 0
     while True:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT l.account_id FROM ledger_lot l WHERE l.account_id > %s AND {window} "
-                "ORDER BY l.account_id LIMIT %s",
-                [after, start, end, batch_size],
-            )
-            rows = cursor.fetchall()
-        if not rows:
+        last = sql.last_account_expiring(after=after, start=start, end=end, limit=batch_size)
+        if last is None:
             return result
-        last = rows[-1][0]
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(insert, [EXPIRING_SOON, _moment(now), after, last, start, end])
-            result.events += max(cursor.rowcount, 0)
+        with transaction.atomic():
+            result.events += sql.insert_expiring_events(
+                kind=EXPIRING_SOON,
+                now=sql.moment(now),
+                after=after,
+                last=last,
+                start=start,
+                end=end,
+            )
         result.batches += 1
         after = last

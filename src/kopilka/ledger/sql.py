@@ -1,4 +1,7 @@
-"""The statements of the ledger's hot path (lock, credit, spend), written out by hand.
+"""The ledger's hand-written statements: its hot path's (lock, credit, spend) and, at the end,
+the tick's set-based maintenance (`jobs`: expiries, timed-out holds, "expiring soon" events).
+
+The hot path's statements (lock, credit, spend) are written out by hand.
 
 They are the statements the ORM would send, minus its per-call cost of building them (about
 0.3 ms of CPU each, several times a till's whole database time), run by `kopilka.hotsql`
@@ -16,12 +19,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import F
 
 from kopilka import hotsql
+from kopilka.sales.models import Receipt
 
 from . import lots
-from .models import Entry
+from .models import Entry, EntryKind, Hold
 
 _TRANSFER_ID = Entry._meta.get_field("transfer_id")
 _ENTRY_COLUMNS = (
@@ -292,3 +297,230 @@ def _insert_entries(db, params: dict, parts: list[tuple[int, int]]) -> list[tupl
         "RETURNING id, lot_id, amount"
     )
     return sorted(hotsql.rows(db, query, params))
+
+
+# ---- the tick's maintenance (`jobs`): set-based, over a batch of accounts or holds ----------
+
+
+def _pg() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def moment(value: datetime):
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _in(ids: list[int]) -> tuple[str, list]:
+    """`<column> IN` the ids: one array parameter on PostgreSQL, a list of them on SQLite."""
+    if _pg():
+        return "= ANY(%s)", [list(ids)]
+    return f"IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
+def release_holds(hold_ids: list[int]) -> int:
+    """Release these holds as timed out, in bulk, as `services._release_expired_holds` does
+    one by one: the points go back from `held` to `remaining` of the lots they came from;
+    status `expired`, closed as of the moment the hold stopped counting. The caller holds
+    the accounts' locks."""
+    with connection.cursor() as cursor:
+        if not hold_ids:
+            return 0
+        holds, params = _in(hold_ids)
+        share = (
+            "(SELECT SUM(a.amount) FROM ledger_holdallocation a "
+            f"WHERE a.lot_id = ledger_lot.id AND a.hold_id {holds})"
+        )
+        cursor.execute(
+            f"UPDATE ledger_lot SET held = held - {share}, remaining = remaining + {share} "
+            f"WHERE id IN (SELECT lot_id FROM ledger_holdallocation WHERE hold_id {holds})",
+            params * 3,
+        )
+        cursor.execute(
+            "UPDATE ledger_hold SET status = %s, captured_amount = 0, closed_at = expires_at "
+            f"WHERE id {holds}",
+            [Hold.Status.EXPIRED, *params],
+        )
+        return len(hold_ids)
+
+
+def timed_out_holds(column: str, ids: list[int], now) -> list[int]:
+    with connection.cursor() as cursor:
+        where, params = _in(ids)
+        cursor.execute(
+            f"SELECT id FROM ledger_hold WHERE {column} {where} AND status = %s "
+            "AND expires_at <= %s ORDER BY id",
+            [*params, Hold.Status.ACTIVE, now],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def accounts_with_due_lots(*, after: int, now, limit: int) -> list[int]:
+    """The next accounts (by id, after `after`) with points or holds on lots past expiry."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT account_id FROM ledger_lot WHERE account_id > %s "
+            "AND (remaining > 0 OR held > 0) AND expires_at <= %s "
+            "ORDER BY account_id LIMIT %s",
+            [after, now, limit],
+        )
+        return sorted({row[0] for row in cursor.fetchall()})
+
+
+_EXPIRY_COLUMNS = (
+    "merchant_id, account_id, lot_id, transfer_id, kind, amount, receipt_id, hold_id, actor, "
+    "reason, created_at"
+)
+
+
+def write_off(account_ids: list[int], now, actor: str) -> tuple[int, int]:
+    """Expiry entries for the accounts' lots past expiry with points left, then zero them.
+
+    One entry per lot (`-remaining`, dated when the lot expired, as `services.expire` writes
+    them). The entries of one account in one batch are one operation and share a transfer id:
+    new random ids land on random pages of the transfer_id index, and one per account instead
+    of one per lot keeps a million-lot run from dirtying (and logging) most of that index."""
+    with connection.cursor() as cursor:
+        accounts, params = _in(account_ids)
+        transfers = [
+            (pk, _TRANSFER_ID.get_db_prep_value(uuid.uuid4(), connection)) for pk in account_ids
+        ]
+        due = f"l.account_id {accounts} AND l.remaining > 0 AND l.expires_at <= %s"
+        select = (
+            "SELECT l.merchant_id, l.account_id, l.id, t.transfer_id, %s, -l.remaining, "
+            "NULL, NULL, %s, '', l.expires_at "
+            "FROM ledger_lot l JOIN transfers t ON t.account_id = l.account_id "
+            f"WHERE {due}"
+        )
+        if _pg():
+            # One statement. Its parts share one snapshot and the account locks keep every other
+            # writer off these lots, so the INSERT and the UPDATE pick the same rows; the UPDATE
+            # repeats the condition (an index scan) instead of joining (which scans the table).
+            cursor.execute(
+                "WITH transfers AS (SELECT * FROM unnest(%s::bigint[], %s::uuid[]) "
+                "AS t(account_id, transfer_id)), "
+                f"zeroed AS (UPDATE ledger_lot l SET remaining = 0 WHERE {due}), "
+                f"written AS (INSERT INTO ledger_entry ({_EXPIRY_COLUMNS}) {select} "
+                "RETURNING amount) "
+                "SELECT COUNT(*), COALESCE(-SUM(amount), 0) FROM written",
+                [
+                    [pk for pk, _ in transfers],
+                    [transfer for _, transfer in transfers],
+                    *params,
+                    now,
+                    EntryKind.EXPIRY,
+                    actor,
+                    *params,
+                    now,
+                ],
+            )
+            count, amount = cursor.fetchone()
+            return count, int(amount)
+        # SQLite: the transaction is IMMEDIATE, nobody else writes until it ends.
+        cursor.execute(
+            f"SELECT COUNT(*), COALESCE(SUM(l.remaining), 0) FROM ledger_lot l WHERE {due}",
+            [*params, now],
+        )
+        count, amount = cursor.fetchone()
+        if count:
+            values = ", ".join(["(%s, %s)"] * len(transfers))
+            cursor.execute(
+                f"WITH transfers(account_id, transfer_id) AS (VALUES {values}) "
+                f"INSERT INTO ledger_entry ({_EXPIRY_COLUMNS}) {select}",
+                [*(v for row in transfers for v in row), EntryKind.EXPIRY, actor, *params, now],
+            )
+            cursor.execute(f"UPDATE ledger_lot AS l SET remaining = 0 WHERE {due}", [*params, now])
+        return count, amount
+
+
+def holds_due(*, after: int, now, limit: int) -> list[tuple]:
+    """(hold id, account id, receipt id) of the next holds past their timeout still active,
+    or released already while their receipt is still held."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT h.id, h.account_id, h.receipt_id FROM ledger_hold h "
+            f"LEFT JOIN {Receipt._meta.db_table} r ON r.id = h.receipt_id "
+            "WHERE h.id > %s AND h.expires_at <= %s "
+            "AND (h.status = %s OR (h.status = %s AND r.status = %s)) "
+            "ORDER BY h.id LIMIT %s",
+            [after, now, Hold.Status.ACTIVE, Hold.Status.EXPIRED, Receipt.Status.HELD, limit],
+        )
+        return cursor.fetchall()
+
+
+def lock_receipts(receipt_ids: list[int]) -> None:
+    """Lock these receipts, in id order (the POS locks a receipt before its account)."""
+    with connection.cursor() as cursor:
+        if receipt_ids:
+            receipts, params = _in(receipt_ids)
+            lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+            cursor.execute(
+                f"SELECT id FROM {Receipt._meta.db_table} WHERE id {receipts} ORDER BY id{lock}",
+                params,
+            )
+
+
+def void_held_receipts(receipt_ids: list[int]) -> int:
+    """Void those of these receipts still held whose latest hold has expired; how many."""
+    with connection.cursor() as cursor:
+        if not receipt_ids:
+            return 0
+        receipts, params = _in(receipt_ids)
+        table = Receipt._meta.db_table
+        # A receipt goes by its latest hold, as `sales.services.holds._held_receipt` reads it.
+        cursor.execute(
+            f"UPDATE {table} SET status = %s "
+            f"WHERE id {receipts} AND status = %s AND (SELECT h.status FROM ledger_hold h "
+            f"WHERE h.receipt_id = {table}.id ORDER BY h.id DESC LIMIT 1) = %s",
+            [Receipt.Status.VOIDED, *params, Receipt.Status.HELD, Hold.Status.EXPIRED],
+        )
+        return cursor.rowcount
+
+
+def _expiring_sql() -> tuple[str, str]:
+    window = "l.remaining > 0 AND l.expires_at > %s AND l.expires_at <= %s"
+    if _pg():
+        day = "to_char(l.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+        first = (
+            "to_char(MIN(l.expires_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"')"
+        )
+        payload = "jsonb_build_object"
+    else:
+        day = "strftime('%%Y-%%m-%%d', l.expires_at)"
+        first = "strftime('%%Y-%%m-%%dT%%H:%%M:%%S+00:00', MIN(l.expires_at))"
+        payload = "json_object"
+    insert = (
+        "INSERT INTO merchants_outboxevent "
+        "(merchant_id, kind, customer_id, payload, dedupe_key, created_at, sent_at) "
+        f"SELECT a.merchant_id, %s, a.customer_id, {payload}('account_id', a.id, "
+        f"'program_id', a.program_id, 'amount', SUM(l.remaining), 'expires_at', {first}, "
+        f"'expires_on', {day}), 'expiring:' || a.id || ':' || {day}, %s, NULL "
+        "FROM ledger_lot l JOIN ledger_account a ON a.id = l.account_id "
+        f"WHERE l.account_id > %s AND l.account_id <= %s AND {window} "
+        f"GROUP BY a.id, a.merchant_id, a.customer_id, a.program_id, {day} "
+        f"ORDER BY a.id, {day} "
+        "ON CONFLICT (dedupe_key) DO NOTHING"
+    )
+    return window, insert
+
+
+def last_account_expiring(*, after: int, start, end, limit: int) -> int | None:
+    """The last of the next `limit` accounts (by id, after `after`) with points burning in
+    (start, end], or None when there is none."""
+    window, _ = _expiring_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT l.account_id FROM ledger_lot l WHERE l.account_id > %s AND {window} "
+            "ORDER BY l.account_id LIMIT %s",
+            [after, start, end, limit],
+        )
+        rows = cursor.fetchall()
+    return rows[-1][0] if rows else None
+
+
+def insert_expiring_events(*, kind: str, now, after: int, last: int, start, end) -> int:
+    """One outbox event per (account, UTC day) of accounts (after, last] with points burning
+    in (start, end]; already emitted days are skipped (dedupe key). How many are new."""
+    _, insert = _expiring_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(insert, [kind, now, after, last, start, end])
+        return max(cursor.rowcount, 0)
