@@ -93,3 +93,21 @@ def test_with_no_program_in_its_period_the_oldest_enabled_one_stays_the_default(
     assert program_for_receipts(merchant=merchant, now=later) == spring
     programs.program_update(program=spring, actor=actor, enabled=False)
     assert program_for_receipts(merchant=merchant, now=later) == summer
+
+
+def test_the_default_program_is_the_same_rule_for_a_customer_and_an_anonymous_receipt(
+    make_customer, merchant, seasons, actor
+):
+    """`program_of_customer` spells the default program in SQL for speed; at every moment
+    (before, at and after the switch, and when no program is in its period) it picks what
+    `program_for_receipts` picks."""
+    spring, summer, switch = seasons
+    customer = make_customer()
+    moments = [switch - timedelta(days=1), switch, switch + timedelta(minutes=1)]
+    for now in moments:
+        expected = program_for_receipts(merchant=merchant, now=now)
+        assert program_of_customer(customer=customer, merchant=merchant, now=now) == expected
+    programs.program_update(program=summer, actor=actor, active_to=switch + timedelta(hours=1))
+    later = switch + timedelta(days=1)  # no program in its period: the oldest enabled one
+    assert program_for_receipts(merchant=merchant, now=later) == spring
+    assert program_of_customer(customer=customer, merchant=merchant, now=later) == spring
