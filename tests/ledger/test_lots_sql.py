@@ -127,6 +127,14 @@ def test_the_databases_spend_order_and_split_are_the_pure_modules(account, rows)
         )
         # (available, pending, expired, held), as `lots.Split` has them.
         assert sql.lot_sums(account.pk, NOW) == tuple(lots.split(pure, NOW))
+        # The ORM's spelling (the balance replayed from the journal, released holds).
+        split = lots.split(pure, NOW)
+        orm = selectors._sums(Lot.objects.filter(account=account), "remaining", "", NOW)
+        assert orm == {
+            "available": split.available,
+            "pending": split.pending,
+            "expired": split.expired,
+        }
 
     _in_a_rolled_back_transaction(account, rows, check)
 
