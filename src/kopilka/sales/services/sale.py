@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db import IntegrityError
 from django.utils import timezone
 
+from kopilka import rules
 from kopilka.customers import stats as customer_stats
 from kopilka.customers.models import Customer
 from kopilka.customers.services import customer_register
@@ -95,7 +96,6 @@ def _book_sale(register, data, now: datetime) -> dict:
     balance = account_balance(account, now=now) if account is not None else None
     state = customer_state(customer, program, config, now, balance)
     catalog = catalog_for_lines(merchant, data.lines, create_missing=True)
-    products = catalog.items
     cart = build_cart(
         data.lines,
         catalog,
@@ -104,6 +104,32 @@ def _book_sale(register, data, now: datetime) -> dict:
         spend_allowed=not offline,
         store_id=register.store_id,
     )
+    outcome = _priced(config, state, cart, occurred_at, requested, data)
+    held = data.hold and outcome.bonus_spent > 0
+    receipt = _sale_receipt(register, data, customer, program, account, outcome, held)
+    receipt.occurred_at, receipt.offline = occurred_at, offline  # when, and whether sent late
+    # The customer's figures go in with the receipt; a held sale counts when it is captured.
+    figures = None if held else customer_stats.sale_figures(receipt, now=now)
+    sql.insert_sale(receipt, _line_rows(data, catalog, cart, outcome), figures=figures)
+    opened = _book_points(account, receipt, outcome.bonus_spent, held, actor, now)
+    if customer is not None and outcome.campaigns_applied:
+        CampaignUse.objects.bulk_create(
+            CampaignUse(campaign_id=campaign_id, customer=customer, receipt=receipt)
+            for campaign_id in outcome.campaigns_applied
+        )
+    if balance is not None:
+        taken = outcome.bonus_spent
+        balance = _balance_after(
+            balance, now, taken=taken, held=taken if held else 0, opened=opened
+        )
+    body = outcome_body(outcome, customer, program, balance_body(account, program, now, balance))
+    return receipt_body(receipt, body)
+
+
+def _priced(config, state, cart, occurred_at, requested, data) -> rules.Outcome:
+    """The engine's outcome of the sale, refused when it cannot be booked as asked: bonuses
+    asked for outside the program's period or beyond what may be spent, payments that do not
+    add up to what is left to pay."""
     if requested and not config.is_active(occurred_at):
         raise ProgramInactive(program=config.id)
     outcome = engine_quote(config, state, cart, occurred_at)
@@ -111,12 +137,17 @@ def _book_sale(register, data, now: datetime) -> dict:
         if state is not None and requested > state.available:
             raise InsufficientBalance(available=state.available, requested=requested)
         raise SpendNotAllowed(requested=requested, max_spend=outcome.max_spend)
-    if data.payments and sum(p.amount for p in data.payments) != outcome.to_pay:
-        raise PaymentsMismatch(to_pay=outcome.to_pay, payments=sum(p.amount for p in data.payments))
+    paid = sum(p.amount for p in data.payments)
+    if data.payments and paid != outcome.to_pay:
+        raise PaymentsMismatch(to_pay=outcome.to_pay, payments=paid)
+    return outcome
 
-    held = data.hold and outcome.bonus_spent > 0
-    receipt = Receipt(
-        merchant=merchant,
+
+def _sale_receipt(register, data, customer, program, account, outcome, held: bool) -> Receipt:
+    """The sale's receipt row, unsaved, with the engine's figures (the caller sets its moment
+    and whether it came late)."""
+    return Receipt(
+        merchant=register.merchant,
         store_id=register.store_id,
         register=register,
         customer=customer,
@@ -125,8 +156,6 @@ def _book_sale(register, data, now: datetime) -> dict:
         status=Receipt.Status.HELD if held else Receipt.Status.CONFIRMED,
         channel=data.channel,
         external_number=data.external_number,
-        occurred_at=occurred_at,
-        offline=offline,
         subtotal=outcome.subtotal,
         discount=outcome.discount,
         bonus_spent=outcome.bonus_spent,
@@ -138,62 +167,44 @@ def _book_sale(register, data, now: datetime) -> dict:
         payments=[p.model_dump() for p in data.payments],
         reasons=reason_list(outcome.reasons),
     )
+
+
+def _line_rows(data, catalog, cart, outcome) -> list[dict]:
+    """The receipt's lines as `sql.insert_sale` takes them: what the till sent, the product,
+    the flags the engine used and the engine's figures of each line."""
+    products = catalog.items
     by_no = {o.line_no: o for o in outcome.lines}
     flags = {line.line_no: line for line in cart.lines}
-    # The customer's figures go in with the receipt; a held sale counts when it is captured.
-    figures = None if held else customer_stats.sale_figures(receipt, now=now)
-    sql.insert_sale(
-        receipt,
-        [
-            {
-                "line_no": line.line_no,
-                "product_id": products[line.sku].pk,
-                "sku": line.sku,
-                "name": line.name,
-                "qty": line.qty,
-                "unit_price": line.unit_price,
-                "pos_discount": line.pos_discount,
-                "amount": by_no[line.line_no].amount,
-                "discount": by_no[line.line_no].discount,
-                "bonus_spent": by_no[line.line_no].bonus_spent,
-                "accrued": by_no[line.line_no].accrual,
-                "no_accrual": flags[line.line_no].no_accrual,
-                "no_discount": flags[line.line_no].no_discount,
-                "no_bonus_payment": flags[line.line_no].no_bonus_payment,
-                "reasons": reason_list(by_no[line.line_no].reasons),
-                "refunds_line_id": None,
-            }
-            for line in data.lines
-        ],
-        figures=figures,
-    )
-    if outcome.bonus_spent:
-        if held:
-            ledger.hold(
-                account=account, amount=outcome.bonus_spent, actor=actor, receipt=receipt, now=now
-            )
-        else:
-            ledger.spend(
-                account=account, amount=outcome.bonus_spent, actor=actor, receipt=receipt, now=now
-            )
-    credits = []
-    if not held:
-        credits = credit_accrual(account, receipt, actor, now)
-    if customer is not None and outcome.campaigns_applied:
-        CampaignUse.objects.bulk_create(
-            CampaignUse(campaign_id=campaign_id, customer=customer, receipt=receipt)
-            for campaign_id in outcome.campaigns_applied
-        )
-    if balance is not None:
-        balance = _balance_after(
-            balance,
-            now,
-            taken=outcome.bonus_spent,
-            held=outcome.bonus_spent if held else 0,
-            opened=credits,
-        )
-    body = outcome_body(outcome, customer, program, balance_body(account, program, now, balance))
-    return receipt_body(receipt, body)
+    return [
+        {
+            "line_no": line.line_no,
+            "product_id": products[line.sku].pk,
+            "sku": line.sku,
+            "name": line.name,
+            "qty": line.qty,
+            "unit_price": line.unit_price,
+            "pos_discount": line.pos_discount,
+            "amount": by_no[line.line_no].amount,
+            "discount": by_no[line.line_no].discount,
+            "bonus_spent": by_no[line.line_no].bonus_spent,
+            "accrued": by_no[line.line_no].accrual,
+            "no_accrual": flags[line.line_no].no_accrual,
+            "no_discount": flags[line.line_no].no_discount,
+            "no_bonus_payment": flags[line.line_no].no_bonus_payment,
+            "reasons": reason_list(by_no[line.line_no].reasons),
+            "refunds_line_id": None,
+        }
+        for line in data.lines
+    ]
+
+
+def _book_points(account, receipt: Receipt, spent: int, held: bool, actor, now) -> list[lots.Lot]:
+    """The ledger's side of the sale: the bonuses paid (spent, or held for a later capture)
+    and, unless held, the accrual. Returns the lots opened."""
+    if spent:
+        move = ledger.hold if held else ledger.spend
+        move(account=account, amount=spent, actor=actor, receipt=receipt, now=now)
+    return [] if held else credit_accrual(account, receipt, actor, now)
 
 
 def credit_accrual(account, receipt: Receipt, actor, now) -> list[lots.Lot]:
