@@ -19,7 +19,7 @@ from typing import NamedTuple
 from kopilka import rules
 from kopilka.ledger import lots
 from kopilka.ledger.lots import Lot
-from kopilka.rules.levels import LevelInputs
+from kopilka.rules.levels import LevelInputs, purchase
 
 NEVER = datetime.max.replace(tzinfo=UTC)
 NO_LEVEL = ""
@@ -255,12 +255,10 @@ class Activity:
 
 
 def event_of(at, lines, values, visit: int) -> ActivityEvent:
-    """An activity event from cart lines and each line's spend (after discounts)."""
-    by_segment: dict[int, int] = {}
-    for line, value in zip(lines, values, strict=True):
-        for segment_id in line.segment_ids:
-            by_segment[segment_id] = by_segment.get(segment_id, 0) + value
-    return ActivityEvent(at, sum(values), tuple(sorted(by_segment.items())), visit)
+    """An activity event from cart lines and each line's spend (after discounts), as the
+    engine counts a receipt (`rules.levels.purchase`)."""
+    spend, by_segment = purchase(lines, values)
+    return ActivityEvent(at, spend, tuple(sorted(by_segment.items())), visit)
 
 
 class _Sale:

@@ -16,7 +16,7 @@ from math import lcm
 
 from .allocation import largest_remainder
 from .campaigns import ONE, ZERO, apply_campaigns, cached_fraction
-from .levels import Activity, LevelConfig, LevelStanding, standing
+from .levels import Activity, LevelConfig, LevelStanding, purchase, standing
 from .lifetime import lot_dates, lot_terms
 from .model import (
     PROGRAM_COMBINED,
@@ -220,16 +220,13 @@ def _standing(config: ProgramConfig, customer: CustomerState | None, this_receip
     if this_receipt is not None:
         lines, after_discount = this_receipt
         # Only the segments some level has a threshold on matter to the standing.
-        counted = {segment_id for lv in config.levels for segment_id, _ in lv.min_spend_by_segment}
-        by_segment: dict[int, int] = defaultdict(int)
-        if counted:
-            for line, amount in zip(lines, after_discount, strict=True):
-                for segment_id in line.segment_ids & counted:
-                    by_segment[segment_id] += amount
+        counted = frozenset(
+            segment_id for lv in config.levels for segment_id, _ in lv.min_spend_by_segment
+        )
+        spend, by_segment = purchase(lines, after_discount, counted)
         windows = {level.window_days for level in config.levels}
         activities = {
-            window: activities.get(window, Activity()).plus(sum(after_discount), by_segment)
-            for window in windows
+            window: activities.get(window, Activity()).plus(spend, by_segment) for window in windows
         }
     return standing(config.levels, activities, customer.group_ids, customer.manual_level_id)
 

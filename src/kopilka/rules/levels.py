@@ -62,6 +62,20 @@ class Activity:
         )
 
 
+def purchase(lines, amounts, counted: frozenset[int] | None = None) -> tuple[int, dict[int, int]]:
+    """What a receipt adds to a customer's activity: every line's amount after discounts, in
+    total and per segment of the line (only the `counted` segments, when given). Excluded
+    items count too: a level measures what the customer bought, not what earned bonuses
+    (design handbook §7, step 7). The database's sums of past receipts follow the same rule
+    (`programs.standing.activities_of`)."""
+    by_segment: dict[int, int] = {}
+    for line, amount in zip(lines, amounts, strict=True):
+        segments = line.segment_ids if counted is None else line.segment_ids & counted
+        for segment_id in segments:
+            by_segment[segment_id] = by_segment.get(segment_id, 0) + amount
+    return sum(amounts), by_segment
+
+
 @dataclass(frozen=True)
 class NextLevel:
     """What the customer still needs for the next level: the spend (total and per segment)
