@@ -1,6 +1,10 @@
-"""Django's handler of 400s (`urls.handler400`): a request whose body or form is larger than
-Django accepts (`kopilka.bounds.MAX_REQUEST_BODY`, `MAX_FORM_FIELDS`) is answered 413 in
-the way its face shows errors, instead of a bare "Bad Request" page.
+"""Requests refused before any view runs, answered in the way their face shows errors (a
+problem document for the API, the message bar for the cashier screen, a page otherwise):
+
+* Django's handler of 400s (`urls.handler400`): a body or form larger than Django accepts
+  (`kopilka.bounds.MAX_REQUEST_BODY`, `MAX_FORM_FIELDS`) is a 413, not a bare "Bad Request";
+* `RefuseNulCharacters`: text with a NUL character, which PostgreSQL can neither store nor
+  compare, is a 400 before a filter, search or form hands it to the database.
 
 The API answers its own oversized bodies with a problem document (`pos.problems`); this
 handler sees what is refused before a view runs (the back office's and the cashier screen's
@@ -10,6 +14,7 @@ forms, read by the CSRF check), and answers the API the same way should one reac
 from __future__ import annotations
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext
 from django.views import defaults
@@ -42,3 +47,45 @@ def bad_request(request, exception=None):
         # The till screen swaps its message bar out of any 4xx answer.
         return render(request, "cashier/_message.html", {"message": message}, status=413)
     return render(request, "too_large.html", {"message": message}, status=413)
+
+
+def _refused(request: HttpRequest, message: str, status: int, template: str) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        from kopilka.pos.problems import problem
+
+        return problem(status, "bad_request", message)
+    if request.path.startswith("/cashier/") and request.headers.get("HX-Request"):
+        return render(request, "cashier/_message.html", {"message": message}, status=status)
+    return render(request, template, {"message": message}, status=status)
+
+
+NUL = "\x00"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _carries_nul(request: HttpRequest) -> bool:
+    if NUL in request.path or any(
+        NUL in key or any(NUL in value for value in values) for key, values in request.GET.lists()
+    ):
+        return True
+    if request.method != "POST" or request.content_type not in FORM_TYPES:
+        return False  # the API's JSON bodies are checked by its schemas
+    return any(
+        NUL in key or any(NUL in value for value in values) for key, values in request.POST.lists()
+    )
+
+
+class RefuseNulCharacters:
+    """A 400 for a request with a NUL character in its address, query or form fields."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _carries_nul(request):
+            message = gettext(
+                "The request contains a character that cannot be stored (NUL, code 0). "
+                "Nothing was saved: remove it and try again."
+            )
+            return _refused(request, message, 400, "bad_input.html")
+        return self.get_response(request)

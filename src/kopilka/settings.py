@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "kopilka.bad_requests.RefuseNulCharacters",
     "django.middleware.common.CommonMiddleware",
     "kopilka.pos.middleware.ApiProblemsMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
