@@ -4,8 +4,9 @@ keeps service-written rows read-only."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import IntegrityError
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
@@ -47,6 +48,39 @@ def is_platform_operator(request) -> bool:
     return request.user.is_superuser and staff_member(request) is None
 
 
+def _a_key(value) -> bool:
+    """Whether a submitted choice could be a row's id: a number no database refuses (a
+    larger one makes SQLite raise instead of finding nothing). Other text is left to Django's
+    own check, which answers "not one of the choices"."""
+    try:
+        return abs(int(str(value))) < 2**63
+    except ValueError:
+        return True
+
+
+class KeyChoice(forms.ModelChoiceField):
+    """A choice of one row whose id, however large, is checked before any query."""
+
+    def to_python(self, value):
+        if value not in self.empty_values and not _a_key(value):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class KeyChoices(forms.ModelMultipleChoiceField):
+    """A choice of rows whose ids, however large, are checked before any query."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if not _a_key(pk):
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super()._check_values(value)
+
+
 class MerchantScopedAdmin(ModelAdmin):
     """A ModelAdmin whose rows belong to one merchant.
 
@@ -70,10 +104,12 @@ class MerchantScopedAdmin(ModelAdmin):
         return self.scope(request, super().get_queryset(request))
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        kwargs.setdefault("form_class", KeyChoice)
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         return _scope_choices(self, request, db_field, field)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
+        kwargs.setdefault("form_class", KeyChoices)
         field = super().formfield_for_manytomany(db_field, request, **kwargs)
         return _scope_choices(self, request, db_field, field)
 
