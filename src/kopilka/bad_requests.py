@@ -4,7 +4,10 @@ problem document for the API, the message bar for the cashier screen, a page oth
 * Django's handler of 400s (`urls.handler400`): a body or form larger than Django accepts
   (`kopilka.bounds.MAX_REQUEST_BODY`, `MAX_FORM_FIELDS`) is a 413, not a bare "Bad Request";
 * `RefuseNulCharacters`: text with a NUL character, which PostgreSQL can neither store nor
-  compare, is a 400 before a filter, search or form hands it to the database.
+  compare, is a 400 before a filter, search or form hands it to the database;
+* `DatabaseUnavailable`: a view that cannot reach the database answers 503 with Retry-After,
+  so a till sends the same request (same Idempotency-Key) again and a cashier's receipt stays
+  on the screen (the API's own handler answers the same, `pos.problems`).
 
 The API answers its own oversized bodies with a problem document (`pos.problems`); this
 handler sees what is refused before a view runs (the back office's and the cashier screen's
@@ -13,7 +16,10 @@ forms, read by the CSRF check), and answers the API the same way should one reac
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext
@@ -21,6 +27,7 @@ from django.views import defaults
 
 from kopilka import bounds
 
+logger = logging.getLogger(__name__)
 TOO_LARGE = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
 
 
@@ -49,14 +56,14 @@ def bad_request(request, exception=None):
     return render(request, "too_large.html", {"message": message}, status=413)
 
 
-def _refused(request: HttpRequest, message: str, status: int, template: str) -> HttpResponse:
+def _refused(request: HttpRequest, status: int, code: str, title: str, message: str):
     if request.path.startswith("/api/"):
         from kopilka.pos.problems import problem
 
-        return problem(status, "bad_request", message)
+        return problem(status, code, message)
     if request.path.startswith("/cashier/") and request.headers.get("HX-Request"):
         return render(request, "cashier/_message.html", {"message": message}, status=status)
-    return render(request, template, {"message": message}, status=status)
+    return render(request, "refused.html", {"title": title, "message": message}, status=status)
 
 
 NUL = "\x00"
@@ -87,5 +94,44 @@ class RefuseNulCharacters:
                 "The request contains a character that cannot be stored (NUL, code 0). "
                 "Nothing was saved: remove it and try again."
             )
-            return _refused(request, message, 400, "bad_input.html")
+            title = gettext("The input cannot be read")
+            return _refused(request, 400, "bad_request", title, message)
         return self.get_response(request)
+
+
+DATABASE_DOWN = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable(request: HttpRequest, error: Exception) -> HttpResponse:
+    """503 with Retry-After: the database did not answer (down, restarting, unreachable)."""
+    logger.warning("database unavailable for %s %s: %s", request.method, request.path, error)
+    if request.path.startswith("/api/"):
+        message = gettext(
+            "The database cannot be reached right now. Send the same request again, with the "
+            "same Idempotency-Key, in a few seconds."
+        )
+    else:
+        message = gettext(
+            "No connection to the database. Try again in a few seconds: what you entered is "
+            "still here."
+        )
+    title = gettext("No connection to the database")
+    response = _refused(request, 503, "service_unavailable", title, message)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+class DatabaseUnavailable:
+    """A view (or what it calls) that cannot reach the database answers 503, not 500."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        if isinstance(exception, DATABASE_DOWN):
+            return database_unavailable(request, exception)
+        return None

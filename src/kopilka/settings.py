@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "kopilka.bad_requests.RefuseNulCharacters",
+    "kopilka.bad_requests.DatabaseUnavailable",
     "django.middleware.common.CommonMiddleware",
     "kopilka.pos.middleware.ApiProblemsMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

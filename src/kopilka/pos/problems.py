@@ -11,12 +11,14 @@ import inspect
 import logging
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from kopilka import bounds
+from kopilka.bad_requests import database_unavailable
 from kopilka.errors import KopilkaError
 from kopilka.limits.ratelimit import RateLimited
 
@@ -94,6 +96,11 @@ def install(api) -> None:
     @api.exception_handler(RequestDataTooBig)
     def too_large(request: HttpRequest, error: RequestDataTooBig):
         return too_large_problem()
+
+    @api.exception_handler(OperationalError)
+    @api.exception_handler(InterfaceError)
+    def database_down(request: HttpRequest, error: Exception):
+        return database_unavailable(request, error)
 
     @api.exception_handler(Exception)
     def unexpected(request: HttpRequest, error: Exception):
