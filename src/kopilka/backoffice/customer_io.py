@@ -67,6 +67,7 @@ from kopilka.programs import services as programs
 from kopilka.programs.selectors import program_for_receipts
 from kopilka.programs.standing import standings_of
 
+from . import exports
 from .formatting import money
 from .scoping import request_actor, request_merchant, staff_member
 
@@ -139,25 +140,20 @@ def export_rows(queryset, merchant):
         after = ids[-1]
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def _csv_stream(rows):
-    writer = csv.writer(_Echo())
+    writer = csv.writer(exports.Echo())
     yield "\ufeff"  # Excel opens UTF-8 CSV correctly only with a BOM
-    yield writer.writerow([str(c) for c in EXPORT_COLUMNS])
+    yield writer.writerow([exports.csv_cell(c) for c in EXPORT_COLUMNS])
     for row in rows:
-        yield writer.writerow(["" if v is None else v for v in row])
+        yield writer.writerow(["" if v is None else exports.csv_cell(v) for v in row])
 
 
 def _xlsx_file(rows):
     book = Workbook(write_only=True)
     sheet = book.create_sheet(gettext("Customers"))
-    sheet.append([str(c) for c in EXPORT_COLUMNS])
+    sheet.append([exports.xlsx_cell(sheet, c) for c in EXPORT_COLUMNS])
     for row in rows:
-        sheet.append(row)
+        sheet.append([exports.xlsx_cell(sheet, v) for v in row])
     handle = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
     book.save(handle)
     handle.seek(0)
