@@ -158,8 +158,17 @@ LOGIN_URL = "admin:login"
 # Behind a proxy that terminates TLS and sets X-Forwarded-Proto (and strips a client's own),
 # KOPILKA_TLS_PROXY=1 lets Django know the request was https: CSRF's origin check on sign-in
 # and the links in letters depend on it.
-if os.environ.get("KOPILKA_TLS_PROXY", "0") not in ("0", "", "false"):
+# Served over https only, then: cookies travel only over TLS, plain http is redirected, and
+# browsers are told to come back over https alone (HSTS, KOPILKA_HSTS_SECONDS: a year unless
+# set; 0 switches it off; KOPILKA_HSTS_SUBDOMAINS=0 when other hosts of the domain still
+# serve plain http; KOPILKA_HSTS_PRELOAD=0 keeps the domain off browsers' preload lists).
+if _flag("KOPILKA_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("KOPILKA_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("KOPILKA_HSTS_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _flag("KOPILKA_HSTS_PRELOAD", True)
 # Letters (staff password reset). The console in development; set KOPILKA_EMAIL_HOST (and the
 # rest) to send through an SMTP server.
 EMAIL_HOST = os.environ.get("KOPILKA_EMAIL_HOST", "")
