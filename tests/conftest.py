@@ -27,6 +27,17 @@ def no_random_rate_counter_sweeps(monkeypatch):
     monkeypatch.setattr(ratelimit, "SWEEP_ONE_IN", 0)
 
 
+@pytest.fixture(autouse=True)
+def no_refusals_left_from_another_test():
+    """A worker remembers the addresses it refused for wrong API keys (pos.auth); every test's
+    client comes from the same address, so each test starts with none remembered."""
+    from kopilka.pos import auth
+
+    auth._refused_until.clear()
+    yield
+    auth._refused_until.clear()
+
+
 @pytest.fixture
 def actor():
     return SYSTEM

@@ -37,6 +37,8 @@ DEFAULT_LIMITS: dict[str, tuple[int, int] | None] = {
     # failed staff sign-ins (merchants.sign_in), per user name and per client address
     "sign_in": (10, 900),
     "sign_in_address": (50, 900),
+    # wrong register API keys, per client address (pos.auth)
+    "api_key_address": (20, 900),
 }
 # When a new window starts, sweep windows that ended, with this probability (1 in N; 0 = never,
 # which the test suite uses so that what a test counts cannot vanish at random).

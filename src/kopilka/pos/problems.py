@@ -66,7 +66,10 @@ def _jsonable(value):
 def install(api) -> None:
     @api.exception_handler(KopilkaError)
     def domain_error(request: HttpRequest, error: KopilkaError):
-        return problem(error.status, error.code, error.message, _jsonable(error.details))
+        response = problem(error.status, error.code, error.message, _jsonable(error.details))
+        if isinstance(error, RateLimited):
+            response["Retry-After"] = str(error.retry_after)
+        return response
 
     @api.exception_handler(NinjaValidationError)
     def validation_error(request: HttpRequest, error: NinjaValidationError):
