@@ -344,3 +344,17 @@ def test_the_start_page_ticks_what_is_done_and_the_owner_then_signs_in_to_the_da
     client.logout()
     response = sign_in(client, owner)
     assert (response.status_code, response.url) == (302, "/admin/")
+
+
+def test_the_inlines_offer_only_the_merchants_own_segments(owner, merchant, program):
+    other = merchants.merchant_create(name="Чужой", actor=SYSTEM)
+    catalog.segment_create(merchant=other, name="Чужой бар", actor=SYSTEM)
+    ours = catalog.segment_create(merchant=merchant, name="Наш бар", actor=SYSTEM)
+    level = programs.level_create(program=program, name="Гость", priority=1, actor=SYSTEM)
+    for url in (
+        f"/admin/programs/program/{program.pk}/change/",
+        f"/admin/programs/level/{level.pk}/change/",
+    ):
+        page = owner.get(url).content.decode()
+        assert "Наш бар" in page and ours.name in page
+        assert "Чужой бар" not in page

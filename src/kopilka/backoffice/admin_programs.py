@@ -746,7 +746,7 @@ class AccrualRuleAdmin(SwitchOffAndRemove, InlinesThroughServices, MerchantScope
 # --- levels ------------------------------------------------------------------------------------
 
 
-class LevelSegmentInline(MoneyFieldsMixin, TabularInline):
+class LevelSegmentInline(ScopedInline, MoneyFieldsMixin, TabularInline):
     model = LevelSegment
     fields = ["segment", "min_spend", "cashback_percent", "max_share_percent"]
     extra = 0
