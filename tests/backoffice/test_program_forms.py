@@ -76,6 +76,7 @@ def test_the_form_shows_each_reward_figure_for_its_kinds_only(owner):
     assert "x-show=\"kind == 'nth_free'\"" in page
     assert "x-show=\"kind == 'birthday' || kind == 'fixed_bonus'\"" in page
     assert 'name="set_items-rows"' in page  # the gift's set is rows, not a JSON box
+    assert 'data-field-name="группы покупателей"' in page  # the pickers are named in Russian
 
 
 def test_the_gift_picker_stores_products_and_quantities_and_shows_them_again(

@@ -992,6 +992,12 @@ CAMPAIGN_HELP = {
     "days_around": _("E.g. 3: from 3 days before to 3 days after the birthday; 0: that day."),
 }
 
+CAMPAIGN_LABELS = {
+    "stores": _("stores"),
+    "groups": _("customer groups"),
+    "segment": _("segment"),
+}
+
 SET_COLUMNS = [
     Column("sku", _("product (SKU)"), forms.CharField(max_length=64), suggestions=(), width="70%"),
     Column("qty", _("quantity"), forms.IntegerField(min_value=1, max_value=1000)),
@@ -1115,6 +1121,12 @@ class CampaignAdmin(SwitchOffAndRemove, MoneyFieldsMixin, MerchantScopedAdmin):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if field is not None and db_field.name in CAMPAIGN_HELP:
             field.help_text = CAMPAIGN_HELP[db_field.name]
+        if field is not None and db_field.name in CAMPAIGN_LABELS:
+            # The models leave these unnamed; the two-list pickers name their lists too.
+            field.label = CAMPAIGN_LABELS[db_field.name]
+            widget = getattr(field.widget, "widget", field.widget)
+            if hasattr(widget, "verbose_name"):
+                widget.verbose_name = CAMPAIGN_LABELS[db_field.name]
         return field
 
     def save_model(self, request, obj, form, change):
