@@ -3,13 +3,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from kopilka.backoffice import password_reset, reports
+from kopilka.backoffice import password_reset, reports, start
 from kopilka.backoffice.views import home
 from kopilka.pos.api import api
 
 urlpatterns = [
     path("", home, name="home"),
     path("admin/reports/", include(reports.urlpatterns)),
+    path("admin/start/", admin.site.admin_view(start.start_page), name="start"),
     *password_reset.urlpatterns,
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -7,6 +7,7 @@ from datetime import date, datetime, time
 
 from django import forms
 
+from kopilka.backoffice.rows import RowsWidget
 from kopilka.merchants import services as merchants
 from tests.conftest import SYSTEM
 
@@ -40,6 +41,8 @@ def _field_data(bound, field) -> dict:
     key = bound.html_name
     value = bound.value()  # already in the form's own representation
     widget = getattr(field.widget, "widget", field.widget)  # RelatedFieldWidgetWrapper
+    if isinstance(widget, RowsWidget):
+        return rows_data(key, widget._shown(value))
     if isinstance(widget, forms.MultiWidget):
         parts = value if isinstance(value, list | tuple) else widget.decompress(value)
         return {f"{key}_{i}": _text(part) for i, part in enumerate(parts) if part is not None}
@@ -50,6 +53,14 @@ def _field_data(bound, field) -> dict:
     if isinstance(field, forms.MultipleChoiceField | forms.ModelMultipleChoiceField):
         return {key: [_text(v) for v in value or []]}
     return {key: "" if value is None else _text(value)}
+
+
+def rows_data(key: str, rows: list[dict]) -> dict:
+    """What a rows field (backoffice.rows) posts for these rows of typed text."""
+    data = {f"{key}-rows": str(len(rows))}
+    for i, row in enumerate(rows):
+        data.update({f"{key}-{i}-{column}": text for column, text in row.items()})
+    return data
 
 
 def _text(value) -> str:

@@ -13,7 +13,10 @@ from . import (  # noqa: F401
     admin_merchants,
     admin_pos,
     admin_programs,
+    start,
 )
 
 admin.site.index_title = _("Dashboard")
+# A new merchant's owner (no program yet) signs in to the start page (backoffice.start).
+admin.site.login = start.login_then_start(admin.site.login)
 admin.site.login_form = StaffSignInForm  # counts failed sign-ins, refuses past the limit

@@ -4,17 +4,22 @@ uses and level changes are history (read-only)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.utils.formats import number_format
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import TabularInline
+from unfold.decorators import action as unfold_action
 from unfold.widgets import UnfoldAdminTextInputWidget, UnfoldBooleanWidget
 
 from kopilka.customers.card_types import card_type_create, card_type_update
 from kopilka.customers.models import CardType
-from kopilka.programs import services
+from kopilka.programs import checks, services
 from kopilka.programs.models import (
     AccrualRule,
     AccrualStep,
@@ -28,10 +33,19 @@ from kopilka.programs.models import (
     Program,
     SegmentCap,
 )
+from kopilka.rules.model import GIVES_BONUSES, GIVES_DISCOUNT_STEPS, GIVES_LEVEL_DISCOUNT
 
-from . import card_moves
-from .formatting import MONEY_LABELS, MoneyFieldsMixin, money_column
-from .scoping import MerchantScopedAdmin, ReadOnlyAdmin, adopt, request_actor, request_merchant
+from . import card_moves, program_templates
+from .formatting import MONEY_LABELS, MoneyField, MoneyFieldsMixin, money, money_column
+from .rows import Column, RowsField
+from .scoping import (
+    MerchantScopedAdmin,
+    ReadOnlyAdmin,
+    ScopedInline,
+    adopt,
+    request_actor,
+    request_merchant,
+)
 
 
 def _kept_forms(formset):
@@ -189,21 +203,16 @@ CAP_ORDER = _(
 
 # --- programs ----------------------------------------------------------------------------------
 
-
-class SegmentCapInline(TabularInline):
-    model = SegmentCap
-    fields = ["segment", "max_share_percent"]
-    extra = 0
-
-    def get_formset(self, request, obj=None, **kwargs):
-        kwargs.setdefault("help_texts", {"max_share_percent": CAP_ORDER})
-        return super().get_formset(request, obj, **kwargs)
+# Which program kinds use a field or an inline (the engine's own sets, rules.model): the form
+# shows only those of the chosen kind, and the server ignores the others' figures.
+BONUS_KINDS = sorted(GIVES_BONUSES)
+DISCOUNT_KINDS = [Program.Kind.FIXED_DISCOUNT.value, Program.Kind.COMBINED.value]
+LEVEL_KINDS = sorted(GIVES_BONUSES | GIVES_LEVEL_DISCOUNT)
 
 
-class DiscountStepInline(MoneyFieldsMixin, TabularInline):
-    model = DiscountStep
-    fields = ["min_purchase_total", "percent"]
-    extra = 0
+def shown_for(kinds) -> str:
+    """An Alpine expression (unfold's conditional_fields): true for the given kinds."""
+    return " || ".join(f"kind == '{kind}'" for kind in sorted(kinds))
 
 
 PROGRAM_FIELDS = [
@@ -229,9 +238,270 @@ PROGRAM_FIELDS = [
     "fixed_discount_percent",
 ]
 
+PROGRAM_BONUS_FIELDS = [
+    "accrue_on_discounted",
+    "accrue_when_paid_with_bonuses",
+    "return_spent_on_refund",
+    "max_share_percent",
+    "spend_whole_bonuses",
+    "accrual_rounding",
+    "lifetime_days",
+    "freeze_days",
+    "lifetime_start",
+    "welcome_bonus",
+    "welcome_lifetime_days",
+]
+
+PROGRAM_HELP = {
+    "name": _("What staff and customers see, e.g. “Bonuses 5 %”."),
+    "kind": _(
+        "Bonus points: purchases earn bonuses that pay for later ones. Accumulative "
+        "discount: the percent grows with the customer's purchases. Fixed discount: the same "
+        "percent for every card holder. Combined: a discount and bonuses on one receipt."
+    ),
+    "enabled": _("Untick to stop the program at every till; its history stays."),
+    "active_from": _("E.g. from 1 March; empty: from now on."),
+    "active_to": _("E.g. until 31 December; empty: with no end."),
+    "terms_url": _("The page with the program's rules, e.g. https://example.ru/bonus."),
+    "accrue_on_discounted": _(
+        "Untick and items sold with a discount earn nothing: a 100 ₽ item sold for 90 ₽ "
+        "earns no bonuses."
+    ),
+    "accrue_when_paid_with_bonuses": _(
+        "Paying 7 of 720 ₽ with bonuses leaves 713 ₽ to pay, and bonuses are accrued on "
+        "713 ₽. Untick: such a receipt earns nothing."
+    ),
+    "return_spent_on_refund": _(
+        "A ticket paid with 10 bonuses and refunded gives the 10 bonuses back."
+    ),
+    "require_confirmation": _(
+        "A customer added at the till confirms the phone or e-mail with a code before "
+        "spending bonuses."
+    ),
+    "auto_enrol_online": _("Customers of the online shop join without signing up at a till."),
+    "welcome_bonus": _("Given once on joining, e.g. 100 bonuses; 0: none."),
+    "welcome_lifetime_days": _(
+        "E.g. 30: the welcome bonus burns 30 days after it is given; empty: it never burns."
+    ),
+    "lifetime_days": _(
+        "Unspent bonuses burn after this many days, e.g. 90; empty: they never burn. A "
+        "level's own lifetime replaces it."
+    ),
+    "freeze_days": _(
+        "Bonuses become usable this many days after the purchase, e.g. 14: bonuses of 1 "
+        "March can be spent from 15 March. 0: at once."
+    ),
+    "max_share_percent": format_lazy(
+        "{} {}",
+        _(
+            "E.g. 30: of a 1 000 ₽ receipt up to 300 ₽ can be paid with bonuses; 10: a "
+            "ticket of 100 ₽ is up to 10 bonuses + 90 ₽."
+        ),
+        CAP_ORDER,
+    ),
+    "spend_whole_bonuses": _("Tick and a customer pays 7 bonuses, never 7.50."),
+    "accrual_rounding": _("1 999 ₽ at 5 %: 99 bonuses rounded to whole bonuses, 99.95 to kopecks."),
+    "fixed_discount_percent": _("E.g. 5: a purchase of 1 000 ₽ costs 950 ₽."),
+    "stores": _("Empty: every store. E.g. only “Store on Tverskaya”."),
+}
+
+
+class ProgramForm(forms.ModelForm):
+    class Meta:
+        model = Program
+        fields = ["kind"]  # the admin's fieldsets name the rest
+        help_texts = {
+            "lifetime_start": format_lazy(
+                "{} {}",
+                _(
+                    "From accrual: a 90-day lifetime with a 14-day freeze lets bonuses be "
+                    "spent on days 14 to 90; from the end of the freeze: days 14 to 104."
+                ),
+                Program._meta.get_field("lifetime_start").help_text,
+            ),
+        }
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        if kind and kind not in DISCOUNT_KINDS and "fixed_discount_percent" in self.fields:
+            # The field is hidden for this kind: whatever it held, this kind gives no
+            # fixed discount.
+            data["fixed_discount_percent"] = Decimal(0)
+            self._errors.pop("fixed_discount_percent", None)
+        return data
+
+
+STEP_COLUMNS = [
+    Column(
+        "min_receipt_total",
+        _("from receipt total"),
+        MoneyField(),
+    ),
+    Column(
+        "percent", _("accrual, %"), forms.DecimalField(min_value=0, max_value=100, localize=True)
+    ),
+]
+
+
+class AccrualRuleInlineForm(forms.ModelForm):
+    # Not "steps": that name is the rule's own related manager (read-only pages look it up).
+    steps_table = RowsField(
+        STEP_COLUMNS,
+        label=_("steps"),
+        help_text=_(
+            "One row for a flat percent: from 0, 5 %. Steps by the receipt total: from 0, "
+            "2 %; from 5 000, 5 %: 4 900 ₽ earns 98 bonuses, 5 000 ₽ earns 250."
+        ),
+    )
+
+    class Meta:
+        model = AccrualRule
+        fields = ["name", "segments"]
+        labels = {"segments": _("segments")}
+        help_texts = {
+            "name": _("E.g. “Whole receipt” or “Bar”."),
+            "segments": _(
+                "Empty: the whole receipt. Choose segments (e.g. “Bar”) for a rule of their "
+                "own: their lines earn by it, the rest by the whole-receipt rule."
+            ),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["steps_table"] = [
+                {"min_receipt_total": step.min_receipt_total, "percent": step.percent}
+                for step in self.instance.steps.order_by("min_receipt_total")
+            ]
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and not data.get("steps_table") and not data.get("DELETE"):
+            self.add_error("steps_table", _("Give at least one step."))
+        return data
+
+
+class AccrualRuleInline(ScopedInline, TabularInline):
+    model = AccrualRule
+    form = AccrualRuleInlineForm
+    fields = ["name", "segments", "steps_table"]
+    extra = 0
+    verbose_name = _("accrual percent")
+    verbose_name_plural = _("accrual percent and steps")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(archived_at__isnull=True)
+
+    @admin.display(description=_("steps"))
+    def steps_table(self, rule):
+        """The steps as read-only text (for those who may only look)."""
+        return "; ".join(
+            f"{money(step.min_receipt_total)}: {number_format(step.percent.normalize())} %"
+            for step in rule.steps.order_by("min_receipt_total")
+        )
+
+
+class SegmentCapInline(ScopedInline, TabularInline):
+    model = SegmentCap
+    fields = ["segment", "max_share_percent"]
+    extra = 0
+
+    def get_formset(self, request, obj=None, **kwargs):
+        kwargs.setdefault("labels", {"segment": _("segment")})
+        kwargs.setdefault(
+            "help_texts",
+            {
+                "segment": _("E.g. “Tickets”."),
+                "max_share_percent": format_lazy(
+                    "{} {}",
+                    _("E.g. 10: a ticket of 100 ₽ is up to 10 bonuses + 90 ₽."),
+                    CAP_ORDER,
+                ),
+            },
+        )
+        return super().get_formset(request, obj, **kwargs)
+
+
+class DiscountStepInline(MoneyFieldsMixin, TabularInline):
+    model = DiscountStep
+    fields = ["min_purchase_total", "percent"]
+    extra = 0
+
+    def get_formset(self, request, obj=None, **kwargs):
+        kwargs.setdefault(
+            "help_texts",
+            {
+                "min_purchase_total": _(
+                    "The customer's earlier purchases, e.g. 30 000: from then on the step's "
+                    "percent applies."
+                ),
+                "percent": _("E.g. 5: a purchase of 1 000 ₽ costs 950 ₽."),
+            },
+        )
+        return super().get_formset(request, obj, **kwargs)
+
+
+LEVEL_HELP = {
+    "name": _("E.g. “Guest”, “Cinema lover”."),
+    "priority": _("1 is the lowest; the highest level reached counts."),
+    "window_days": _("E.g. 30: only the last 30 days count (20 visits in 30 days); 0: ever."),
+    "min_spend": _("E.g. 10 000: the level from 10 000 ₽ spent in the window; 0: none."),
+    "min_visits": _("E.g. 20: the level from 20 visits in the window; 0: none."),
+    "cashback_percent": _("E.g. 10: 10 % back on a purchase; empty: the program's percent."),
+    "discount_percent": _(
+        "E.g. 7: the discount is 7 % while the level is held; empty: the steps'."
+    ),
+    "max_share_percent": _("E.g. 50: bonuses pay up to half a purchase; empty: the program's."),
+    "lifetime_days": _("E.g. 180: this level's bonuses burn later; empty: the program's."),
+    "freeze_days": _("E.g. 0: this level's bonuses are usable at once; empty: the program's."),
+}
+LEVEL_COMMON_FIELDS = ["name", "priority", "window_days", "min_spend", "min_visits"]
+
+
+class LevelInline(ScopedInline, MoneyFieldsMixin, TabularInline):
+    """A program's levels in place; a level's figures per segment (bar, tickets) and its
+    groups are on the level's own page (the link on each row)."""
+
+    model = Level
+    extra = 0
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(archived_at__isnull=True)
+
+    def get_fields(self, request, obj=None):
+        kind = obj.kind if obj is not None else None
+        fields = list(LEVEL_COMMON_FIELDS)
+        if kind in GIVES_BONUSES:
+            fields.append("cashback_percent")
+        if kind in GIVES_LEVEL_DISCOUNT:
+            fields.append("discount_percent")
+        if kind in GIVES_BONUSES:
+            # A level's own lifetime and freeze are on its page (the link on the row).
+            fields.append("max_share_percent")
+        return fields
+
+    def get_formset(self, request, obj=None, **kwargs):
+        kwargs.setdefault("help_texts", LEVEL_HELP)
+        return super().get_formset(request, obj, **kwargs)
+
+
+# The inlines of the program page, each with the kinds that use it.
+PROGRAM_INLINES = [
+    (AccrualRuleInline, GIVES_BONUSES),
+    (SegmentCapInline, GIVES_BONUSES),
+    (DiscountStepInline, GIVES_DISCOUNT_STEPS),
+    (LevelInline, GIVES_BONUSES | GIVES_LEVEL_DISCOUNT),
+]
+
 
 @admin.register(Program)
 class ProgramAdmin(MoneyFieldsMixin, InlinesThroughServices, NoDirectDeletes, MerchantScopedAdmin):
+    """A program's page holds everything it gives: settings, accrual percent and steps,
+    caps, discount steps and levels, each shown only for the kinds that use it."""
+
+    form = ProgramForm
     fieldsets = [
         (
             None,
@@ -276,12 +546,24 @@ class ProgramAdmin(MoneyFieldsMixin, InlinesThroughServices, NoDirectDeletes, Me
             },
         ),
     ]
+    conditional_fields = {
+        **{name: shown_for(GIVES_BONUSES) for name in PROGRAM_BONUS_FIELDS},
+        "fixed_discount_percent": shown_for(DISCOUNT_KINDS),
+    }
     list_display = ["name", "kind", "enabled", "active_from", "active_to", "max_share_percent"]
     list_filter = ["kind", "enabled"]
     search_fields = ["name"]
-    inlines = [SegmentCapInline, DiscountStepInline]
+    inlines = [inline for inline, _kinds in PROGRAM_INLINES]
     filter_horizontal = ["stores"]
     actions = ["move_balances"]
+    actions_list = ["from_template"]
+
+    def get_inlines(self, request, obj):
+        """The figures of the program's kind as saved (a new program gets them once saved:
+        its kind decides which)."""
+        if obj is None:
+            return []
+        return [inline for inline, kinds in PROGRAM_INLINES if obj.kind in kinds]
 
     def has_move_balances_permission(self, request):
         # Moving balances between programs is what moving cards does: owners and admins.
@@ -294,22 +576,38 @@ class ProgramAdmin(MoneyFieldsMixin, InlinesThroughServices, NoDirectDeletes, Me
     def move_balances(self, request, queryset):
         return card_moves.programs_action(self, request, queryset)
 
+    @unfold_action(
+        description=_("New program from a template"),
+        url_path="from-template",
+        permissions=["add"],
+        icon="library_add",
+    )
+    def from_template(self, request):
+        return program_templates.templates_view(self, request)
+
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if isinstance(db_field, models.URLField):
             kwargs["assume_scheme"] = "https"
-        if db_field.name == "max_share_percent":
-            kwargs["help_text"] = CAP_ORDER
-        return super().formfield_for_dbfield(db_field, request, **kwargs)
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None and db_field.name in PROGRAM_HELP:
+            field.help_text = PROGRAM_HELP[db_field.name]
+        return field
 
     def save_model(self, request, obj, form, change):
         actor = request_actor(request)
         stores = form.cleaned_data.get("stores")
         if change:
+            fields = _changed(form, PROGRAM_FIELDS)
+            if form.cleaned_data["fixed_discount_percent"] != form.initial.get(
+                "fixed_discount_percent"
+            ):
+                # Cleared by the form for a kind without a fixed discount.
+                fields["fixed_discount_percent"] = form.cleaned_data["fixed_discount_percent"]
             services.program_update(
                 program=obj,
                 actor=actor,
                 stores=stores if "stores" in form.changed_data else None,
-                **_changed(form, PROGRAM_FIELDS),
+                **fields,
             )
             return
         data = {name: form.cleaned_data[name] for name in PROGRAM_FIELDS}
@@ -327,28 +625,7 @@ class ProgramAdmin(MoneyFieldsMixin, InlinesThroughServices, NoDirectDeletes, Me
             if not formset.has_changed():
                 continue
             if formset.model is SegmentCap:
-                for gone in _deleted_forms(formset):
-                    services.segment_cap_remove(
-                        program=program, segment=gone.instance.segment, actor=actor
-                    )
-                for kept in _kept_forms(formset):
-                    if not kept.has_changed():
-                        continue
-                    previous = kept.initial.get("segment")
-                    if (
-                        kept.instance.pk
-                        and previous
-                        and previous != kept.cleaned_data["segment"].pk
-                    ):
-                        services.segment_cap_remove(
-                            program=program, segment=kept.instance.segment, actor=actor
-                        )
-                    services.segment_cap_set(
-                        program=program,
-                        segment=kept.cleaned_data["segment"],
-                        max_share_percent=kept.cleaned_data["max_share_percent"],
-                        actor=actor,
-                    )
+                self._save_caps(program, formset, actor)
             elif formset.model is DiscountStep:
                 services.discount_steps_set(
                     program=program,
@@ -357,6 +634,63 @@ class ProgramAdmin(MoneyFieldsMixin, InlinesThroughServices, NoDirectDeletes, Me
                         for f in _kept_forms(formset)
                     ],
                     actor=actor,
+                )
+            elif formset.model is AccrualRule:
+                self._save_accrual_rules(program, formset, actor)
+            elif formset.model is Level:
+                self._save_levels(program, formset, actor)
+
+    @staticmethod
+    def _save_caps(program, formset, actor):
+        for gone in _deleted_forms(formset):
+            services.segment_cap_remove(program=program, segment=gone.instance.segment, actor=actor)
+        for kept in _kept_forms(formset):
+            if not kept.has_changed():
+                continue
+            previous = kept.initial.get("segment")
+            if kept.instance.pk and previous and previous != kept.cleaned_data["segment"].pk:
+                services.segment_cap_remove(
+                    program=program, segment=kept.instance.segment, actor=actor
+                )
+            services.segment_cap_set(
+                program=program,
+                segment=kept.cleaned_data["segment"],
+                max_share_percent=kept.cleaned_data["max_share_percent"],
+                actor=actor,
+            )
+
+    @staticmethod
+    def _save_accrual_rules(program, formset, actor):
+        for gone in _deleted_forms(formset):
+            services.accrual_rule_delete(rule=gone.instance, actor=actor)
+        for kept in _kept_forms(formset):
+            if not kept.has_changed():
+                continue
+            data = kept.cleaned_data
+            services.accrual_rule_set(
+                program=program,
+                steps=[(row["min_receipt_total"], row["percent"]) for row in data["steps_table"]],
+                segments=data["segments"],
+                name=data["name"],
+                rule=kept.instance if kept.instance.pk else None,
+                actor=actor,
+            )
+
+    @staticmethod
+    def _save_levels(program, formset, actor):
+        for gone in _deleted_forms(formset):
+            services.level_remove(level=gone.instance, actor=actor)
+        for kept in _kept_forms(formset):
+            if not kept.has_changed():
+                continue
+            names = [name for name in LEVEL_FIELDS if name in kept.fields]
+            if kept.instance.pk:
+                services.level_update(level=kept.instance, actor=actor, **_changed(kept, names))
+            else:
+                services.level_create(
+                    program=program,
+                    actor=actor,
+                    **{name: kept.cleaned_data[name] for name in names},
                 )
 
 
@@ -412,7 +746,7 @@ class AccrualRuleAdmin(SwitchOffAndRemove, InlinesThroughServices, MerchantScope
 # --- levels ------------------------------------------------------------------------------------
 
 
-class LevelSegmentInline(MoneyFieldsMixin, TabularInline):
+class LevelSegmentInline(ScopedInline, MoneyFieldsMixin, TabularInline):
     model = LevelSegment
     fields = ["segment", "min_spend", "cashback_percent", "max_share_percent"]
     extra = 0
@@ -463,9 +797,12 @@ class LevelAdmin(SwitchOffAndRemove, MoneyFieldsMixin, InlinesThroughServices, M
         return ("program",) if obj is not None else ()
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
-        if db_field.name == "max_share_percent":
-            kwargs["help_text"] = CAP_ORDER
-        return super().formfield_for_dbfield(db_field, request, **kwargs)
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None and db_field.name in LEVEL_HELP:
+            field.help_text = LEVEL_HELP[db_field.name]
+        if field is not None and db_field.name == "max_share_percent":
+            field.help_text = format_lazy("{} {}", LEVEL_HELP["max_share_percent"], CAP_ORDER)
+        return field
 
     def save_model(self, request, obj, form, change):
         """Written with its segment figures in save_related."""
@@ -608,22 +945,129 @@ CAMPAIGN_FIELDS = [
 ]
 
 
+# The reward figures of each kind (programs.checks.OWN_FIGURES): only the chosen kind's are
+# shown, and the form clears the others' before the service checks the campaign.
+REWARD_FIELDS = list(checks.UNSET)
+MAX_PRODUCT_SUGGESTIONS = 2000
+
+CAMPAIGN_HELP = {
+    "name": _("What the receipt and the reports show, e.g. “Every 3rd item free”."),
+    "kind": _(
+        "N-th item free: every 3rd item free. Gift for a set: buy 2 shampoos, get a comb. "
+        "Multiplier: double bonuses. Extra percent: +2 % back. Fixed bonus: 100 bonuses for "
+        "a purchase from 1 000 ₽. Birthday bonus: 500 bonuses around the birthday."
+    ),
+    "program": _(
+        "Empty: a standalone campaign (works for anonymous receipts too), e.g. “Every 3rd "
+        "item free” for everyone."
+    ),
+    "enabled": _("Untick to pause the campaign; it keeps its settings."),
+    "priority": _("Higher wins: 10 runs before 0."),
+    "exclusive": _("Tick and no other campaign runs on a receipt this one applies to."),
+    "starts_at": _("E.g. 1 March, 00:00; empty: at once."),
+    "ends_at": _("E.g. 31 March, 23:59; empty: with no end."),
+    "stores": _("Empty: every store. E.g. only “Kiosk at the metro”."),
+    "groups": _("Empty: everyone. E.g. only “Students”."),
+    "segment": _("Only the lines of this segment count, e.g. “Dairy”; empty: every line."),
+    "usage_limit": _("E.g. 1: once per customer; empty: unlimited."),
+    "n": _(
+        "E.g. 3 for “every 3rd item free”: of three items of 100 ₽ one is free, the receipt "
+        "is 200 ₽. The cheapest units go free first."
+    ),
+    "set_items": _(
+        "The products to buy and how many of each, e.g. shampoo × 2; each complete set makes "
+        "one gift free. Type a SKU or a product's name and choose it."
+    ),
+    "gift_sku": _(
+        "The product given free when the set is bought, e.g. a comb; it must be on the receipt."
+    ),
+    "multiplier": _("E.g. 2: 5 % becomes 10 %, a receipt of 1 000 ₽ earns 100 instead of 50."),
+    "extra_percent": _("E.g. 2: 5 % becomes 7 %, a receipt of 1 000 ₽ earns 70."),
+    "bonus": _("E.g. 100 bonuses for the purchase, or 500 on the birthday."),
+    "min_amount": _("E.g. 1 000: the bonus is given from a purchase of 1 000 ₽."),
+    "bonus_lifetime_days": _(
+        "Birthday bonuses only, e.g. 14: they burn 14 days after the birthday (empty: the "
+        "program's lifetime). A fixed bonus on a receipt burns with the receipt's bonuses."
+    ),
+    "days_around": _("E.g. 3: from 3 days before to 3 days after the birthday; 0: that day."),
+}
+
+CAMPAIGN_LABELS = {
+    "stores": _("stores"),
+    "groups": _("customer groups"),
+    "segment": _("segment"),
+}
+
+SET_COLUMNS = [
+    Column("sku", _("product (SKU)"), forms.CharField(max_length=64), suggestions=(), width="70%"),
+    Column("qty", _("quantity"), forms.IntegerField(min_value=1, max_value=1000)),
+]
+
+
 class CampaignForm(forms.ModelForm):
+    merchant = None  # the admin sets the merchant whose products are suggested
+
     starts_next_day = forms.BooleanField(
         label=_("start tomorrow"),
         required=False,
         help_text=_("From the next midnight in the merchant's time zone."),
     )
+    set_items = RowsField(
+        SET_COLUMNS, extra=2, label=_("set to buy"), help_text=CAMPAIGN_HELP["set_items"]
+    )
 
     class Meta:
         model = Campaign
         fields = [*CAMPAIGN_FIELDS, "stores", "groups"]
-        help_texts = {
-            "bonus_lifetime_days": _(
-                "Birthday bonuses only (empty: the program's lifetime). A fixed bonus on a "
-                "receipt burns with the receipt's bonuses."
-            ),
-        }
+        help_texts = CAMPAIGN_HELP
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        merchant = self.merchant
+        if merchant is not None:
+            from kopilka.catalog.models import Product
+
+            products = Product.objects.filter(merchant=merchant).order_by("name", "sku")
+            suggestions = [
+                (sku, f"{name} ({sku})")
+                for sku, name in products.values_list("sku", "name")[:MAX_PRODUCT_SUGGESTIONS]
+            ]
+            self.fields["set_items"].suggest("sku", suggestions)
+        if "gift_sku" in self.fields:
+            # The gift is picked from the same list as the set's products.
+            self.fields["gift_sku"].widget.attrs["list"] = f"{self['set_items'].auto_id}-sku"
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        if not kind:
+            return data
+        own = checks.OWN_FIGURES.get(kind, set())
+        for name in REWARD_FIELDS:
+            if name in own or name not in self.fields:
+                continue
+            # Hidden for this kind: whatever was typed there, this kind has none of it.
+            unset = checks.UNSET[name]
+            data[name] = list(unset) if isinstance(unset, list) else unset
+            self._errors.pop(name, None)
+        if kind == Campaign.Kind.GIFT and not data.get("set_items") and "set_items" in data:
+            self.add_error("set_items", _("Choose at least one product of the set to buy."))
+        if self.merchant is not None and not self.errors:
+            self._check(data)
+        return data
+
+    def _check(self, data):
+        """The checks the service will run, shown on the fields now (the service runs them
+        again on save)."""
+        from kopilka.programs.exceptions import InvalidCampaign
+
+        values = {name: data.get(name) for name in CAMPAIGN_FIELDS if name in data}
+        campaign = Campaign(merchant=self.merchant, **values)
+        try:
+            checks.check_campaign(campaign)
+        except InvalidCampaign as error:
+            field = error.details.get("field")
+            self.add_error(field if field in self.fields else None, error.message)
 
 
 @admin.register(Campaign)
@@ -649,6 +1093,11 @@ class CampaignAdmin(SwitchOffAndRemove, MoneyFieldsMixin, MerchantScopedAdmin):
             },
         ),
     ]
+    # Each reward figure is shown for the kinds that use it (unfold's Alpine conditions).
+    conditional_fields = {
+        name: shown_for(kind for kind, own in checks.OWN_FIGURES.items() if name in own)
+        for name in REWARD_FIELDS
+    }
     list_display = ["name", "kind", "program", "enabled", "starts_at", "ends_at", "priority"]
     list_filter = ["kind", "enabled", ("program", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["program"]
@@ -660,15 +1109,41 @@ class CampaignAdmin(SwitchOffAndRemove, MoneyFieldsMixin, MerchantScopedAdmin):
     history_exists = services.campaign_history_exists
     service_argument = "campaign"
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # The merchant whose products the gift's picker suggests (a class of this request's
+        # own: the base's error display wraps it in turn).
+        kwargs["form"] = type(
+            "CampaignForm", (CampaignForm,), {"merchant": request_merchant(request)}
+        )
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None and db_field.name in CAMPAIGN_HELP:
+            field.help_text = CAMPAIGN_HELP[db_field.name]
+        if field is not None and db_field.name in CAMPAIGN_LABELS:
+            # The models leave these unnamed; the two-list pickers name their lists too.
+            field.label = CAMPAIGN_LABELS[db_field.name]
+            widget = getattr(field.widget, "widget", field.widget)
+            if hasattr(widget, "verbose_name"):
+                widget.verbose_name = CAMPAIGN_LABELS[db_field.name]
+        return field
+
     def save_model(self, request, obj, form, change):
         data, actor = form.cleaned_data, request_actor(request)
         if change:
+            fields = _changed(form, CAMPAIGN_FIELDS)
+            for name in REWARD_FIELDS:
+                # A figure the form cleared for the kind is written even if its box was
+                # left as it was.
+                if name not in fields and data[name] != form.initial.get(name):
+                    fields[name] = data[name]
             services.campaign_update(
                 campaign=obj,
                 actor=actor,
                 stores=data["stores"] if "stores" in form.changed_data else None,
                 groups=data["groups"] if "groups" in form.changed_data else None,
-                **_changed(form, CAMPAIGN_FIELDS),
+                **fields,
             )
             return
         adopt(

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from .scoping import staff_member
+from .start import SETTING_UP
 
 # (group title, [(app label, model name, material icon[, title]), ...]); an item's title is
 # the model's plural name unless given.
@@ -33,7 +34,6 @@ AREAS = [
         _("Programs and campaigns"),
         [
             ("programs", "program", "loyalty"),
-            ("programs", "accrualrule", "percent"),
             ("programs", "level", "military_tech"),
             ("programs", "levelassignment", "how_to_reg"),
             ("programs", "campaign", "campaign"),
@@ -67,8 +67,11 @@ AREAS = [
 
 def sidebar(request) -> list[dict]:
     top = [{"title": _("Dashboard"), "icon": "dashboard", "link": reverse("admin:index")}]
-    if staff_member(request) is not None:  # reports are about one merchant
+    member = staff_member(request)
+    if member is not None:  # reports are about one merchant
         top.append({"title": _("Reports"), "icon": "monitoring", "link": reverse("reports")})
+    if member is not None and member.role in SETTING_UP:
+        top.append({"title": _("Getting started"), "icon": "flag", "link": reverse("start")})
     groups = [{"items": top}]
     for title, models in AREAS:
         items = [item for item in (_item(request, *model) for model in models) if item]

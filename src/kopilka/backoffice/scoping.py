@@ -143,6 +143,19 @@ class MerchantScopedAdmin(ModelAdmin):
             return None
 
 
+class ScopedInline:
+    """For inlines: a relation's choices are the merchant's rows only (as MerchantScopedAdmin
+    does for its own form)."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return _scope_choices(self, request, db_field, field)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        return _scope_choices(self, request, db_field, field)
+
+
 def adopt(obj, saved) -> None:
     """Make the admin's unsaved form instance stand for the row a service created, so the
     admin's history entry, message and redirect name the real row."""

@@ -156,6 +156,7 @@ class AuditAction(models.TextChoices):
     PROGRAM_SEGMENT_CAP_REMOVE = "program.segment_cap_remove", _("segment cap removed")
     PROGRAM_DISCOUNT_STEPS = "program.discount_steps", _("discount steps set")
     PROGRAM_BALANCES_FOLLOW = "program.balances_follow", _("balances moved to another program")
+    PROGRAM_FROM_TEMPLATE = "program.from_template", _("program made from a template")
     LEVEL_CREATE = "level.create", _("level created")
     LEVEL_UPDATE = "level.update", _("level changed")
     LEVEL_SWITCH_ON = "level.switch_on", _("level switched on")
