@@ -17,7 +17,6 @@ import urllib.request
 
 import pytest
 
-
 # A signed-in browser's cookie: the session has to be read from the database.
 SESSION = "sessionid=" + "k" * 32
 
