@@ -34,11 +34,17 @@ class Till:
         self.client = Client(headers={"authorization": f"Bearer {key}"})
         self.run_on_commit = run_on_commit
 
-    def post(self, path, body=None):
+    def post(self, path, body=None, **headers):
         with self.run_on_commit(execute=True):
             return self.client.post(
-                f"/api/v1{path}", data=json.dumps(body or {}), content_type="application/json"
+                f"/api/v1{path}",
+                data=json.dumps(body or {}),
+                content_type="application/json",
+                headers=headers,
             )
+
+    def confirm(self, body):
+        return self.post("/receipts", body, **{"Idempotency-Key": body["external_number"]})
 
 
 def issue_till(register, actor, run_on_commit):
@@ -563,3 +569,61 @@ def test_concurrent_requests_never_pass_the_limit_together(settings):
         thread.join()
     assert (len(passed), len(refused)) == (25, 55)
     assert RateCounter.objects.get(key="identify:register:race").count == 80
+
+
+# --- one look-up limit for every way of finding a customer ------------------------------------
+
+
+def quote_by(reference):
+    return {
+        "customer": reference,
+        "lines": [{"line_no": 1, "sku": "A", "qty": "1", "unit_price": 100}],
+    }
+
+
+def test_identify_quote_and_confirm_by_contact_share_the_registers_look_up_limit(
+    till, make_customer, limits
+):
+    limits(identify=(3, LONG))
+    make_customer(phone=PHONE, email="anna@example.com")
+    assert till.post("/customers/identify", {"phone": PHONE}).status_code == 200
+    assert till.post("/receipts/quote", quote_by({"phone": PHONE})).status_code == 200
+    assert till.post("/receipts/quote", quote_by({"email": "anna@example.com"})).status_code == 200
+    # The fourth look-up, however it asks, is one too many: a quote is no side door.
+    assert_rate_limited(till.post("/receipts/quote", quote_by({"phone": "+79160000000"})))
+    assert_rate_limited(till.confirm({**quote_by({"phone": PHONE}), "external_number": "R-1"}))
+
+
+def test_a_quote_by_customer_id_is_no_look_up(till, make_customer, limits):
+    limits(identify=(1, LONG))
+    customer = make_customer(phone=PHONE)
+    for _ in range(3):
+        assert till.post("/receipts/quote", quote_by({"id": customer.pk})).status_code == 200
+
+
+def test_a_refused_confirm_still_counts_its_look_up(till, limits):
+    limits(identify=(2, LONG))
+    for n in range(2):  # nobody has this phone: each confirm is refused
+        answer = till.confirm({**quote_by({"phone": "+79160000001"}), "external_number": f"N{n}"})
+        assert answer.status_code == 404
+    assert_rate_limited(till.post("/customers/identify", {"phone": "+79160000002"}))
+
+
+def test_one_phone_is_counted_across_registers_and_spellings(
+    till, second_till, make_customer, limits
+):
+    limits(identify_value=(2, LONG))
+    make_customer(phone=PHONE)
+    assert till.post("/customers/identify", {"phone": "+7 916 123-45-67"}).status_code == 200
+    assert (
+        second_till.post("/receipts/quote", quote_by({"phone": "89161234567"})).status_code == 200
+    )
+    assert_rate_limited(second_till.post("/customers/identify", {"phone": PHONE}))
+    # Another phone is its own count.
+    assert till.post("/customers/identify", {"phone": "+79160000003"}).status_code == 404
+
+
+def test_registration_answers_whether_a_phone_is_taken_so_it_counts_as_a_look_up(till, limits):
+    limits(identify=(1, LONG))
+    assert till.post("/customers/identify", {"phone": "+79160000004"}).status_code == 404
+    assert_rate_limited(till.post("/customers", {"phone": "+79160000005"}))

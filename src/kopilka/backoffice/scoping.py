@@ -148,10 +148,12 @@ class ScopedInline:
     does for its own form)."""
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        kwargs.setdefault("form_class", KeyChoice)
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         return _scope_choices(self, request, db_field, field)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
+        kwargs.setdefault("form_class", KeyChoices)
         field = super().formfield_for_manytomany(db_field, request, **kwargs)
         return _scope_choices(self, request, db_field, field)
 

@@ -38,6 +38,7 @@ from kopilka.programs.selectors import program_of_customer
 from kopilka.programs.standing import customer_standing
 from kopilka.sales import desk
 from kopilka.sales import services as pos
+from kopilka.sales.resolve import count_lookup
 from kopilka.sales.selectors import receipt_get
 
 from . import selectors
@@ -265,7 +266,7 @@ def _register_bucket(request) -> str:
 def identify(request):
     """By phone in any spelling, card number, e-mail, name or code word."""
     draft = _draft(request)
-    ratelimit.hit("identify", _register_bucket(request))
+    count_lookup(request.till.register.pk, query=request.POST.get("q", ""))
     customer, card = desk.customer_identify_typed(request.till.merchant, request.POST.get("q", ""))
     return _identified(request, draft, customer, card)
 
@@ -295,6 +296,11 @@ def customer_new(request):
             request, _html(request, "cashier/_register.html", {"form": form}), status=422
         )
     ratelimit.hit("register", _register_bucket(request))
+    count_lookup(
+        request.till.register.pk,
+        phone=form.cleaned_data.get("phone"),
+        email=form.cleaned_data.get("email"),
+    )
     customer, cards, code = desk.customer_register_at_till(
         merchant=request.till.merchant,
         actor=request.till.actor,
@@ -509,7 +515,7 @@ def scan(request):
     if product is not None:
         draft = draft.with_line(_product_line(request, product))
         return _answer(request, _receipt_panel(request, draft, focus="price"))
-    ratelimit.hit("identify", _register_bucket(request))
+    count_lookup(request.till.register.pk, card=code)
     try:
         customer, card = desk.customer_identify(request.till.merchant, card=code)
     except KopilkaError as error:

@@ -25,8 +25,12 @@ from . import sql
 from .models import RateCounter
 
 DEFAULT_LIMITS: dict[str, tuple[int, int] | None] = {
-    # per register
-    "identify": (60, 60),
+    # per register: every look-up of a customer (identify, quote and confirm by phone, e-mail
+    # or card, registration's check for an existing customer, the cashier screen's search);
+    # `sales.resolve.count_lookup`
+    "identify": (120, 60),
+    # per looked-up phone, e-mail, card number or typed query, whichever register asks
+    "identify_value": (30, 60),
     "register": (20, 60),
     "code": (10, 60),  # code checks and resends together
     # per customer
@@ -80,6 +84,26 @@ def hit(scope: str, subject: str, *, now: datetime | None = None) -> int:
         retry_after = max(1, math.ceil(window_end - now.timestamp()))
         raise RateLimited(scope=scope, retry_after=retry_after)
     return count
+
+
+def hit_all(hits: list[tuple[str, str]], *, now: datetime | None = None) -> None:
+    """`hit` for several (scope, subject) at once, in one statement; raises RateLimited for
+    the first one over its limit (every one is counted all the same)."""
+    now = now or timezone.now()
+    seconds = int(now.timestamp())
+    limited = [(scope, subject, limit_of(scope)) for scope, subject in hits]
+    limited = [(scope, subject, limit) for scope, subject, limit in limited if limit is not None]
+    if not limited:
+        return
+    keys, starts, ends = [], [], []
+    for scope, subject, (_allowed, period) in limited:
+        keys.append(f"{scope}:{subject}")
+        starts.append(seconds - seconds % period)
+        ends.append(starts[-1] + period)
+    counts = sql.bump_all(keys, starts, ends)
+    for (scope, _subject, (allowed, _period)), key, end in zip(limited, keys, ends, strict=True):
+        if counts[key] > allowed:
+            raise RateLimited(scope=scope, retry_after=max(1, math.ceil(end - now.timestamp())))
 
 
 def refusing(scope: str, subject: str, *, now: datetime | None = None) -> int | None:

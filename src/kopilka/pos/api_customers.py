@@ -32,6 +32,7 @@ from kopilka.sales.desk import (
     customer_summary,
     mask_address,
 )
+from kopilka.sales.resolve import count_lookup
 from kopilka.sales.selectors import receipts_of_customer
 
 from .problems import retry_after_header
@@ -164,7 +165,7 @@ def _register_bucket(request) -> str:
 def identify(request, payload: IdentifyIn):
     """By a free query (card, phone, e-mail or name as typed), or exactly by id, card number,
     phone, e-mail or code word. Personal data comes back masked."""
-    ratelimit.hit("identify", _register_bucket(request))
+    count_lookup(request.register.pk, **payload.model_dump())
     customer, card = customer_identify(request.merchant, **payload.model_dump())
     return customer_summary(customer, card=card)
 
@@ -173,6 +174,8 @@ def identify(request, payload: IdentifyIn):
 @retry_after_header
 def register(request, payload: RegisterIn):
     ratelimit.hit("register", _register_bucket(request))
+    # Registration answers whether a phone or e-mail is taken: a look-up like any other.
+    count_lookup(request.register.pk, phone=payload.phone, email=payload.email)
     if payload.card_secret and not payload.card_number:
         raise ValidationFailed(_("A card secret code needs the card number."), field="card_secret")
     now = timezone.now()

@@ -1,6 +1,11 @@
-"""Find the customer a till refers to: by id, card number, phone (any spelling) or e-mail."""
+"""Find the customer a till refers to: by id, card number, phone (any spelling) or e-mail; and
+count each look-up, so that no way of asking is a side door for finding out who is a customer
+(`count_lookup`)."""
 
 from __future__ import annotations
+
+import hashlib
+import re
 
 from django.utils.translation import gettext_lazy as _
 
@@ -14,6 +19,38 @@ from kopilka.customers.models import Card, Customer
 from kopilka.customers.normalize import normalize_email, normalize_phone
 from kopilka.customers.selectors import card_get_by_number, customer_get
 from kopilka.errors import Conflict, ValidationFailed
+from kopilka.limits import ratelimit
+
+
+def _value_key(kind: str, value: str) -> str:
+    """The counter of one looked-up value: a digest (no phone or e-mail in the counters'
+    table). A phone counts by its last ten digits, so its spellings ("8 916…", "+7 916…")
+    share one counter; anything else by its text, case aside."""
+    value = value.strip().lower()
+    if kind == "phone":
+        value = re.sub(r"\D", "", value)[-10:] or value
+    return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()[:32]
+
+
+def count_lookup(register_id: int, **given) -> None:
+    """Count one look-up of a customer from this register, and one for each phone, e-mail,
+    card number, code word or free query it names (whichever register asks). Every way a
+    till finds a customer calls this first: identify, quote and confirm by contact or card,
+    registration (which answers whether the phone is taken), the cashier screen's search and
+    scans. Raises
+    `RateLimited` past either limit (`limits.ratelimit`: "identify", "identify_value")."""
+    hits = [("identify", f"register:{register_id}")]
+    for kind in ("query", "card", "phone", "email", "code_word"):
+        value = given.get(kind)
+        if value:
+            hits.append(("identify_value", _value_key(kind, str(value))))
+    ratelimit.hit_all(hits)
+
+
+def names_contact(reference) -> bool:
+    """Whether a receipt's customer reference names a card, phone or e-mail (an id is a
+    look-up of nobody new)."""
+    return reference is not None and bool(reference.card or reference.phone or reference.email)
 
 
 class CardBlocked(Conflict):

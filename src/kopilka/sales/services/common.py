@@ -30,7 +30,7 @@ from ..exceptions import (
     ReceiptTooOld,
 )
 from ..models import Receipt
-from ..resolve import customer_and_card_from_reference
+from ..resolve import count_lookup, customer_and_card_from_reference, names_contact
 
 NO_PROGRAM = rules.ProgramConfig(id=0, enabled=False)
 
@@ -149,3 +149,11 @@ def _auto_enrols(data, program: Program | None) -> bool:
         and (ref.phone or ref.email)
         and not (ref.id or ref.card)
     )
+
+
+def count_customer_lookup(register, data) -> None:
+    """A receipt naming its customer by card, phone or e-mail is a look-up like identify's:
+    counted first, outside the booking's transaction (a refused booking still counts)."""
+    if names_contact(data.customer):
+        ref = data.customer
+        count_lookup(register.pk, card=ref.card, phone=ref.phone, email=ref.email)

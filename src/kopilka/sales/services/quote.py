@@ -13,6 +13,7 @@ from kopilka.ledger.selectors import account_balance
 from ..cart import build_cart, catalog_for_lines
 from .bodies import balance_body, outcome_body
 from .common import (
+    count_customer_lookup,
     customer_and_program,
     customer_state,
     engine_quote,
@@ -24,8 +25,10 @@ from .common import (
 
 
 def receipt_quote(*, register, data, now: datetime | None = None) -> dict:
-    """What the receipt would be worth. Writes nothing (unknown SKUs stay unknown)."""
+    """What the receipt would be worth. Writes nothing (unknown SKUs stay unknown) but the
+    count of a look-up by card, phone or e-mail."""
     within_bounds(data)
+    count_customer_lookup(register, data)
     now = now or timezone.now()
     merchant = register.merchant
     occurred_at, offline = moment_of(data.occurred_at, now)

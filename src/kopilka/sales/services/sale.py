@@ -33,6 +33,7 @@ from ..exceptions import (
 from ..models import Receipt
 from .bodies import balance_body, outcome_body, reason_list, receipt_body
 from .common import (
+    count_customer_lookup,
     customer_and_program,
     customer_state,
     engine_quote,
@@ -48,6 +49,7 @@ def receipt_confirm(*, register, key: str | None, data, now: datetime | None = N
     """Book a sale exactly once: the receipt, its lines, the bonus spend (or hold) and the
     accrual, in one transaction."""
     within_bounds(data)
+    count_customer_lookup(register, data)
     try:
         return idempotent(
             register=register,
