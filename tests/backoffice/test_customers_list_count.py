@@ -31,9 +31,7 @@ def per_page(monkeypatch):
     return 2
 
 
-def test_a_list_that_fits_one_page_says_how_many_and_shows_no_paging(
-    owner_client, make_customer
-):
+def test_a_list_that_fits_one_page_says_how_many_and_shows_no_paging(owner_client, make_customer):
     for _ in range(3):
         make_customer()
     with CaptureQueriesContext(connection) as queries:
@@ -77,9 +75,7 @@ def test_exactly_one_full_page_shows_no_paging(owner_client, make_customer, per_
     assert 'id="customer-pages"' not in response.content.decode()
 
 
-def test_past_the_bound_the_list_says_more_than(
-    owner_client, make_customer, per_page, monkeypatch
-):
+def test_past_the_bound_the_list_says_more_than(owner_client, make_customer, per_page, monkeypatch):
     monkeypatch.setattr(admin_customers, "COUNT_EXACT_UP_TO", 3)
     for _ in range(5):
         make_customer()

@@ -6,7 +6,6 @@ import pytest
 
 from kopilka.catalog import services as catalog
 from kopilka.merchants.models import Role
-
 from tests.conftest import SYSTEM
 
 from .admin_client import staff_user
