@@ -85,3 +85,26 @@ def test_the_suffix_is_looked_up_through_its_index(merchant, anna):
         cursor.execute("SET LOCAL enable_seqscan = off")
         plan = query.explain()
     assert "customer_phone_tail_idx" in plan
+
+
+def test_a_bounded_count_is_exact_up_to_its_bound(merchant, make_customer):
+    from kopilka.customers.selectors import count_bounded
+
+    for _ in range(5):
+        make_customer()
+    everyone = Customer.objects.filter(merchant=merchant)
+    assert count_bounded(everyone, exact_up_to=5).exact == 5
+    past = count_bounded(everyone, exact_up_to=2)
+    assert (past.exact, past.at_least) == (None, 2)
+
+
+@pytest.mark.postgres_only
+def test_past_its_bound_the_count_gives_postgresqls_estimate(merchant, make_customer):
+    from kopilka.customers.selectors import count_bounded
+
+    for _ in range(5):
+        make_customer()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE customers_customer")
+    past = count_bounded(Customer.objects.filter(merchant=merchant), exact_up_to=2)
+    assert past.exact is None and past.estimate is not None and past.estimate > 2
