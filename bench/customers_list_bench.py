@@ -9,12 +9,15 @@ It bulk-inserts --small customers with their kept figures (visits, total spent, 
 balance snapshot, birthday; set-based, INSERT ... SELECT generate_series), runs VACUUM ANALYZE,
 and times the customer changelist through Django's test client as the signed-in owner: the
 filters "no purchase for 30 days" and "bonus balance 100..500", sorted by total spent,
-descending (the median of --requests requests after --warmup). Then it inserts customers up to
---large in all and times the same page again.
+descending (the median of --requests requests after --warmup), and the list searched by the
+last 5 digits of a phone (`q=00500`: one customer at 1k, ten at 1M, read through the phone's
+last-4-digits index). Then it inserts customers up to --large in all and times both again.
 
   customers_list_ms_1m_vs_1k   median page time with --large / with --small (target <= 3)
   customers_list_ms_1k, customers_list_ms_1m   the medians, milliseconds
   customers_list_rows          rows on the measured page (must be a full page both times)
+  customers_suffix_ms_1m_vs_1k, customers_suffix_ms_1k, customers_suffix_ms_1m,
+  customers_suffix_rows_1k, customers_suffix_rows_1m   the same for the phone-suffix search
 
 The plan of the page's main query goes to stderr. Prints `name: value` lines; --json also
 writes them to a file.
@@ -33,6 +36,7 @@ from ledger_bench import _url_with_db, recreate_database, setup_django
 
 BENCH_DB = "kopilka_customers_bench"
 PAGE = "/admin/customers/customer/?not_seen_days=30&balance_from=100&balance_to=500&o=-4"
+SUFFIX_PAGE = "/admin/customers/customer/?q=00500"
 
 
 def create_owner():
@@ -82,15 +86,15 @@ def fill(merchant_id: int, first: int, last: int) -> float:
     return time.monotonic() - started
 
 
-def explain(client) -> None:
+def explain(client, page: str = PAGE, marker: str = "ORDER BY") -> None:
     """The page's main query and its plan, to stderr."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as queries:
-        client.get(PAGE)
+        client.get(page)
     main = next(
-        q["sql"] for q in queries if "ORDER BY" in q["sql"] and "customers_customer" in q["sql"]
+        q["sql"] for q in queries if marker in q["sql"] and "customers_customer" in q["sql"]
     )
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + main)
@@ -98,27 +102,27 @@ def explain(client) -> None:
     print(f"# {main}\n{plan}", file=sys.stderr)
 
 
-def measure(client, requests: int, warmup: int) -> float:
+def measure(client, requests: int, warmup: int, page: str = PAGE) -> float:
     """Median page time in milliseconds."""
     for _ in range(warmup):
-        client.get(PAGE)
+        client.get(page)
     times = []
     for _ in range(requests):
         started = time.perf_counter()
-        response = client.get(PAGE)
+        response = client.get(page)
         times.append(1000 * (time.perf_counter() - started))
         if response.status_code != 200:
             raise SystemExit(f"customers_list_bench: the page answered {response.status_code}")
     return statistics.median(times)
 
 
-def page_rows(client) -> int:
+def page_rows(client, page: str = PAGE) -> int:
     """Rows on the page: a full page both times, or the timing compares unequal work."""
     from django.test.utils import setup_test_environment, teardown_test_environment
 
     setup_test_environment()  # the test client records the template context meanwhile
     try:
-        return len(client.get(PAGE).context["cl"].result_list)
+        return len(client.get(page).context["cl"].result_list)
     finally:
         teardown_test_environment()
 
@@ -159,9 +163,16 @@ def main(argv: list[str] | None = None) -> int:
         figures[f"customers_list_ms_{label}"] = round(median, 1)
         figures[f"customers_list_rows_{label}"] = page_rows(client)
         figures[f"customers_list_fill_{label}_s"] = round(fill_s, 1)
+        explain(client, SUFFIX_PAGE, marker='"phone_tail" =')
+        suffix = measure(client, args.requests, args.warmup, SUFFIX_PAGE)
+        figures[f"customers_suffix_ms_{label}"] = round(suffix, 1)
+        figures[f"customers_suffix_rows_{label}"] = page_rows(client, SUFFIX_PAGE)
     figures = {
         "customers_list_ms_1m_vs_1k": round(
             figures["customers_list_ms_1m"] / figures["customers_list_ms_1k"], 2
+        ),
+        "customers_suffix_ms_1m_vs_1k": round(
+            figures["customers_suffix_ms_1m"] / figures["customers_suffix_ms_1k"], 2
         ),
         **figures,
     }

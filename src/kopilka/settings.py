@@ -63,6 +63,9 @@ INSTALLED_APPS = [
     "kopilka.backoffice",
     "kopilka.cashier",
     "import_export",
+    # Its templates and static files: /api/v1/docs serves Swagger UI from here, never from a
+    # CDN (a shop may be offline).
+    "ninja",
 ]
 
 MIDDLEWARE = [

@@ -366,7 +366,8 @@ def test_a_marketer_deleting_a_level_gets_a_page_saying_why(client, merchant, pr
     assert refused.status_code == 403
     page = refused.content.decode()
     assert 'id="refused"' in page
-    assert "обратитесь к владельцу или администратору" in page
+    # The role matrix names who may: levels are for owners and administrators.
+    assert "Это могут: владелец, администратор." in page
     assert Level.objects.filter(pk=gold.pk).exists()
 
 

@@ -70,3 +70,37 @@ def test_a_cashier_refunds_one_line_of_a_receipt_and_sees_the_bonuses_move(page,
     with translation.override("ru"):  # the browser asks for Russian
         expect(page.locator("#refund-balance")).to_have_text(money(after))
     assert verify_ledger() == []
+
+
+def test_a_cashier_picks_the_receipt_from_the_customers_purchases_or_by_day_and_amount(
+    page, make_staff, sale
+):
+    log_in(page, make_staff("cashier"), path="/cashier/login/")
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.fill("#identify", "+79161234567")
+    page.keyboard.press("Enter")
+    expect(page.locator(".customer-name")).to_have_text("Анна П.")
+
+    page.keyboard.press("F7")
+    offered = page.locator("#refund-choices tr[data-receipt='S-100']")
+    expect(offered).to_be_visible()
+    with translation.override("ru"):
+        expect(offered).to_contain_text(money(sale.subtotal))
+    save_screenshot_at(page, "cashier-refund-picker.png")
+
+    # The customer lost the receipt's number: the day and the sum on it find the sale.
+    page.fill("#refund-amount-typed", "1337,00")
+    page.locator("#refund-by-day button[type=submit]").click()
+    expect(page.locator("#refund-choices tr[data-receipt='S-100']")).to_be_visible()
+    page.locator("tr[data-receipt='S-100']").get_by_role("button").click()
+    expect(page.locator("#refund-qty-1")).to_be_focused()
+
+
+def save_screenshot_at(page, name: str) -> None:
+    """The screen as the cashier sees it at 1366 px, when KOPILKA_SCREENSHOTS names a folder."""
+    import os
+    from pathlib import Path
+
+    folder = os.environ.get("KOPILKA_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=str(Path(folder) / name))

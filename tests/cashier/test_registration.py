@@ -110,3 +110,43 @@ def test_a_new_code_replaces_the_old_one(
     assert cashier.post(f"/cashier/customer/{customer.pk}/code/", {"code": new}).status_code == 200
     customer.refresh_from_db()
     assert customer.status == Customer.Status.ACTIVE
+
+
+def test_name_and_birthday_are_taken_at_registration(cashier, bonus_program):
+    page = cashier.get("/cashier/customer/new/").content.decode()
+    assert 'name="first_name"' in page and 'name="last_name"' in page
+    assert 'name="birthday" type="date"' in page
+    response = cashier.post(
+        "/cashier/customer/new/",
+        {
+            "phone": "8 916 555-12-35",
+            "first_name": "Олег",
+            "last_name": "Сидоров",
+            "birthday": "1990-03-31",
+            **receipt_form(),
+        },
+    )
+    assert response.status_code == 200
+    customer = Customer.objects.get(phone="+79165551235")
+    assert (customer.first_name, customer.last_name) == ("Олег", "Сидоров")
+    assert customer.birthday.isoformat() == "1990-03-31"
+    assert "Олег С." in response.content.decode()
+
+
+def test_name_and_birthday_may_be_left_out(cashier, bonus_program):
+    form = {"phone": "8 916 555-12-36", **receipt_form()}
+    response = cashier.post("/cashier/customer/new/", form)
+    assert response.status_code == 200
+    customer = Customer.objects.get(phone="+79165551236")
+    assert (customer.first_name, customer.birthday) == ("", None)
+
+
+def test_a_birthday_in_the_future_or_not_a_date_is_refused_in_the_form(cashier, bonus_program):
+    for typed in ("2999-01-01", "31.02.1990"):
+        response = cashier.post(
+            "/cashier/customer/new/",
+            {"phone": "8 916 555-12-37", "birthday": typed, **receipt_form()},
+        )
+        assert response.status_code == 422, typed
+        assert 'id="register-form"' in response.content.decode()
+    assert not Customer.objects.exists()

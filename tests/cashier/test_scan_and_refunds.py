@@ -151,3 +151,62 @@ def test_another_merchants_customer_cannot_be_confirmed_with_a_code(cashier, oth
     assert response.status_code == 404
     other_customer.refresh_from_db()
     assert other_customer.status == Customer.Status.ACTIVE
+
+
+def test_the_customers_latest_sales_show_number_date_and_amounts(cashier, sale, funded_customer):
+    from django.utils import timezone
+
+    page = cashier.get("/cashier/refund/", {"customer_id": funded_customer.pk}).content.decode()
+    assert "The customer's latest purchases" in page
+    row = page.split('data-receipt="T-1"')[1].split("</tr>")[0]
+    assert timezone.localtime(sale.occurred_at).strftime("%d.%m.%Y") in row
+    assert "1,337.00" in row and "1,037.00" in row  # the purchase sum, paid in money
+    # The find forms keep the customer, so their latest sales stay offered.
+    assert f'name="customer_id" value="{funded_customer.pk}"' in page
+
+
+def _local_day(sale) -> str:
+    from zoneinfo import ZoneInfo
+
+    return sale.occurred_at.astimezone(ZoneInfo(sale.merchant.time_zone)).date().isoformat()
+
+
+def test_a_sale_is_found_by_its_day_and_amount(cashier, sale):
+    day = _local_day(sale)
+    for amount in ("1337,00", "1 337.00", "1037"):  # the purchase sum or paid in money
+        page = cashier.get("/cashier/refund/", {"day": day, "amount": amount}).content.decode()
+        assert "Sales found" in page and 'data-receipt="T-1"' in page, amount
+        assert f"/cashier/refund/{sale.pk}/" in page
+    page = cashier.get("/cashier/refund/", {"day": day}).content.decode()
+    assert 'data-receipt="T-1"' in page  # the day alone lists its sales
+
+
+def test_no_sale_on_that_day_for_that_amount_is_said(cashier, sale):
+    import datetime
+
+    day = _local_day(sale)
+    page = cashier.get("/cashier/refund/", {"day": day, "amount": "1,00"}).content.decode()
+    assert 'id="refund-none"' in page and "No sale on this day for this amount." in page
+    earlier = (datetime.date.fromisoformat(day) - datetime.timedelta(days=1)).isoformat()
+    page = cashier.get("/cashier/refund/", {"day": earlier, "amount": "1337"}).content.decode()
+    assert 'data-receipt="T-1"' not in page
+
+
+def test_a_day_in_the_future_or_a_bad_amount_is_a_message(cashier, sale):
+    response = cashier.get("/cashier/refund/", {"day": "2999-01-01", "amount": "1337"})
+    assert response.status_code == 422
+    assert "not later than today" in response.content.decode()
+    response = cashier.get("/cashier/refund/", {"day": _local_day(sale), "amount": "abc"})
+    assert response.status_code == 422
+
+
+def test_another_merchants_sales_are_not_found_by_day_and_amount(
+    cashier, sale, other_merchant, actor
+):
+    import datetime
+
+    from kopilka.cashier import selectors
+
+    day = datetime.date.fromisoformat(_local_day(sale))
+    assert selectors.sales_on_day(merchant=other_merchant, day=day, amount=133700) == []
+    assert selectors.sales_on_day(merchant=sale.merchant, day=day, amount=133700) == [sale]

@@ -235,6 +235,11 @@ class CategoryAdmin(MerchantScopedAdmin):
 
         return [tree_name, "code", *(flag_column(request, flag) for flag in FLAGS)]
 
+    delete_refusal = (
+        _("Categories are never deleted: products and rules refer to them."),
+        _("Move its products to another category; a category without products changes nothing."),
+    )
+
     def has_delete_permission(self, request, obj=None):
         return False
 
@@ -304,6 +309,14 @@ class ProductAdmin(MerchantScopedAdmin):
             *(flag_column(request, flag) for flag in FLAGS),
         ]
 
+    delete_refusal = (
+        _("Products are never deleted: receipts name them."),
+        _(
+            "A product the tills no longer sell changes nothing; its flags decide its bonuses "
+            "while it sells."
+        ),
+    )
+
     def has_delete_permission(self, request, obj=None):
         return False
 
@@ -340,6 +353,11 @@ class SegmentAdmin(MerchantScopedAdmin):
     search_fields = ["name"]
     filter_horizontal = ["categories", "products"]
     actions = None
+
+    delete_refusal = (
+        _("Segments are never deleted: rules and caps may name them."),
+        _("Take it out of the rules and caps that use it; a segment nothing uses changes nothing."),
+    )
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -7,8 +7,10 @@ from django import forms
 from django.contrib import admin
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from unfold.decorators import display
 from unfold.paginator import InfinitePaginator
 from unfold.views import ChangeList
@@ -18,7 +20,7 @@ from kopilka.customers.cards import normalize_card_number
 from kopilka.customers.exceptions import InvalidEmail, InvalidPhone
 from kopilka.customers.models import Card, Customer, Group
 from kopilka.customers.normalize import normalize_email, normalize_phone
-from kopilka.customers.selectors import customer_find
+from kopilka.customers.selectors import Count, count_bounded, customer_find
 from kopilka.ledger.selectors import points_of_customers
 from kopilka.programs import services as programs
 from kopilka.programs.standing import standings_of
@@ -40,15 +42,52 @@ from .customer_filters import (
 from .formatting import money
 from .scoping import MerchantScopedAdmin, adopt, request_actor, request_merchant
 
+# The list says exactly how many customers match up to this many; past it, "more than" and,
+# on PostgreSQL, the planner's estimate (counting a million rows on every page is a scan).
+COUNT_EXACT_UP_TO = 10_000
+
+
+def matching_text(count: Count) -> str:
+    """ "37 customers", "More than 10,000 customers: about 412,000" in the active language."""
+
+    def number(n: int) -> str:
+        return number_format(n, force_grouping=True)
+
+    if count.exact is not None:
+        return ngettext("%(count)s customer", "%(count)s customers", count.exact) % {
+            "count": number(count.exact)
+        }
+    if count.estimate is not None:
+        return ngettext(
+            "More than %(bound)s customers: about %(count)s",
+            "More than %(bound)s customers: about %(count)s",
+            count.at_least,
+        ) % {"bound": number(count.at_least), "count": number(count.estimate)}
+    return ngettext(
+        "More than %(bound)s customer", "More than %(bound)s customers", count.at_least
+    ) % {"bound": number(count.at_least)}
+
 
 class CustomerChangeList(ChangeList):
     """Attaches to the rows of the page their points and level now, as the customer card
     shows them (a few queries for the page). The filters and the sorting use the snapshot
-    columns and the levels recorded by `kopilka tick`, which the indexes carry."""
+    columns and the levels recorded by `kopilka tick`, which the indexes carry.
+
+    `matching` says how many customers the list holds (a first page with room to spare
+    counts itself, else a bounded count); `paged` is False when one page holds them all, and
+    the page shows no paging then."""
 
     def get_results(self, request):
         super().get_results(request)
         rows = list(self.result_list)
+        if self.page_num == 1 and len(rows) < self.list_per_page:
+            self.matching = Count(exact=len(rows))
+        else:
+            self.matching = count_bounded(self.queryset, exact_up_to=COUNT_EXACT_UP_TO)
+        self.matching_text = matching_text(self.matching)
+        exact, shown = self.matching.exact, self.page_num * self.list_per_page
+        self.paged = self.page_num > 1 or exact is None or exact > self.list_per_page
+        self.has_next = len(rows) == self.list_per_page and (exact is None or exact > shown)
         ids, now = [row.pk for row in rows], timezone.now()
         points = points_of_customers(ids, now=now)
         standings = standings_of(merchant=request_merchant(request), customer_ids=ids, now=now)
@@ -114,16 +153,17 @@ class CustomerForm(forms.ModelForm):
 @admin.register(Customer)
 class CustomerAdmin(MerchantScopedAdmin):
     form = CustomerForm
+    # Fits a 1366-pixel screen: the e-mail under the phone, the level where the e-mail was
+    # (the sorted columns keep their numbers in `o=`).
     list_display = (
         "display_name",
-        "phone",
-        "email",
+        "display_contacts",
+        "display_level",
         "display_balance",
         "display_spent",
         "visits",
         "display_last_purchase",
         "display_birthday",
-        "display_level",
         "status",
     )
     # The name opens the customer card; the card links to this admin's change form.
@@ -144,14 +184,15 @@ class CustomerAdmin(MerchantScopedAdmin):
     )
     list_filter_submit = True
     search_fields = ("phone",)  # shows the search box; the search itself is below
-    search_help_text = _("Phone in any format, card number, name or e-mail")
+    search_help_text = _("Phone in any format or its last 4+ digits, card number, name, e-mail")
     # A million rows: no COUNT(*) of the whole table or of the filtered list on each page.
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER  # a count per filter choice is a scan each
-    paginator = InfinitePaginator
+    paginator = InfinitePaginator  # no COUNT; the page's own (bounded) count is `matching`
     list_per_page = 50
     ordering = ("-id",)
     actions = None
+    change_list_template = "backoffice/customers/change_list.html"
     list_before_template = "backoffice/customers/list_toolbar.html"
     change_form_before_template = "backoffice/customers/form_toolbar.html"
     readonly_fields = ("status", "visits", "last_purchase_at", "created_at", "anonymised_at")
@@ -178,6 +219,11 @@ class CustomerAdmin(MerchantScopedAdmin):
         ]
         return queryset.filter(pk__in=ids), False
 
+    delete_refusal = (
+        _("Customers are never deleted: their receipts and points refer to them."),
+        _("To erase a customer's personal data, use Anonymise on the customer card."),
+    )
+
     def has_delete_permission(self, request, obj=None):
         return False  # customers are anonymised (card page), never deleted
 
@@ -199,6 +245,17 @@ class CustomerAdmin(MerchantScopedAdmin):
     def display_name(self, obj):
         url = reverse("admin:customers_customer_card", args=[obj.pk])
         return format_html('<a class="text-primary-600 font-medium" href="{}">{}</a>', url, obj)
+
+    @display(description=_("contacts"), ordering="phone")
+    def display_contacts(self, obj):
+        if not obj.email:
+            return obj.phone or "—"
+        return format_html(
+            '{}<span class="customer-email text-xs text-base-500" title="{}">{}</span>',
+            obj.phone,
+            obj.email,
+            obj.email,
+        )
 
     @display(description=_("last purchase"), ordering="last_purchase_at")
     def display_last_purchase(self, obj):
@@ -294,6 +351,11 @@ class GroupAdmin(MerchantScopedAdmin):
         # A group is renamed by creating another; members are set on the customer.
         return obj is None and super().has_change_permission(request, obj)
 
+    delete_refusal = (
+        _("Customer groups are not deleted: levels and campaigns may name them."),
+        _("Take its members out instead: Groups on the customer list."),
+    )
+
     def has_delete_permission(self, request, obj=None):
         return False
 
@@ -351,6 +413,11 @@ class CardAdmin(MerchantScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    delete_refusal = (
+        _("Cards are never deleted: receipts and the history name them."),
+        _("Block the card or reissue it on the customer card instead."),
+    )
 
     def has_delete_permission(self, request, obj=None):
         return False

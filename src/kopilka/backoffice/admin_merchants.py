@@ -91,6 +91,11 @@ class StoreAdmin(MerchantScopedAdmin):
     search_fields = ["name", "address"]
     actions = None
 
+    delete_refusal = (
+        _("Stores are never deleted: receipts name them."),
+        _("Untick Active on its page and save instead."),
+    )
+
     def has_delete_permission(self, request, obj=None):
         return False
 
@@ -126,6 +131,11 @@ class RegisterAdmin(MerchantScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else ("store", "key_prefix", "key_issued_at")
+
+    delete_refusal = (
+        _("Registers are never deleted: receipts name them."),
+        _("Untick Active on its page and revoke its key (an action of the list) instead."),
+    )
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -251,6 +261,11 @@ class StaffMemberAdmin(MerchantScopedAdmin):
             if obj.role == Role.OWNER and not may_appoint_owners(request):
                 return False
         return super().has_change_permission(request, obj)
+
+    delete_refusal = (
+        _("Staff members are never deleted: the audit trail names them."),
+        _("Untick Active on their page instead: they can no longer sign in."),
+    )
 
     def has_delete_permission(self, request, obj=None):
         return False

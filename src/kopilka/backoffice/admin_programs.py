@@ -891,6 +891,11 @@ class LevelAssignmentAdmin(MerchantScopedAdmin):
             field.queryset = field.queryset.filter(archived_at__isnull=True)  # in force only
         return field
 
+    delete_refusal = (
+        _("A level given by hand is never deleted: it stays as history."),
+        _("Open it and tick End now (with a reason) instead."),
+    )
+
     def has_delete_permission(self, request, obj=None):
         return False
 

@@ -443,13 +443,13 @@ def _levels_note(merchant):
     last = rollups.last_run(merchant)
     if last is None:
         return _(
-            "Levels are counted by the scheduled job, which has not run yet; moves in the "
-            "chosen period."
+            "Levels are brought up to date automatically every few minutes; the first update "
+            "has not happened yet. Moves in the chosen period."
         )
     return format_lazy(
         _(
-            "Levels as the scheduled job last counted them, at {moment}; moves in the chosen "
-            "period."
+            "Levels as of the last automatic update, at {moment} (they are brought up to "
+            "date every few minutes); moves in the chosen period."
         ),
         moment=_local_moment(merchant, last),
     )

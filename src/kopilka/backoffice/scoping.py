@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
@@ -41,6 +41,15 @@ def request_merchant(request) -> Merchant | None:
 
 def request_actor(request) -> Actor:
     return Actor.user(request.user)
+
+
+class Refusal(PermissionDenied):
+    """A refusal the back office explains (kopilka.backoffice.views.permission_denied shows it
+    as a page): why it cannot be done, and what to do instead."""
+
+    def __init__(self, why, instead=""):
+        super().__init__(why)
+        self.why, self.instead = why, instead
 
 
 def is_platform_operator(request) -> bool:
@@ -90,6 +99,14 @@ class MerchantScopedAdmin(ModelAdmin):
     """
 
     merchant_path = "merchant"
+    # (why, what to do instead) when this admin's rows are never deleted: its delete page,
+    # reached by a typed or old link, says so instead of a bare refusal.
+    delete_refusal: tuple | None = None
+
+    def delete_view(self, request, object_id, extra_context=None):
+        if self.delete_refusal is not None and not self.has_delete_permission(request):
+            raise Refusal(*self.delete_refusal)
+        return super().delete_view(request, object_id, extra_context)
 
     def scope(self, request, queryset, path: str | None = None):
         path = path or self.merchant_path
@@ -166,9 +183,25 @@ def adopt(obj, saved) -> None:
     hotsql.mark_saved(obj)  # one database: the one `saved` came from
 
 
+# Why rows the till, the ledger and the audit trail write are not changed by hand, and what to
+# do instead.
+WRITTEN_BY_KOPILKA = (
+    _(
+        "These records are written by Kopilka itself (the tills, the ledger, the audit "
+        "trail): nobody changes or deletes them by hand."
+    ),
+    _("To correct a customer's points, credit or debit them on the customer card."),
+)
+
+
 class ReadOnlyAdmin(MerchantScopedAdmin):
     """Rows that only services write (ledger, receipts, audit): listed and shown, never edited
     here, whatever the user's permissions say."""
+
+    delete_refusal = WRITTEN_BY_KOPILKA
+
+    def add_view(self, request, form_url="", extra_context=None):
+        raise Refusal(*self.delete_refusal)
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+def _not_in_the_future(day) -> None:
+    if day is not None and day > timezone.localdate():
+        raise forms.ValidationError(_("A birthday cannot be in the future."))
+
+
 class RegisterCustomerForm(forms.Form):
+    """Contacts (one at least), the name and birthday (optional: no program setting asks for
+    them), cards and consent; sales.desk.customer_register_at_till checks the rest."""
+
     phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
     email = forms.CharField(label=_("E-mail"), max_length=254, required=False)
     first_name = forms.CharField(label=_("First name"), max_length=100, required=False)
     last_name = forms.CharField(label=_("Last name"), max_length=100, required=False)
+    birthday = forms.DateField(label=_("Birthday"), required=False, validators=[_not_in_the_future])
     card_number = forms.CharField(
         label=_("Plastic card (scan or type)"), max_length=32, required=False
     )
@@ -32,7 +42,7 @@ class EditCustomerForm(forms.Form):
     last_name = forms.CharField(label=_("Last name"), max_length=100, required=False)
     phone = forms.CharField(label=_("New phone"), max_length=32, required=False)
     email = forms.CharField(label=_("New e-mail"), max_length=254, required=False)
-    birthday = forms.DateField(label=_("Birthday"), required=False)
+    birthday = forms.DateField(label=_("Birthday"), required=False, validators=[_not_in_the_future])
     code_word = forms.CharField(label=_("New code word"), max_length=100, required=False)
     marketing_consent = forms.BooleanField(label=_("Agrees to receive offers"), required=False)
 

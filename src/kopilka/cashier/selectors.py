@@ -3,8 +3,10 @@ Every query is scoped by the merchant first."""
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.db.models import Q, Sum
 
@@ -106,6 +108,29 @@ def sales_numbered(*, merchant, number: str) -> list[Receipt]:
         Receipt.objects.filter(merchant=merchant, kind=Receipt.Kind.SALE, external_number=number)
         .select_related("register__store")
         .order_by("-occurred_at", "-id")[:RECENT_RECEIPTS]
+    )
+
+
+def sales_on_day(*, merchant, day: datetime.date, amount: int | None = None) -> list[Receipt]:
+    """Confirmed sales on the merchant's local day, newest first: with `amount` (kopecks) only
+    those whose purchase sum or sum paid in money is that amount, as on the customer's paper
+    receipt. Read through the (merchant, occurred_at) index."""
+    zone = ZoneInfo(merchant.time_zone)
+    start = datetime.datetime.combine(day, datetime.time.min, tzinfo=zone)
+    end = datetime.datetime.combine(
+        day + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone
+    )
+    sales = Receipt.objects.filter(
+        merchant=merchant,
+        occurred_at__gte=start,
+        occurred_at__lt=end,
+        kind=Receipt.Kind.SALE,
+        status=Receipt.Status.CONFIRMED,
+    )
+    if amount is not None:
+        sales = sales.filter(Q(subtotal=amount) | Q(to_pay=amount))
+    return list(
+        sales.select_related("register__store").order_by("-occurred_at", "-id")[:RECENT_RECEIPTS]
     )
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
+from datetime import date
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import views as auth_views
@@ -69,6 +71,11 @@ class ReceiptIncomplete(ValidationFailed):
 class NothingChosen(ValidationFailed):
     code = "nothing_chosen"
     default_message = _("Enter the quantity to refund on at least one line.")
+
+
+class InvalidDay(ValidationFailed):
+    code = "invalid_day"
+    default_message = _("Enter the day of the purchase, not later than today.")
 
 
 class AmbiguousProduct(ValidationFailed):
@@ -553,26 +560,57 @@ def confirm(request):
 @require_GET
 @answers_errors
 def refund_start(request):
-    """Find the receipt to refund: by its number, or among the customer's latest sales."""
+    """Find the receipt to refund: among the identified customer's latest sales, by its
+    number, or by the day and amount on the customer's paper receipt."""
+    merchant = request.till.merchant
     customer_id = request.GET.get("customer_id", "")
     receipts = selectors.recent_sales(
-        merchant=request.till.merchant,
+        merchant=merchant,
         customer_id=int(customer_id) if customer_id.isdigit() else None,
     )
     number = request.GET.get("number", "").strip()
-    found = (
-        selectors.sales_numbered(merchant=request.till.merchant, number=number) if number else None
-    )
-    if found is not None and len(found) == 1:
-        return refund_lines(request, found[0].pk)
+    day_typed = request.GET.get("day", "").strip()
+    amount_typed = request.GET.get("amount", "").strip()
+    today = timezone.localdate(timezone=ZoneInfo(merchant.time_zone))
+    found, by = None, ""
+    if number:
+        found, by = selectors.sales_numbered(merchant=merchant, number=number), "number"
+        if len(found) == 1:
+            return refund_lines(request, found[0].pk)
+    elif day_typed or amount_typed:
+        day = _refund_day(day_typed, today)
+        amount = parse_money(amount_typed, bounds.MAX_RECEIPT_TOTAL) if amount_typed else None
+        found, by = selectors.sales_on_day(merchant=merchant, day=day, amount=amount), "day"
     return _answer(
         request,
         _html(
             request,
             "cashier/_refund_find.html",
-            {"receipts": receipts, "found": found, "number": number},
+            {
+                "receipts": receipts,
+                "found": found,
+                "by": by,
+                "number": number,
+                "day": day_typed or today.isoformat(),
+                "today": today.isoformat(),
+                "amount": amount_typed,
+                "customer_id": customer_id if customer_id.isdigit() else "",
+            },
         ),
     )
+
+
+def _refund_day(typed: str, today) -> date:
+    """The day typed in the refund's date field (ISO, as the date input sends it)."""
+    if not typed:
+        return today
+    try:
+        day = date.fromisoformat(typed)
+    except ValueError:
+        raise InvalidDay(field="day", value=typed) from None
+    if day > today:
+        raise InvalidDay(field="day", value=typed)
+    return day
 
 
 @till_required

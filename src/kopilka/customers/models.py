@@ -1,7 +1,7 @@
 """Customers of a merchant, their groups and their loyalty cards."""
 
 from django.db import models
-from django.db.models.functions import ExtractDay, ExtractMonth
+from django.db.models.functions import ExtractDay, ExtractMonth, Right
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -21,6 +21,11 @@ class Group(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# How many trailing digits of the phone `Customer.phone_tail` keeps: the shortest suffix the
+# search looks up (customers.selectors.customer_find).
+PHONE_TAIL = 4
 
 
 class Customer(models.Model):
@@ -66,6 +71,15 @@ class Customer(models.Model):
         db_persist=True,
         verbose_name=_("birthday (month and day)"),
     )
+    # The phone's last 4 digits, computed by the database (so every writer keeps it, bulk
+    # inserts included): "find by the last digits of the phone" is an equality lookup on
+    # customer_phone_tail_idx, then a suffix check on the few rows sharing those 4 digits.
+    phone_tail = models.GeneratedField(
+        expression=Right("phone", PHONE_TAIL),
+        output_field=models.CharField(max_length=PHONE_TAIL),
+        db_persist=True,
+        verbose_name=_("last digits of the phone"),
+    )
     # Figures for filtering and sorting the back-office list without reading receipts or
     # lots; customers.stats owns them (who keeps them current, and how fresh they are).
     visits = models.PositiveIntegerField(_("visits"), default=0, editable=False)
@@ -101,6 +115,7 @@ class Customer(models.Model):
             models.Index(fields=["merchant", "last_purchase_at", "id"], name="customer_seen_idx"),
             models.Index(fields=["merchant", "visits", "id"], name="customer_visits_idx"),
             models.Index(fields=["merchant", "birthday_md", "id"], name="customer_birthday_idx"),
+            models.Index(fields=["merchant", "phone_tail"], name="customer_phone_tail_idx"),
         ]
 
     def __str__(self) -> str:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
+
+from django.db import connections
 
 from kopilka.merchants.models import Merchant
 
 from . import sql
 from .cards import normalize_card_number
 from .exceptions import CardNotFound, CustomerNotFound, InvalidEmail, InvalidPhone
-from .models import Card, Customer
+from .models import PHONE_TAIL, Card, Customer
 from .normalize import name_search_key, normalize_email, normalize_phone
 
 
@@ -19,7 +23,7 @@ class CustomerMatch:
     card is active or blocked, which the cashier must see before accepting it."""
 
     customer: Customer
-    matched_by: str  # "card" | "phone" | "email" | "name"
+    matched_by: str  # "card" | "phone" | "email" | "phone_suffix" | "name"
     card: Card | None = None
 
 
@@ -53,8 +57,9 @@ def customer_find(*, merchant: Merchant, query: str, limit: int = 20) -> list[Cu
     """Customers matching what a cashier typed or scanned, strongest evidence first.
 
     The query is tried as a card number (exact; active or blocked cards, not replaced ones),
-    a phone in any spelling, an e-mail, and words of the name (each word must appear in the
-    last, first or middle name, in any case).
+    a phone in any spelling, an e-mail, the last 4 or more digits of a phone (when nothing
+    matched exactly), and words of the name (each word must appear in the last, first or
+    middle name, in any case).
     """
     query = (query or "").strip()
     if not query:
@@ -98,6 +103,10 @@ def customer_find(*, merchant: Merchant, query: str, limit: int = 20) -> list[Cu
             for customer in customers.filter(email=email):
                 add(customer, "email")
 
+    if not matches:
+        for customer in customers_by_phone_suffix(merchant=merchant, query=query, limit=limit):
+            add(customer, "phone_suffix")
+
     words = name_search_key(query).split()
     if words and any(ch.isalpha() for ch in query) and "@" not in query:
         by_name = customers.filter(anonymised_at__isnull=True)
@@ -106,3 +115,53 @@ def customer_find(*, merchant: Merchant, query: str, limit: int = 20) -> list[Cu
         for customer in by_name.order_by("name_search", "pk")[:limit]:
             add(customer, "name")
     return matches
+
+
+# Digits with the separators people type between them: "4567", "45-67", "123 45 67".
+_DIGITS_TYPED = re.compile(r"[\d\s().-]+")
+
+
+def customers_by_phone_suffix(*, merchant: Merchant, query: str, limit: int = 20) -> list[Customer]:
+    """Customers whose phone ends with the digits typed (at least PHONE_TAIL of them), oldest
+    first. Read through customer_phone_tail_idx: the rows sharing the last 4 digits, then the
+    longer suffix among them."""
+    query = (query or "").strip()
+    if not _DIGITS_TYPED.fullmatch(query):
+        return []
+    digits = re.sub(r"\D", "", query)
+    if len(digits) < PHONE_TAIL:
+        return []
+    found = Customer.objects.filter(merchant=merchant, phone_tail=digits[-PHONE_TAIL:])
+    if len(digits) > PHONE_TAIL:
+        found = found.filter(phone__endswith=digits)
+    return list(found.order_by("pk")[:limit])
+
+
+@dataclass(frozen=True)
+class Count:
+    """How many rows a list holds: exact up to a bound, past it at least the bound and, where
+    the database can say, its planner's estimate (None when it cannot)."""
+
+    exact: int | None
+    at_least: int = 0
+    estimate: int | None = None
+
+
+def count_bounded(queryset, *, exact_up_to: int) -> Count:
+    """Count the rows of `queryset` reading at most `exact_up_to` + 1 of them (a COUNT over a
+    LIMIT subquery), so a million matching customers cost what ten thousand do. Past the
+    bound, PostgreSQL's planner estimates the whole figure from its statistics (EXPLAIN, no
+    rows read)."""
+    unordered = queryset.order_by()
+    counted = unordered[: exact_up_to + 1].count()
+    if counted <= exact_up_to:
+        return Count(exact=counted)
+    estimate = None
+    if connections[queryset.db].vendor == "postgresql":
+        plan = json.loads(unordered.explain(format="json"))
+        estimate = int(plan[0]["Plan"]["Plan Rows"])
+    return Count(
+        exact=None,
+        at_least=exact_up_to,
+        estimate=estimate if estimate is not None and estimate > exact_up_to else None,
+    )

@@ -167,7 +167,8 @@ def _one(found: list):
 
 
 def _by_query(merchant, query: str) -> tuple[Customer, Card | None]:
-    """A cashier's free text: a card, phone or e-mail hit wins over name hits."""
+    """A cashier's free text: a card, phone or e-mail hit (else the last digits of a phone)
+    wins over name hits."""
     matches = customer_find(merchant=merchant, query=query, limit=MATCH_LIMIT)
     exact = [m for m in matches if m.matched_by != "name"]
     match = _one(exact or matches)
