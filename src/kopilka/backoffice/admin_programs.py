@@ -190,7 +190,7 @@ CAP_ORDER = _(
 # --- programs ----------------------------------------------------------------------------------
 
 
-class SegmentCapInline(TabularInline):
+class SegmentCapInline(MoneyFieldsMixin, TabularInline):
     model = SegmentCap
     fields = ["segment", "max_share_percent"]
     extra = 0
