@@ -13,7 +13,8 @@ checked two ways:
    letters is English, vocabulary or not (a brand-new string nobody extracted), unless every
    one of its words is a data word.
 
-Code (`<code>`, `<pre>`), e-mail addresses and URLs are not language and are left out.
+Code (`<code>`, `<pre>`), e-mail addresses, URLs, UUIDs, time zone names and the audit
+trail's identifiers ("system:demo", "catalog.product") are not language and are left out.
 The method can fail: tests/test_i18n_check.py shows it catching deliberate English.
 """
 
@@ -31,7 +32,12 @@ WORD_RE = re.compile(r"[A-Za-z]{2,}")
 CYRILLIC_RE = re.compile(r"[\u0400-\u04FF]")
 LATIN_RE = re.compile(r"[A-Za-z]")
 PLACEHOLDER_RE = re.compile(r"%\(\w+\)[a-z]|%[a-z]|\{\w*\}|<[^>]*>|&\w+;")
-SKIP_RE = re.compile(r"\S+@\S+|https?://\S+|(?<!\S)/\S*|\b\w+\.(?:js|css|csv|xlsx|json)\b")
+SKIP_RE = re.compile(
+    r"\S+@\S+|https?://\S+|(?<!\S)/\S*|\b\w+\.(?:js|css|csv|xlsx|json)\b"
+    # identifiers, not words: UUIDs, an actor's "kind:id" ("system:demo", "register:1") and
+    # a model's label ("catalog.category#3") as the audit trail records them
+    r"|\b[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}\b|\b[a-z_]+:[\w.-]+|\b[a-z_]+\.[a-z_]+(?:#\d+)?"
+)
 
 # Languages' own names, shown by the language switcher in their own language on purpose.
 AUTONYMS = {"english"}
@@ -111,13 +117,22 @@ class Checker:
         seen, found = set(), []
         for text in texts:
             text = " ".join(text.split())
-            if not text or text in seen:
+            if not text or text in seen or text in time_zones():
                 continue
             seen.add(text)
             why = self.problem(text)
             if why:
                 found.append((text, why))
         return found
+
+
+@cache
+def time_zones() -> frozenset[str]:
+    """IANA time zone names ("Europe/Moscow", "GB"): identifiers that no language translates,
+    offered as they are by the merchant's time zone field."""
+    import zoneinfo
+
+    return frozenset(zoneinfo.available_timezones())
 
 
 def data_words_of(values: Iterable[str]) -> set[str]:

@@ -10,8 +10,10 @@ import uuid
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from kopilka import numfmt
 from kopilka.customers.models import Customer
 from kopilka.merchants.models import Merchant
 from kopilka.programs.models import Program
@@ -140,7 +142,11 @@ class Lot(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.amount} ({self.remaining} left)"
+        return gettext("%(kind)s %(amount)s (%(left)s left)") % {
+            "kind": self.get_kind_display(),
+            "amount": numfmt.points(self.amount),
+            "left": numfmt.points(self.remaining),
+        }
 
 
 class Hold(models.Model):

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -212,7 +213,11 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["merchant", "object_type", "object_id"])]
 
     def __str__(self) -> str:
-        return f"{self.action} {self.object_type}#{self.object_id} by {self.actor}"
+        return gettext("%(action)s: %(object)s, %(actor)s") % {
+            "action": self.get_action_display(),
+            "object": f"{self.object_type}#{self.object_id}",
+            "actor": self.actor,
+        }
 
 
 class OutboxEvent(models.Model):

@@ -5,9 +5,10 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
+from kopilka import numfmt
 from kopilka.catalog.models import Segment
 from kopilka.merchants.models import Merchant
 from kopilka.rules import burns_before_usable, lot_terms
@@ -235,7 +236,10 @@ class AccrualStep(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.percent}% from {self.min_receipt_total}"
+        return gettext("%(percent)s from %(amount)s") % {
+            "percent": numfmt.percent(self.percent),
+            "amount": numfmt.money(self.min_receipt_total),
+        }
 
 
 class SegmentCap(models.Model):
@@ -279,7 +283,10 @@ class DiscountStep(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.percent}% from {self.min_purchase_total}"
+        return gettext("%(percent)s from %(amount)s") % {
+            "percent": numfmt.percent(self.percent),
+            "amount": numfmt.money(self.min_purchase_total),
+        }
 
 
 class Level(models.Model):
@@ -507,6 +514,8 @@ class CampaignUse(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("campaign use")
+        verbose_name_plural = _("campaign uses")
         constraints = [
             models.UniqueConstraint(
                 fields=["campaign", "customer", "year"],
