@@ -13,6 +13,13 @@ msgfmt (sorted originals, hash table; untranslated and fuzzy entries left out). 
 when a source string is missing from a catalog, untranslated (or fuzzy) in ru or uk, has
 placeholders that differ from the source, or when a .mo differs from what its .po compiles to.
 English may keep msgstr empty: gettext then falls back to the English source.
+
+Third-party strings: django-unfold ships no Russian or Ukrainian catalogue, so `extract` also
+reads its source (THIRD_PARTY; references "unfold:<path>") and its msgids are translated here;
+kopilka/backoffice/django_strings.py lists Django's own messages Kopilka words differently
+(gender-neutral "Добавлено: {name} «{obj}»") or that Django's catalogues leave untranslated.
+Kopilka's catalogue wins over the apps' (LOCALE_PATHS). The djangojs catalogues (overrides of
+the admin's JavaScript strings) are hand-written .po files that `compile` and `check` cover.
 """
 
 from __future__ import annotations
