@@ -13,6 +13,13 @@ msgfmt (sorted originals, hash table; untranslated and fuzzy entries left out). 
 when a source string is missing from a catalog, untranslated (or fuzzy) in ru or uk, has
 placeholders that differ from the source, or when a .mo differs from what its .po compiles to.
 English may keep msgstr empty: gettext then falls back to the English source.
+
+Third-party strings: django-unfold ships no Russian or Ukrainian catalogue, so `extract` also
+reads its source (THIRD_PARTY; references "unfold:<path>") and its msgids are translated here;
+kopilka/backoffice/django_strings.py lists Django's own messages Kopilka words differently
+(gender-neutral "Добавлено: {name} «{obj}»") or that Django's catalogues leave untranslated.
+Kopilka's catalogue wins over the apps' (LOCALE_PATHS). The djangojs catalogues (overrides of
+the admin's JavaScript strings) are hand-written .po files that `compile` and `check` cover.
 """
 
 from __future__ import annotations
@@ -32,6 +39,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "src" / "kopilka"
 LOCALE_DIR = PACKAGE / "locale"
 DOMAIN = "django"
+# Overrides of Django admin's JavaScript strings (the djangojs domain: the related-objects
+# selector's "и и нажмите" and the like). Written by hand, nothing to extract: the project's
+# catalogue only needs the messages it words differently; `compile` and `check` cover it.
+JS_DOMAIN = "djangojs"
 PROJECT = "kopilka"
 
 PLURAL_SLAVIC = (
@@ -55,6 +66,19 @@ for _name in ("npgettext", "npgettext_lazy"):
     KEYWORDS[_name] = ("context", "msgid", "plural")
 
 TEMPLATE_SUFFIXES = {".html", ".txt", ".xml", ".email"}
+
+# Third-party packages whose strings Kopilka translates itself: django-unfold ships no Russian
+# or Ukrainian catalogue, so its msgids join the project's catalogue (LOCALE_PATHS wins over
+# the apps' own catalogues), referenced as "unfold:<path>". Its contrib apps that Kopilka does
+# not install are left out. Warnings about non-literal calls in their code are not ours.
+THIRD_PARTY = {
+    "unfold": (
+        "contrib/constance",
+        "contrib/guardian",
+        "contrib/location_field",
+        "contrib/simple_history",
+    ),
+}
 TEMPLATE_TAG_RE = re.compile(r"\{%\s*(?:trans|translate|blocktrans|blocktranslate)\b")
 TEMPLATE_CALL_RE = re.compile(r"\b(" + "|".join(map(re.escape, KEYWORDS)) + r")\(")
 TRANSLATORS_MARK = "Translators"
@@ -123,6 +147,8 @@ class Extractor:
         self.root = root
         self.messages: dict[tuple[str | None, str], Message] = {}
         self.warnings: list[str] = []
+        self.prefix: str | None = None  # set while reading a third-party package
+        self.prefix_root: Path = root
 
     def add(
         self,
@@ -154,6 +180,8 @@ class Extractor:
                 msg.extracted.append(comment)
 
     def relative(self, path: Path) -> str:
+        if self.prefix is not None:
+            return f"{self.prefix}:{path.relative_to(self.prefix_root).as_posix()}"
         try:
             return path.resolve().relative_to(self.root).as_posix()
         except ValueError:
@@ -235,17 +263,43 @@ class Extractor:
 
     # ---- all
 
-    def run(self, package: Path = PACKAGE) -> list[Message]:
+    def run(self, package: Path = PACKAGE, third_party: dict | None = None) -> list[Message]:
+        self.files(package)
+        for name, left_out in (third_party or {}).items():
+            root = third_party_root(name)
+            if root is None:
+                self.warnings.append(f"{name} is not installed: its strings are not extracted")
+                continue
+            own_warnings = self.warnings
+            self.warnings, self.prefix, self.prefix_root = [], name, root
+            try:
+                self.files(root, left_out=tuple(root / part for part in left_out))
+            finally:
+                self.warnings, self.prefix, self.prefix_root = own_warnings, None, self.root
+        for msg in self.messages.values():
+            msg.flags = format_flags(msg.msgid, msg.msgid_plural)
+        return sorted(self.messages.values(), key=sort_key)
+
+    def files(self, package: Path, left_out: tuple[Path, ...] = ()) -> None:
         for path in sorted(package.rglob("*")):
             if not path.is_file() or "__pycache__" in path.parts:
+                continue
+            if any(path.is_relative_to(part) for part in left_out):
                 continue
             if path.suffix == ".py":
                 self.python_file(path)
             elif path.suffix in TEMPLATE_SUFFIXES and "templates" in path.parts:
                 self.template_file(path)
-        for msg in self.messages.values():
-            msg.flags = format_flags(msg.msgid, msg.msgid_plural)
-        return sorted(self.messages.values(), key=sort_key)
+
+
+def third_party_root(name: str) -> Path | None:
+    """The folder of an installed package, found without importing it."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
 
 
 def translator_comments(source: str) -> dict[int, list[str]]:
@@ -297,9 +351,14 @@ def closing_paren(code: str, start: int) -> int | None:
     return None
 
 
-def extract_messages(package: Path = PACKAGE, warnings: list[str] | None = None) -> list[Message]:
+def extract_messages(
+    package: Path = PACKAGE, warnings: list[str] | None = None, third_party: dict | None = None
+) -> list[Message]:
+    """The messages of `package`, and of the THIRD_PARTY packages when it is Kopilka's own."""
+    if third_party is None:
+        third_party = THIRD_PARTY if package == PACKAGE else {}
     extractor = Extractor()
-    messages = extractor.run(package)
+    messages = extractor.run(package, third_party)
     if warnings is not None:
         warnings.extend(extractor.warnings)
     return messages
@@ -683,8 +742,17 @@ def extract(locale_dir: Path = LOCALE_DIR, package: Path = PACKAGE) -> int:
     return 0
 
 
+def js_po_path(language: str, locale_dir: Path = LOCALE_DIR) -> Path:
+    return locale_dir / language / "LC_MESSAGES" / f"{JS_DOMAIN}.po"
+
+
 def compile_catalogs(locale_dir: Path = LOCALE_DIR) -> int:
     for language in LANGUAGES:
+        js = js_po_path(language, locale_dir)
+        if js.exists():
+            changed = write_if_changed(js.with_suffix(".mo"), mo_bytes(read_po(js)))
+            shown = js.relative_to(ROOT) if js.is_relative_to(ROOT) else js
+            print(f"{shown.with_suffix('.mo')}: " + ("written" if changed else "up to date"))
         path = po_path(language, locale_dir)
         if not path.exists():
             print(f"error: {path} does not exist; run extract first", file=sys.stderr)
@@ -773,6 +841,20 @@ def check(locale_dir: Path = LOCALE_DIR, package: Path = PACKAGE) -> list[str]:
                 problems.append(f"{shown}: {state} {src.label()}")
             for problem in placeholder_problems(msg):
                 problems.append(f"{shown}: {src.label()}: {problem}")
+        js = js_po_path(language, locale_dir)
+        if js.exists():
+            js_shown = js.relative_to(ROOT) if js.is_relative_to(ROOT) else js
+            try:
+                js_catalog = read_po(js)
+            except (POError, UnicodeDecodeError) as exc:
+                problems.append(f"{js_shown}: {exc}")
+            else:
+                js_mo = js.with_suffix(".mo")
+                for msg in js_catalog[1:]:
+                    if not msg.translated:
+                        problems.append(f"{js_shown}: untranslated {msg.label()}")
+                if not js_mo.exists() or js_mo.read_bytes() != mo_bytes(js_catalog):
+                    problems.append(f"{js_shown}: its .mo is missing or stale; run compile")
         mo = mo_path(language, locale_dir)
         mo_shown = mo.relative_to(ROOT) if mo.is_relative_to(ROOT) else mo
         if not mo.exists():

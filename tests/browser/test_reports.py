@@ -28,7 +28,7 @@ def test_an_owner_opens_every_report_and_exports_the_bonuses(
     page.goto("/admin/reports/bonuses/?start=2026-03-02&end=2026-03-04&bucket=day")
     page.wait_for_selector("#report-canvas[data-ready='3']")
     cells = page.locator("#report-table tbody tr").first.locator("td").all_inner_texts()
-    assert cells[1] == "50"
+    assert cells[1] == "50,00"  # points as Russian writes them (issue 16), not "50"
     with page.expect_download() as download:
         page.click("[data-export='xlsx']")
     with open(download.value.path(), "rb") as file:

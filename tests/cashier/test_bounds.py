@@ -42,7 +42,7 @@ def test_a_line_above_the_maximum_amount_is_a_message_and_cannot_be_confirmed(ca
     response = cashier.post("/cashier/receipt/", form)
     assert response.status_code == 422
     assert message(response) == (
-        "Line 1: quantity × price is above the maximum line amount of 1000000000.00."
+        "Line 1: quantity × price is above the maximum line amount of 1,000,000,000.00."
     )
     assert cashier.post("/cashier/confirm/", form).status_code == 422
     assert not Receipt.objects.exists()

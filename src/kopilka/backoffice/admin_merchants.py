@@ -231,11 +231,17 @@ class StaffMemberAdmin(MerchantScopedAdmin):
     """Staff of the merchant. Only an owner appoints or changes owners; nobody changes their
     own role or locks themselves out."""
 
-    list_display = ["user", "role", "user__is_active"]
+    list_display = ["user", "role", "is_active"]
     list_filter = ["role"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
     list_select_related = ["user"]
     actions = None
+
+    @admin.display(description=_("may sign in"), boolean=True, ordering="user__is_active")
+    def is_active(self, obj):
+        """The list's column and the read-only form's field (Django's own label for
+        "user__is_active" is an English "User is active")."""
+        return obj.user.is_active
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = StaffChangeForm if obj is not None else StaffAddForm

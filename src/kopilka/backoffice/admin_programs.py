@@ -402,7 +402,7 @@ class AccrualRuleInline(ScopedInline, TabularInline):
         )
 
 
-class SegmentCapInline(ScopedInline, TabularInline):
+class SegmentCapInline(ScopedInline, MoneyFieldsMixin, TabularInline):
     model = SegmentCap
     fields = ["segment", "max_share_percent"]
     extra = 0
@@ -875,6 +875,8 @@ class LevelAssignmentAdmin(MerchantScopedAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return self.fields
+        if not self.has_change_permission(request, obj):  # read-only: no form, no form fields
+            return ["customer", "level", "reason", "until"]
         return ["customer", "level", "reason", "until", "end_now", "change_reason"]
 
     def get_readonly_fields(self, request, obj=None):

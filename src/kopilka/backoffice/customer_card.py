@@ -12,7 +12,6 @@ gets the program's welcome bonus once, a pending one when confirmed."""
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
 from functools import partial
 
 from django.contrib import messages
@@ -49,7 +48,7 @@ from kopilka.programs.standing import customer_standing
 from kopilka.sales.selectors import receipts_of_customer
 
 from .customer_filters import minor_units
-from .formatting import money
+from .formatting import money, points
 from .scoping import request_actor, request_merchant, staff_member
 
 EXPIRING_WITHIN_DAYS = 30
@@ -401,7 +400,7 @@ def adjust(request, object_id, admin):
                 (
                     messages.SUCCESS,
                     gettext("Balance changed by %(amount)s.")
-                    % {"amount": f"{Decimal(sign * amount) / 100:+.2f}"},
+                    % {"amount": points(sign * amount, sign=True)},
                 )
             )
         except KopilkaError as error:

@@ -8,12 +8,13 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import pgettext
 
 from kopilka.merchants.models import Merchant
 from kopilka.reports import figures, rollups
 
-from .formatting import money
+from .formatting import points
 from .scoping import request_merchant
 
 PERIODS = (7, 30, 90)
@@ -102,7 +103,7 @@ def chosen_period(request) -> int:
 def chart_data(figures: Figures) -> dict:
     """The day series for Chart.js, amounts in currency units."""
     return {
-        "labels": [day.day.isoformat() for day in figures.days],
+        "labels": [date_format(day.day, "SHORT_DATE_FORMAT") for day in figures.days],
         "datasets": [
             {
                 "label": pgettext("dashboard", "accrued"),
@@ -129,7 +130,7 @@ def dashboard_callback(request, context: dict) -> dict:
         {
             "figures": figures,
             "money": {
-                name: money(getattr(figures, name))
+                name: points(getattr(figures, name))
                 for name in ("accrued", "gifts", "spent", "expired", "outstanding", "pending")
             },
             "chart_data": chart_data(figures),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -32,7 +33,7 @@ from kopilka.reports import figures, rollups, selectors
 from kopilka.reports.rollups import day_bounds
 
 from .exports import FORMATS, table_response
-from .formatting import money
+from .formatting import Money, Percent, Points, count, percent, points
 from .scoping import staff_member
 
 HUNDRED = Decimal(100)
@@ -40,6 +41,22 @@ HUNDRED = Decimal(100)
 
 def _units(minor: int) -> Decimal:
     return Decimal(minor) / HUNDRED
+
+
+def _money(minor: int) -> Money:
+    """A table cell of money: shown "1 234,50", exported as the number 1234.50."""
+    return Money(_units(minor))
+
+
+def _points(minor: int) -> Points:
+    return Points(_units(minor))
+
+
+def _percent(value) -> Percent:
+    """A percent (in percent units: 30 for 30 %) as a table cell, two decimals at most."""
+    if isinstance(value, Fraction):
+        value = Decimal(value.numerator) / Decimal(value.denominator)
+    return Percent(str(round(Decimal(str(value)), 2)))
 
 
 def report_view(view):
@@ -176,13 +193,13 @@ def customers_report(request, merchant):
             _label(r.bucket, bucket),
             r.new_customers,
             r.new.receipts,
-            _units(r.new.revenue),
+            _money(r.new.revenue),
             r.loyal.receipts,
-            _units(r.loyal.revenue),
+            _money(r.loyal.revenue),
             r.other.receipts,
-            _units(r.other.revenue),
-            _units(r.revenue // r.receipts if r.receipts else 0),
-            round(100 * (1 - r.share("other")), 1) if r.receipts else 0,
+            _money(r.other.revenue),
+            _money(r.revenue // r.receipts if r.receipts else 0),
+            _percent(100 * (1 - r.share("other"))) if r.receipts else Percent(0),
         ]
         for r in rows
     ]
@@ -190,6 +207,7 @@ def customers_report(request, merchant):
         return table_response("customers-new-loyal-other", fmt, headers, table)
     chart = {
         "type": "bar",
+        "unit": "count",
         "stacked": True,
         "labels": [row[0] for row in table],
         "datasets": [
@@ -244,8 +262,8 @@ def bonuses_report(request, merchant):
     table = [
         [
             _label(r.bucket, bucket),
-            *[_units(r.amounts.get(g, 0)) for g in groups],
-            _units(r.outstanding),
+            *[_points(r.amounts.get(g, 0)) for g in groups],
+            _points(r.outstanding),
             r.payments,
         ]
         for r in rows
@@ -254,6 +272,7 @@ def bonuses_report(request, merchant):
         return table_response("bonuses", fmt, headers, table)
     chart = {
         "type": "line",
+        "unit": "points",
         "labels": [row[0] for row in table],
         "datasets": [
             {"label": str(names["accrued"]), "data": [float(_units(r.accrued)) for r in rows]},
@@ -264,12 +283,12 @@ def bonuses_report(request, merchant):
     summary = []
     if report:
         summary = [
-            (names["accrued"], money(report.totals.get("accrued", 0))),
-            (names["spent"], money(report.totals.get("spent", 0))),
-            (names["expired"], money(report.totals.get("expired", 0))),
-            (_("outstanding (available and pending)"), money(report.outstanding)),
-            (_("breakage (expired / accrued)"), f"{report.breakage * 100:.1f} %"),
-            (_("purchases paid with bonuses"), report.payments),
+            (names["accrued"], points(report.totals.get("accrued", 0))),
+            (names["spent"], points(report.totals.get("spent", 0))),
+            (names["expired"], points(report.totals.get("expired", 0))),
+            (_("outstanding (available and pending)"), points(report.outstanding)),
+            (_("breakage (expired / accrued)"), percent(Decimal(str(report.breakage)) * 100, 1)),
+            (_("purchases paid with bonuses"), count(report.payments)),
         ]
     return _page(
         request,
@@ -358,7 +377,7 @@ def at_risk_report(request, merchant):
                 c.phone if c else "",
                 c.email if c else "",
                 _("yes") if c and c.marketing_consent else _("no"),
-                _units(r.amount),
+                _points(r.amount),
                 r.first_expiry.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
                 r.last_expiry.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
             ]
@@ -406,12 +425,13 @@ def levels_report(request, merchant):
         levels = list(Level.objects.filter(program=program).order_by("priority"))
         table = [[lv.name, report.customers_by_level.get(lv.pk, 0)] for lv in levels]
         table.append([_("no level"), report.customers_by_level.get(None, 0)])
-        summary = [(_("moves up"), report.ups), (_("moves down"), report.downs)]
+        summary = [(_("moves up"), count(report.ups)), (_("moves down"), count(report.downs))]
     headers = [_("level"), _("customers")]
     if fmt := _export_format(request):
         return table_response("levels", fmt, headers, table)
     chart = {
         "type": "bar",
+        "unit": "count",
         "labels": [str(row[0]) for row in table],
         "datasets": [{"label": str(_("customers")), "data": [row[1] for row in table]}],
     }
@@ -466,10 +486,10 @@ def campaigns_report(request, merchant):
             [
                 r.name,
                 r.receipts,
-                _units(r.revenue),
-                _units(r.revenue // r.receipts if r.receipts else 0),
-                _units(r.discount),
-                _units(r.bonuses),
+                _money(r.revenue),
+                _money(r.revenue // r.receipts if r.receipts else 0),
+                _money(r.discount),
+                _points(r.bonuses),
             ]
             for r in report.rows
         ]
@@ -478,8 +498,8 @@ def campaigns_report(request, merchant):
             [
                 _("receipts without a campaign"),
                 others.receipts,
-                _units(others.revenue),
-                _units(others.average),
+                _money(others.revenue),
+                _money(others.average),
                 "",
                 "",
             ]
@@ -596,14 +616,14 @@ class SimulatorForm(forms.Form):
 # A page replays in the web request; longer periods belong to a quieter tool.
 SIMULATOR_MAX_DAYS = 366
 SIMULATOR_ROWS = (
-    ("receipts", _("receipts replayed"), False),
-    ("revenue", _("revenue"), True),
-    ("discount", _("discounts given"), True),
-    ("issued", _("bonuses issued"), True),
-    ("spent_net", _("bonuses spent"), True),
-    ("expired", _("bonuses expired"), True),
-    ("outstanding", _("outstanding at the end"), True),
-    ("cost", _("cost: discounts and bonuses spent"), True),
+    ("receipts", _("receipts replayed"), int),
+    ("revenue", _("revenue"), _money),
+    ("discount", _("discounts given"), _money),
+    ("issued", _("bonuses issued"), _points),
+    ("spent_net", _("bonuses spent"), _points),
+    ("expired", _("bonuses expired"), _points),
+    ("outstanding", _("outstanding at the end"), _points),
+    ("cost", _("cost: discounts and bonuses spent"), _money),
 )
 
 
@@ -621,14 +641,14 @@ def simulator_report(request, merchant):
         start, end = _moments(merchant, form)
         report = simulator.simulate(merchant=merchant, start=start, end=end, scenarios=scenarios)
         results = list(report.results)
-        for attribute, label, is_money in SIMULATOR_ROWS:
+        for attribute, label, kind in SIMULATOR_ROWS:
             values = [getattr(r, attribute) for r in results]
-            table.append([label, *[_units(v) if is_money else v for v in values]])
+            table.append([label, *[kind(v) for v in values]])
         table.append(
             [
                 _("cost as a share of revenue, %"),
                 *[
-                    round(float(r.cost_share) * 100, 2) if r.cost_share is not None else ""
+                    _percent(r.cost_share * 100) if r.cost_share is not None else ""
                     for r in results
                 ],
             ]
@@ -637,7 +657,7 @@ def simulator_report(request, merchant):
             [
                 _("cost with every issued bonus as a share of revenue, %"),
                 *[
-                    round(float(r.cost_with_liability_share) * 100, 2)
+                    _percent(r.cost_with_liability_share * 100)
                     if r.cost_with_liability_share is not None
                     else ""
                     for r in results
@@ -654,6 +674,7 @@ def simulator_report(request, merchant):
             )
         chart = {
             "type": "bar",
+            "unit": "percent",
             "labels": [r.name for r in results],
             "datasets": [
                 {

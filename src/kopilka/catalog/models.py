@@ -22,9 +22,16 @@ class FlagFields(models.Model):
 
 
 class Category(FlagFields):
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("merchant")
+    )
     parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent category"),
     )
     name = models.CharField(_("name"), max_length=200)
     code = models.CharField(_("code"), max_length=64, blank=True)
@@ -49,14 +56,21 @@ class Category(FlagFields):
 
 
 class Product(FlagFields):
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("merchant")
+    )
     sku = models.CharField(_("SKU"), max_length=64)
     name = models.CharField(_("name"), max_length=300)
     category = models.ForeignKey(
-        Category, on_delete=models.PROTECT, null=True, blank=True, related_name="products"
+        Category,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="products",
+        verbose_name=_("category"),
     )
     barcode = models.CharField(_("barcode"), max_length=32, blank=True, db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("product")
@@ -72,10 +86,16 @@ class Product(FlagFields):
 class Segment(models.Model):
     """A named set of categories (with their subtrees) and single products, e.g. "bar"."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("merchant")
+    )
     name = models.CharField(_("name"), max_length=200)
-    categories = models.ManyToManyField(Category, blank=True, related_name="segments")
-    products = models.ManyToManyField(Product, blank=True, related_name="segments")
+    categories = models.ManyToManyField(
+        Category, blank=True, related_name="segments", verbose_name=_("categories")
+    )
+    products = models.ManyToManyField(
+        Product, blank=True, related_name="segments", verbose_name=_("products")
+    )
 
     class Meta:
         verbose_name = _("segment")

@@ -9,7 +9,9 @@ from kopilka.merchants.models import Merchant
 
 
 class Group(models.Model):
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("merchant")
+    )
     name = models.CharField(_("name"), max_length=100)
 
     class Meta:
@@ -41,7 +43,11 @@ class Customer(models.Model):
     # Indexed by the (merchant, ...) indexes of Meta: a sale's UPDATE of the figures writes
     # every index of the row.
     merchant = models.ForeignKey(
-        Merchant, on_delete=models.PROTECT, related_name="customers", db_index=False
+        Merchant,
+        on_delete=models.PROTECT,
+        related_name="customers",
+        db_index=False,
+        verbose_name=_("merchant"),
     )
     first_name = models.CharField(_("first name"), max_length=100, blank=True)
     last_name = models.CharField(_("last name"), max_length=100, blank=True)
@@ -52,7 +58,9 @@ class Customer(models.Model):
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
     code_word = models.CharField(_("code word"), max_length=100, blank=True)
-    groups = models.ManyToManyField(Group, blank=True, related_name="customers")
+    groups = models.ManyToManyField(
+        Group, blank=True, related_name="customers", verbose_name=_("groups")
+    )
     marketing_consent = models.BooleanField(_("marketing consent"), default=False)
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
@@ -133,9 +141,16 @@ class Card(models.Model):
         BLOCKED = "blocked", _("blocked")
         LOST = "lost", _("lost (reissued)")
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="cards")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="cards", verbose_name=_("merchant")
+    )
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="cards", null=True, blank=True
+        Customer,
+        on_delete=models.PROTECT,
+        related_name="cards",
+        null=True,
+        blank=True,
+        verbose_name=_("customer"),
     )
     number = models.CharField(_("number"), max_length=32)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
@@ -154,7 +169,12 @@ class Card(models.Model):
         verbose_name=_("card type"),
     )
     replaced_by = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("replaced by"),
     )
     issued_at = models.DateTimeField(_("issued at"), auto_now_add=True)
 
@@ -177,7 +197,9 @@ class CardType(models.Model):
     types, balances included, with customers.card_types.cards_move_to_type.
     """
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="card_types")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="card_types", verbose_name=_("merchant")
+    )
     name = models.CharField(_("name"), max_length=100)
     # A string reference: programs depend on customers (levels, campaigns), not the reverse.
     program = models.ForeignKey(

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from kopilka import bounds
+from kopilka import bounds, numfmt
 from kopilka.errors import AboveMaximum, Conflict, KopilkaError, NotFound, ValidationFailed
 
 
@@ -39,7 +37,7 @@ class ManualAdjustmentTooLarge(AboveMaximum):
     def of(cls, amount: int) -> ManualAdjustmentTooLarge:
         maximum = bounds.MAX_MANUAL_ADJUSTMENT
         message = gettext("A manual change of bonuses is at most %(maximum)s.") % {
-            "maximum": f"{Decimal(maximum) / 100:.2f}"
+            "maximum": numfmt.points(maximum)
         }
         return cls(message, field="amount", maximum=maximum, value=amount)
 

@@ -10,8 +10,10 @@ import uuid
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from kopilka import numfmt
 from kopilka.customers.models import Customer
 from kopilka.merchants.models import Merchant
 from kopilka.programs.models import Program
@@ -21,10 +23,16 @@ from kopilka.sales.models import Receipt
 class Account(models.Model):
     """A customer's bonus account in one program. Its balance lives in its lots."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="accounts")
-    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="accounts")
-    created_at = models.DateTimeField(auto_now_add=True)
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("merchant")
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="accounts", verbose_name=_("customer")
+    )
+    program = models.ForeignKey(
+        Program, on_delete=models.PROTECT, related_name="accounts", verbose_name=_("program")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("bonus account")
@@ -81,12 +89,20 @@ class Lot(models.Model):
     # Every index is paid for on each credit and spend; the composite indexes below serve
     # the lookups by merchant and by account, so the foreign keys get no index of their own.
     merchant = models.ForeignKey(
-        Merchant, on_delete=models.PROTECT, related_name="+", db_index=False
+        Merchant,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("merchant"),
     )
     account = models.ForeignKey(
-        Account, on_delete=models.PROTECT, related_name="lots", db_index=False
+        Account,
+        on_delete=models.PROTECT,
+        related_name="lots",
+        db_index=False,
+        verbose_name=_("account"),
     )
-    kind = models.CharField(max_length=16, choices=EntryKind.choices)
+    kind = models.CharField(max_length=16, choices=EntryKind.choices, verbose_name=_("kind"))
     amount = models.BigIntegerField(_("amount"))
     remaining = models.BigIntegerField(_("remaining"))
     held = models.BigIntegerField(_("held"), default=0)
@@ -95,7 +111,13 @@ class Lot(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     # For a transfer_in lot: the lot of the other account its points came from.
     moved_from = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("moved from"),
     )
 
     class Meta:
@@ -120,7 +142,11 @@ class Lot(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.amount} ({self.remaining} left)"
+        return gettext("%(kind)s %(amount)s (%(left)s left)") % {
+            "kind": self.get_kind_display(),
+            "amount": numfmt.points(self.amount),
+            "left": numfmt.points(self.remaining),
+        }
 
 
 class Hold(models.Model):
@@ -132,16 +158,24 @@ class Hold(models.Model):
         VOIDED = "voided", _("voided")
         EXPIRED = "expired", _("expired")
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="holds")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("merchant")
+    )
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="holds", verbose_name=_("account")
+    )
     amount = models.BigIntegerField(_("amount"))
     captured_amount = models.BigIntegerField(_("captured amount"), default=0)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
-    receipt = models.ForeignKey(Receipt, on_delete=models.PROTECT, null=True, related_name="+")
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.ACTIVE, verbose_name=_("status")
+    )
+    receipt = models.ForeignKey(
+        Receipt, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("receipt")
+    )
     actor = models.CharField(_("actor"), max_length=200)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
     expires_at = models.DateTimeField(_("expires at"))
-    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
 
     class Meta:
         verbose_name = _("hold")
@@ -184,23 +218,48 @@ class Entry(models.Model):
     """
 
     merchant = models.ForeignKey(
-        Merchant, on_delete=models.PROTECT, related_name="+", db_index=False
+        Merchant,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("merchant"),
     )
     account = models.ForeignKey(
-        Account, on_delete=models.PROTECT, related_name="entries", db_index=False
+        Account,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        db_index=False,
+        verbose_name=_("account"),
     )
-    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="entries")
-    transfer_id = models.UUIDField(default=uuid.uuid4, db_index=True)
+    lot = models.ForeignKey(
+        Lot, on_delete=models.PROTECT, related_name="entries", verbose_name=_("lot")
+    )
+    transfer_id = models.UUIDField(default=uuid.uuid4, db_index=True, verbose_name=_("transfer ID"))
     kind = models.CharField(_("kind"), max_length=16, choices=EntryKind.choices)
     amount = models.BigIntegerField(_("amount"))
     receipt = models.ForeignKey(
-        Receipt, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
+        Receipt,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="entries",
+        verbose_name=_("receipt"),
     )
     hold = models.ForeignKey(
-        Hold, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
+        Hold,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="entries",
+        verbose_name=_("hold"),
     )
     reverses = models.OneToOneField(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversed_by",
+        verbose_name=_("reverses"),
     )
     actor = models.CharField(_("actor"), max_length=200)
     reason = models.TextField(_("reason"), blank=True)

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -39,7 +40,9 @@ class Merchant(models.Model):
 
 
 class Store(models.Model):
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="stores")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="stores", verbose_name=_("merchant")
+    )
     name = models.CharField(_("name"), max_length=200)
     address = models.CharField(_("address"), max_length=300, blank=True)
     accepts_bonus_payment = models.BooleanField(_("accepts payment by bonuses"), default=True)
@@ -59,8 +62,12 @@ class Store(models.Model):
 class Register(models.Model):
     """A till. It authenticates with an API key of which only a hash is kept."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="registers")
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="registers")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="registers", verbose_name=_("merchant")
+    )
+    store = models.ForeignKey(
+        Store, on_delete=models.PROTECT, related_name="registers", verbose_name=_("store")
+    )
     name = models.CharField(_("name"), max_length=200)
     key_prefix = models.CharField(_("key prefix"), max_length=16, blank=True, db_index=True)
     key_hash = models.CharField(max_length=64, blank=True, editable=False)
@@ -90,9 +97,14 @@ class StaffMember(models.Model):
     """Ties a Django user to exactly one merchant with one role (mirrored as a Django group)."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="staff",
+        verbose_name=_("user"),
     )
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="staff")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="staff", verbose_name=_("merchant")
+    )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
 
     class Meta:
@@ -185,13 +197,15 @@ class AuditAction(models.TextChoices):
 class AuditEvent(models.Model):
     """Who did what, when and why. Written in the same transaction as the change it records."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("merchant")
+    )
     actor = models.CharField(_("actor"), max_length=200)
     action = models.CharField(_("action"), max_length=64, choices=AuditAction.choices)
-    object_type = models.CharField(max_length=64)
-    object_id = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=64, verbose_name=_("object type"))
+    object_id = models.CharField(max_length=64, verbose_name=_("object ID"))
     reason = models.TextField(_("reason"), blank=True)
-    data = models.JSONField(default=dict, blank=True)
+    data = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:
@@ -200,7 +214,11 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["merchant", "object_type", "object_id"])]
 
     def __str__(self) -> str:
-        return f"{self.action} {self.object_type}#{self.object_id} by {self.actor}"
+        return gettext("%(action)s: %(object)s, %(actor)s") % {
+            "action": self.get_action_display(),
+            "object": f"{self.object_type}#{self.object_id}",
+            "actor": self.actor,
+        }
 
 
 class OutboxEvent(models.Model):

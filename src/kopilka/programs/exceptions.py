@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from kopilka import bounds
+from kopilka import bounds, numfmt
 from kopilka.errors import AboveMaximum, KopilkaError, NotFound, ValidationFailed
 
 
@@ -90,7 +89,7 @@ class OpeningBalanceTooLarge(AboveMaximum):
     def of(cls, amount: int) -> OpeningBalanceTooLarge:
         maximum = bounds.MAX_OPENING_BALANCE
         message = gettext("An opening balance is at most %(maximum)s.") % {
-            "maximum": f"{Decimal(maximum) / 100:.2f}"
+            "maximum": numfmt.points(maximum)
         }
         return cls(message, field="opening_balance", maximum=maximum, value=amount)
 

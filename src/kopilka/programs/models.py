@@ -5,9 +5,10 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
+from kopilka import numfmt
 from kopilka.catalog.models import Segment
 from kopilka.merchants.models import Merchant
 from kopilka.rules import burns_before_usable, lot_terms
@@ -40,7 +41,9 @@ class Program(models.Model):
         WHOLE = "whole", _("down to whole bonuses")
         KOPECK = "kopeck", _("down to kopecks")
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="programs")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="programs", verbose_name=_("merchant")
+    )
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices, default=Kind.BONUS)
     enabled = models.BooleanField(_("enabled"), default=True)
@@ -86,7 +89,7 @@ class Program(models.Model):
         _("accrual rounding"), max_length=8, choices=Rounding.choices, default=Rounding.WHOLE
     )
     fixed_discount_percent = percent_field(_("fixed discount, %"))
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("program")
@@ -192,16 +195,22 @@ def burns_message(freeze_days, lifetime_days) -> str:
 class AccrualRule(models.Model):
     """Cashback percent by receipt-total steps, over the whole receipt or some segments."""
 
-    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="accrual_rules")
+    program = models.ForeignKey(
+        Program, on_delete=models.CASCADE, related_name="accrual_rules", verbose_name=_("program")
+    )
     name = models.CharField(_("name"), max_length=200, blank=True)
     segments = models.ManyToManyField(
-        Segment, blank=True, related_name="+", help_text=_("Empty: the whole receipt.")
+        Segment,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty: the whole receipt."),
+        verbose_name=_("segments"),
     )
     # Switched off or removed while history refers to it: kept for that history, out of the
     # engine's configuration and of the pickers.
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, editable=False)
     # Receipts booked before it existed cannot name it (None: made before this was kept).
-    created_at = models.DateTimeField(auto_now_add=True, null=True)
+    created_at = models.DateTimeField(auto_now_add=True, null=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("accrual rule")
@@ -212,7 +221,9 @@ class AccrualRule(models.Model):
 
 
 class AccrualStep(models.Model):
-    rule = models.ForeignKey(AccrualRule, on_delete=models.CASCADE, related_name="steps")
+    rule = models.ForeignKey(
+        AccrualRule, on_delete=models.CASCADE, related_name="steps", verbose_name=_("accrual rule")
+    )
     min_receipt_total = models.BigIntegerField(_("from receipt total, kopecks"), default=0)
     percent = percent_field(_("accrual, %"))
 
@@ -225,14 +236,21 @@ class AccrualStep(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.percent}% from {self.min_receipt_total}"
+        return gettext("%(percent)s from %(amount)s") % {
+            "percent": numfmt.percent(self.percent),
+            "amount": numfmt.money(self.min_receipt_total),
+        }
 
 
 class SegmentCap(models.Model):
     """A segment's own max share payable by bonuses (e.g. tickets 10 %)."""
 
-    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="segment_caps")
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="+")
+    program = models.ForeignKey(
+        Program, on_delete=models.CASCADE, related_name="segment_caps", verbose_name=_("program")
+    )
+    segment = models.ForeignKey(
+        Segment, on_delete=models.CASCADE, related_name="+", verbose_name=_("segment")
+    )
     max_share_percent = percent_field(_("max share payable by bonuses, %"))
 
     class Meta:
@@ -249,7 +267,9 @@ class SegmentCap(models.Model):
 class DiscountStep(models.Model):
     """Accumulative discount: `percent` once earlier purchases reach `min_purchase_total`."""
 
-    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="discount_steps")
+    program = models.ForeignKey(
+        Program, on_delete=models.CASCADE, related_name="discount_steps", verbose_name=_("program")
+    )
     min_purchase_total = models.BigIntegerField(_("from purchases total, kopecks"), default=0)
     percent = percent_field(_("discount, %"))
 
@@ -263,18 +283,27 @@ class DiscountStep(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.percent}% from {self.min_purchase_total}"
+        return gettext("%(percent)s from %(amount)s") % {
+            "percent": numfmt.percent(self.percent),
+            "amount": numfmt.money(self.min_purchase_total),
+        }
 
 
 class Level(models.Model):
     """A tier of a program: reached by spend (total and per segment) or by visits within a
     window; it changes cashback, discount, caps, lifetime and freeze while held."""
 
-    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="levels")
+    program = models.ForeignKey(
+        Program, on_delete=models.CASCADE, related_name="levels", verbose_name=_("program")
+    )
     name = models.CharField(_("name"), max_length=100)
     priority = models.PositiveSmallIntegerField(_("priority"), help_text=_("1 is the lowest."))
     groups = models.ManyToManyField(
-        "customers.Group", blank=True, related_name="+", help_text=_("Empty: every customer.")
+        "customers.Group",
+        blank=True,
+        related_name="+",
+        help_text=_("Empty: every customer."),
+        verbose_name=_("groups"),
     )
     window_days = models.PositiveIntegerField(
         _("qualification window, days"), default=0, help_text=_("0: all purchases ever.")
@@ -290,7 +319,7 @@ class Level(models.Model):
     # engine's configuration and of the pickers.
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, editable=False)
     # Receipts booked before it existed cannot name it (None: made before this was kept).
-    created_at = models.DateTimeField(auto_now_add=True, null=True)
+    created_at = models.DateTimeField(auto_now_add=True, null=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("level")
@@ -337,8 +366,12 @@ class Level(models.Model):
 class LevelSegment(models.Model):
     """A level's figures for one segment: spend threshold, cashback, max share."""
 
-    level = models.ForeignKey(Level, on_delete=models.CASCADE, related_name="segments")
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="+")
+    level = models.ForeignKey(
+        Level, on_delete=models.CASCADE, related_name="segments", verbose_name=_("level")
+    )
+    segment = models.ForeignKey(
+        Segment, on_delete=models.CASCADE, related_name="+", verbose_name=_("segment")
+    )
     min_spend = models.BigIntegerField(_("spend threshold, kopecks"), default=0)
     cashback_percent = percent_field(_("cashback, %"), null=True, blank=True)
     max_share_percent = percent_field(_("max share payable by bonuses, %"), null=True, blank=True)
@@ -357,14 +390,19 @@ class LevelSegment(models.Model):
 class LevelAssignment(models.Model):
     """A level given by hand, in force until `until` (None: until revoked)."""
 
-    level = models.ForeignKey(Level, on_delete=models.CASCADE, related_name="assignments")
+    level = models.ForeignKey(
+        Level, on_delete=models.CASCADE, related_name="assignments", verbose_name=_("level")
+    )
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, related_name="level_assignments"
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        related_name="level_assignments",
+        verbose_name=_("customer"),
     )
     until = models.DateTimeField(_("until"), null=True, blank=True)
     reason = models.TextField(_("reason"))
     actor = models.CharField(_("actor"), max_length=200)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("manual level")
@@ -386,7 +424,9 @@ class Campaign(models.Model):
         FIXED_BONUS = "fixed_bonus", _("fixed bonus for buying something")
         BIRTHDAY = "birthday", _("birthday bonus")
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="campaigns")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="campaigns", verbose_name=_("merchant")
+    )
     program = models.ForeignKey(
         Program,
         on_delete=models.CASCADE,
@@ -394,6 +434,7 @@ class Campaign(models.Model):
         blank=True,
         related_name="campaigns",
         help_text=_("Empty: a standalone campaign (works for anonymous receipts too)."),
+        verbose_name=_("program"),
     )
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
@@ -403,13 +444,26 @@ class Campaign(models.Model):
     starts_at = models.DateTimeField(_("starts at"), null=True, blank=True)
     ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
     stores = models.ManyToManyField(
-        "merchants.Store", blank=True, related_name="+", help_text=_("Empty: every store.")
+        "merchants.Store",
+        blank=True,
+        related_name="+",
+        help_text=_("Empty: every store."),
+        verbose_name=_("stores"),
     )
     segment = models.ForeignKey(
-        Segment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Segment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("segment"),
     )
     groups = models.ManyToManyField(
-        "customers.Group", blank=True, related_name="+", help_text=_("Empty: everyone.")
+        "customers.Group",
+        blank=True,
+        related_name="+",
+        help_text=_("Empty: everyone."),
+        verbose_name=_("groups"),
     )
     usage_limit = models.PositiveIntegerField(
         _("uses per customer"), null=True, blank=True, help_text=_("Empty: unlimited.")
@@ -431,7 +485,7 @@ class Campaign(models.Model):
     # engine's configuration and of the pickers.
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, editable=False)
     # Receipts booked before it existed cannot name it (None: made before this was kept).
-    created_at = models.DateTimeField(auto_now_add=True, null=True)
+    created_at = models.DateTimeField(auto_now_add=True, null=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("campaign")
@@ -460,6 +514,8 @@ class CampaignUse(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("campaign use")
+        verbose_name_plural = _("campaign uses")
         constraints = [
             models.UniqueConstraint(
                 fields=["campaign", "customer", "year"],
@@ -482,9 +538,14 @@ class LevelChange(models.Model):
         COMPUTED = "computed", _("computed from purchases")
         MANUAL = "manual", _("assigned by hand")
 
-    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="level_changes")
+    program = models.ForeignKey(
+        Program, on_delete=models.CASCADE, related_name="level_changes", verbose_name=_("program")
+    )
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, related_name="level_changes"
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        related_name="level_changes",
+        verbose_name=_("customer"),
     )
     from_level = models.ForeignKey(
         Level,

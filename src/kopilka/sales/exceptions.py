@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from kopilka import numfmt
 from kopilka.bounds import Violation
 from kopilka.errors import AboveMaximum, Conflict, KopilkaError, NotFound, ValidationFailed
 
@@ -87,7 +88,7 @@ class ReceiptAboveMaximum(AboveMaximum):
                 "receipt_total": gettext("The receipt total is above the maximum of %(maximum)s."),
                 "spend": gettext("The bonus payment is above the maximum of %(maximum)s."),
             }[kind]
-        shown = maximum if kind in ("qty", "receipt_lines") else f"{Decimal(maximum) / 100:.2f}"
+        shown = numfmt.count(maximum) if kind in ("qty", "receipt_lines") else numfmt.money(maximum)
         value = violation.value
         if isinstance(value, Decimal):
             value = int(value) if value == value.to_integral_value() else f"{value.normalize():f}"

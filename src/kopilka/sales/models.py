@@ -32,11 +32,21 @@ class Receipt(models.Model):
     # No index of their own where a composite index or unique constraint leads with the
     # column (Meta): every sale writes each index of its receipt and of each line.
     merchant = models.ForeignKey(
-        Merchant, on_delete=models.PROTECT, related_name="receipts", db_index=False
+        Merchant,
+        on_delete=models.PROTECT,
+        related_name="receipts",
+        db_index=False,
+        verbose_name=_("merchant"),
     )
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(
+        Store, on_delete=models.PROTECT, related_name="+", verbose_name=_("store")
+    )
     register = models.ForeignKey(
-        Register, on_delete=models.PROTECT, related_name="+", db_index=False
+        Register,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("register"),
     )
     customer = models.ForeignKey(
         Customer,
@@ -45,9 +55,15 @@ class Receipt(models.Model):
         blank=True,
         related_name="receipts",
         db_index=False,
+        verbose_name=_("customer"),
     )
     program = models.ForeignKey(
-        Program, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Program,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("program"),
     )
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.SALE)
     status = models.CharField(
@@ -57,7 +73,12 @@ class Receipt(models.Model):
         _("channel"), max_length=8, choices=Channel.choices, default=Channel.POS
     )
     refund_of = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refunds",
+        verbose_name=_("refund of"),
     )
     external_number = models.CharField(_("receipt number"), max_length=64)
     occurred_at = models.DateTimeField(_("occurred at"))
@@ -69,14 +90,18 @@ class Receipt(models.Model):
     accrued = models.BigIntegerField(_("bonuses accrued"), default=0)
     campaign_bonus = models.BigIntegerField(_("campaign bonus"), default=0)
     # When the accrual's lot opens and closes; kept so a held receipt credits it at capture.
-    accrual_available_from = models.DateTimeField(null=True, blank=True)
-    accrual_expires_at = models.DateTimeField(null=True, blank=True)
+    accrual_available_from = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("bonuses available from")
+    )
+    accrual_expires_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("bonuses expire at")
+    )
     clawed_back = models.BigIntegerField(_("bonuses clawed back"), default=0)
     clawback_shortfall = models.BigIntegerField(_("clawback not covered by balance"), default=0)
     returned = models.BigIntegerField(_("spent bonuses returned"), default=0)
     payments = models.JSONField(_("payments"), default=list, blank=True)
-    reasons = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    reasons = models.JSONField(default=list, blank=True, verbose_name=_("reasons"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         db_table = "pos_receipt"  # born in the POS API's app
@@ -104,11 +129,20 @@ class Receipt(models.Model):
 class ReceiptLine(models.Model):
     # Indexed by receipt_line_unique (receipt, line_no).
     receipt = models.ForeignKey(
-        Receipt, on_delete=models.CASCADE, related_name="lines", db_index=False
+        Receipt,
+        on_delete=models.CASCADE,
+        related_name="lines",
+        db_index=False,
+        verbose_name=_("receipt"),
     )
     line_no = models.PositiveIntegerField(_("line"))
     product = models.ForeignKey(
-        Product, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Product,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("product"),
     )
     sku = models.CharField(_("SKU"), max_length=64)
     name = models.CharField(_("name"), max_length=300, blank=True)
@@ -119,12 +153,17 @@ class ReceiptLine(models.Model):
     discount = models.BigIntegerField(_("discount"), default=0)
     bonus_spent = models.BigIntegerField(_("paid with bonuses"), default=0)
     accrued = models.BigIntegerField(_("bonuses accrued"), default=0)
-    no_accrual = models.BooleanField(default=False)
-    no_discount = models.BooleanField(default=False)
-    no_bonus_payment = models.BooleanField(default=False)
-    reasons = models.JSONField(default=list, blank=True)
+    no_accrual = models.BooleanField(default=False, verbose_name=_("no bonus accrual"))
+    no_discount = models.BooleanField(default=False, verbose_name=_("no discounts"))
+    no_bonus_payment = models.BooleanField(default=False, verbose_name=_("no payment by bonuses"))
+    reasons = models.JSONField(default=list, blank=True, verbose_name=_("reasons"))
     refunds_line = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="refund_lines"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refund_lines",
+        verbose_name=_("refunds line"),
     )
 
     class Meta:

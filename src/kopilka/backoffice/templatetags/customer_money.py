@@ -1,12 +1,9 @@
-"""`{{ kopecks|money }}`: an amount in minor units shown with two decimals."""
+"""`{{ kopecks|money }}`: an amount in minor units shown with two decimals; the same filters
+as `{% load numfmt %}` (kopilka.numfmt), kept under this name for the customer card."""
 
 from django import template
 
-from kopilka.backoffice.formatting import money as _money
+from . import numfmt as _numbers
 
 register = template.Library()
-
-
-@register.filter
-def money(value) -> str:
-    return _money(int(value or 0))
+register.filters.update(_numbers.register.filters)

@@ -6,9 +6,10 @@ from decimal import Decimal
 
 from django import template
 from django.utils import timezone
-from django.utils.formats import date_format, number_format
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from kopilka import numfmt
 from kopilka.cashier.draft import money_input
 
 register = template.Library()
@@ -19,7 +20,7 @@ def money(kopecks) -> str:
     """Kopecks as the active language writes money: "1 234,56"."""
     if kopecks is None or kopecks == "":
         return "—"
-    return number_format(Decimal(int(kopecks)) / 100, 2, use_l10n=True, force_grouping=True)
+    return numfmt.money(int(kopecks))
 
 
 @register.filter
@@ -74,8 +75,18 @@ def reason_text(reason: dict) -> str:
         value = money(int(value))
     elif code in DATE_REASONS:
         value = _local_date(value)
+    elif isinstance(value, str) and value.endswith("%"):
+        value = _local_percent(value)
     text = REASONS.get(code)
     return str(text) % {"value": value} if text is not None else code
+
+
+def _local_percent(value: str) -> str:
+    """The engine's "12.5%" as the active language writes a percent: "12,5 %"."""
+    try:
+        return numfmt.percent(Decimal(value[:-1]))
+    except ArithmeticError:
+        return value
 
 
 def _local_date(value) -> str:

@@ -1,11 +1,17 @@
 // Draws the report's chart from the JSON the page carries in #report-chart:
-// {type, stacked, labels, datasets: [{label, data}]}. Chart.js is shipped with Kopilka.
+// {type, unit, stacked, labels, datasets: [{label, data}]}. Chart.js is shipped with Kopilka;
+// numbers.js (loaded first) formats the axis and the tooltips in the page's language.
 document.addEventListener("DOMContentLoaded", function () {
   var source = document.getElementById("report-chart");
   var canvas = document.getElementById("report-canvas");
   if (!source || !canvas || !window.Chart) return;
   var spec = JSON.parse(source.textContent);
   var colours = ["#7c3aed", "#16a34a", "#f59e0b", "#dc2626", "#0ea5e9"];
+  var numbers = window.kopilkaNumbers.chartOptions(spec.unit || "count");
+  if (spec.stacked) {
+    numbers.scales.x = { stacked: true };
+    numbers.scales.y.stacked = true;
+  }
   var chart = new window.Chart(canvas, {
     type: spec.type,
     data: {
@@ -19,11 +25,11 @@ document.addEventListener("DOMContentLoaded", function () {
         };
       }),
     },
-    options: {
-      maintainAspectRatio: false,
-      animation: false,
-      scales: spec.stacked ? { x: { stacked: true }, y: { stacked: true } } : {},
-    },
+    options: Object.assign(
+      { maintainAspectRatio: false, animation: false, interaction: { mode: "index", intersect: false } },
+      numbers
+    ),
   });
   canvas.dataset.ready = String(chart.data.datasets.length);
+  canvas.dataset.locale = numbers.locale;
 });
