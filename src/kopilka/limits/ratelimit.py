@@ -5,7 +5,7 @@ Counters live in RateCounter rows, one per (bucket key, window), bumped by a sin
 statement, so several worker processes (gunicorn) share one count and two concurrent
 requests can never both read "59" and both pass. Limits are (requests, window seconds) by
 scope, overridable with the setting KOPILKA_RATE_LIMITS; a limit of None switches a scope
-off. Exceeding a limit raises RateLimited (429); the POS API's `problems.retry_after_header`
+off. Exceeding a limit raises RateLimited (429); the POS API's error mapping (`pos.problems`)
 turns it into a problem document carrying a Retry-After header.
 """
 

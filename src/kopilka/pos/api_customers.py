@@ -35,7 +35,6 @@ from kopilka.sales.desk import (
 from kopilka.sales.resolve import count_lookup
 from kopilka.sales.selectors import receipts_of_customer
 
-from .problems import retry_after_header
 from .schemas import Balance, CustomerRef, Strict
 
 router = Router(tags=["customers"])
@@ -161,7 +160,6 @@ def _register_bucket(request) -> str:
 
 
 @router.post("/identify", response=CustomerOut, summary="Find a customer")
-@retry_after_header
 def identify(request, payload: IdentifyIn):
     """By a free query (card, phone, e-mail or name as typed), or exactly by id, card number,
     phone, e-mail or code word. Personal data comes back masked."""
@@ -171,7 +169,6 @@ def identify(request, payload: IdentifyIn):
 
 
 @router.post("", response={201: RegisteredOut}, summary="Register a customer at the till")
-@retry_after_header
 def register(request, payload: RegisterIn):
     ratelimit.hit("register", _register_bucket(request))
     # Registration answers whether a phone or e-mail is taken: a look-up like any other.
@@ -208,7 +205,6 @@ def register(request, payload: RegisterIn):
 
 
 @router.patch("/{customer_id}", response=CustomerOut, summary="Edit a customer's details")
-@retry_after_header
 def update(request, customer_id: int, payload: CustomerUpdateIn):
     """Change any of the customer's details; the answer is the customer as identify shows
     them, personal data masked."""
@@ -223,7 +219,6 @@ def update(request, customer_id: int, payload: CustomerUpdateIn):
 
 
 @router.post("/{customer_id}/confirm", response=CustomerOut, summary="Confirm with the code")
-@retry_after_header
 def confirm(request, customer_id: int, payload: CodeIn):
     """Check the one-time code; the customer becomes active and gets the welcome bonus.
     Confirming an active customer again is answered like the first time (till retries)."""
@@ -237,7 +232,6 @@ def confirm(request, customer_id: int, payload: CodeIn):
 
 
 @router.post("/{customer_id}/confirmation-code", response=CodeSentOut, summary="Send a new code")
-@retry_after_header
 def confirmation_code(request, customer_id: int):
     """Send a new one-time code; the previous one stops working."""
     ratelimit.hit("code", _register_bucket(request))

@@ -6,8 +6,6 @@ client sends may turn into a 500.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import logging
 
 from django.core.exceptions import RequestDataTooBig
@@ -109,22 +107,3 @@ def install(api) -> None:
     def unexpected(request: HttpRequest, error: Exception):
         logger.exception("unexpected error in %s %s", request.method, request.path)
         return problem(500, "internal_error", _("Something went wrong on our side."))
-
-
-def retry_after_header(view):
-    """Let an endpoint answer RateLimited with a 429 problem document and a Retry-After header
-    (the API-wide error mapping cannot set headers)."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except RateLimited as error:
-            response = problem(error.status, error.code, error.message, extra=dict(error.details))
-            response["Retry-After"] = str(error.retry_after)
-            return response
-
-    # ninja reads the endpoint's parameters from the signature; resolve string annotations
-    # here, against the view's own module, since the wrapper lives in this one.
-    wrapper.__signature__ = inspect.signature(view, eval_str=True)
-    return wrapper
