@@ -307,7 +307,7 @@ def _pg() -> bool:
 
 
 def moment(value: datetime):
-    return connection.ops.adapt_datetimefield_value(value)
+    return hotsql.moment(hotsql.default_db(), value)
 
 
 def _in(ids: list[int]) -> tuple[str, list]:

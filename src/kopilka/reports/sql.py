@@ -17,7 +17,7 @@ from fractions import Fraction
 
 from django.db import connection, transaction
 
-from kopilka import rules
+from kopilka import hotsql, rules
 from kopilka.catalog.models import Product
 from kopilka.catalog.selectors import SegmentIndex, category_tree
 from kopilka.customers.models import Customer
@@ -192,10 +192,8 @@ def seeds(
 def _adapted(params: list) -> list:
     """Moments as the database compares them: SQLite keeps UTC text, so a moment in the
     merchant's zone ("00:00+03:00") would compare as text with the wrong hours."""
-    return [
-        connection.ops.adapt_datetimefield_value(p) if isinstance(p, datetime) else p
-        for p in params
-    ]
+    db = hotsql.default_db()
+    return [hotsql.moment(db, p) if isinstance(p, datetime) else p for p in params]
 
 
 def _fetch(sql: str, params: list) -> list[tuple]:
