@@ -182,3 +182,41 @@ def test_escape_starts_a_new_receipt_with_a_new_idempotency_key(cashier):
     second = cashier.get("/cashier/new/").content.decode()
     key = lambda page: page.split('name="key" value="')[1].split('"')[0]  # noqa: E731
     assert key(first) != key(second)
+
+
+def test_a_merchant_without_a_catalogue_sells_free_amounts_each_on_its_own_line(
+    cashier, funded_customer
+):
+    """A new merchant has no categories yet: the till still takes amounts, and two of them
+    stay two lines at their own prices (they are not one product sold twice)."""
+    form = receipt_form(customer_id=funded_customer.pk)
+    page = cashier.get("/cashier/").content.decode()
+    assert 'id="free-amount"' in page and 'id="free-category"' not in page
+    page = cashier.post("/cashier/receipt/", {"free_amount": "1200", **form}).content.decode()
+    assert page.count('name="line_sku" value="FREE"') == 1
+    assert "Item at a free price" in page
+    form = receipt_form(
+        ("FREE", "Item at a free price", "1", "1200.00"), customer_id=form["customer_id"]
+    )
+    page = cashier.post("/cashier/receipt/", {"free_amount": "800", **form}).content.decode()
+    assert page.count('name="line_sku" value="FREE"') == 2
+    assert 'id="total-subtotal">2,000.00<' in page
+
+    response = cashier.post(
+        "/cashier/confirm/",
+        receipt_form(
+            ("FREE", "Item at a free price", "1", "1200.00"),
+            ("FREE", "Item at a free price", "1", "800.00"),
+            customer_id=funded_customer.pk,
+            spend_max="0",
+            spend="0",
+        ),
+    )
+    assert response.status_code == 200
+    receipt = Receipt.objects.get(external_number="T-1")
+    assert [(line.line_no, line.unit_price) for line in receipt.lines.order_by("line_no")] == [
+        (1, 120000),
+        (2, 80000),
+    ]
+    assert receipt.accrued == 10000  # 5 % of 2 000.00
+    assert verify_ledger() == []

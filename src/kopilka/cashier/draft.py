@@ -23,6 +23,8 @@ from kopilka.pos.schemas import ConfirmIn, CustomerRef, LineIn, QuoteIn
 
 MAX_LINES = bounds.MAX_TILL_SCREEN_LINES
 MAX_QTY = Decimal(bounds.MAX_QTY)
+# A free amount of no category (a merchant without a catalogue yet): each is a line of its own.
+FREE_AMOUNT_SKU = "FREE"
 
 
 class InvalidAmount(ValidationFailed):
@@ -159,7 +161,7 @@ class Draft:
         """Add a line; the same product again adds to its quantity (one scan, one unit)."""
         if len(self.lines) >= MAX_LINES:
             raise TooManyLines(limit=MAX_LINES)
-        if not line.category:
+        if not line.category and line.sku != FREE_AMOUNT_SKU:
             for i, existing in enumerate(self.lines):
                 if existing.sku == line.sku and not existing.category:
                     if existing.qty + line.qty > MAX_QTY:

@@ -44,7 +44,7 @@ from kopilka.sales.resolve import count_lookup
 from kopilka.sales.selectors import receipt_get
 
 from . import selectors
-from .draft import Draft, DraftLine, parse_money, parse_qty
+from .draft import FREE_AMOUNT_SKU, Draft, DraftLine, parse_money, parse_qty
 from .forms import EditCustomerForm, RegisterCustomerForm
 from .templatetags.cashier import money
 from .till import SESSION_REGISTER, registers_of, till_member_required, till_required
@@ -489,6 +489,16 @@ def receipt(request):
                 qty=Decimal(1),
                 price=parse_money(post.get("free_amount", ""), bounds.MAX_UNIT_PRICE),
                 category=selectors.category_label(category),
+            )
+        )
+    elif "free_amount" in post:
+        # A merchant without a catalogue yet (a new one) still sells: an amount of no category.
+        draft = draft.with_line(
+            DraftLine(
+                sku=FREE_AMOUNT_SKU,
+                name=str(_("Item at a free price")),
+                qty=Decimal(1),
+                price=parse_money(post.get("free_amount", ""), bounds.MAX_UNIT_PRICE),
             )
         )
     elif post.get("remove", "").isdigit():
