@@ -174,6 +174,130 @@ def test_a_new_owner_sets_up_sells_refunds_and_reads_the_same_figures_everywhere
     expect(page.locator("#result-balance")).to_have_text(rub(first_accrual))
     the_screens_are_kept(page, "cashier-result")
 
+    # 9. The second sale: the bonuses pay what they may (30 % of 1 000 ₽ would be 300, the
+    # balance is 100), the rest is paid in money and earns 5 %.
+    page.locator("#new-receipt").click()  # a new receipt for the next customer
+    expect(page.locator(".customer-name")).to_have_count(0)
+    the_cashier_identifies(page, "8 (916) 700-11-22")
+    expect(page.locator(".customer-name")).to_have_text("Ольга")
+    the_cashier_adds_amounts(page, SECOND_SALE)
+    second_total = sum(SECOND_SALE)
+    second_spend = min(second_total * MAX_SHARE_PERCENT / 100, first_accrual)
+    second_paid = second_total - second_spend
+    second_accrual = second_paid * ACCRUAL_PERCENT / 100
+    expect(page.locator("#total-subtotal")).to_have_text(rub(second_total))
+    expect(page.locator("#max-spend")).to_have_text(rub(second_spend))
+    expect(page.locator("#total-to-pay")).to_have_text(rub(second_paid))
+    expect(page.locator("#total-accrual")).to_have_text(f"+{rub(second_accrual)}")
+    the_screens_are_kept(page, "cashier-receipt")
+    page.keyboard.press("F9")
+    balance = first_accrual - second_spend + second_accrual
+    expect(page.locator("#result-balance")).to_have_text(rub(balance))
+
+    # 10. Ольга brings back the 600 ₽ item: the refund picker offers her latest purchases.
+    page.locator("#new-receipt").click()  # a new receipt for the next customer
+    expect(page.locator(".customer-name")).to_have_count(0)
+    the_cashier_identifies(page, "8 (916) 700-11-22")
+    page.keyboard.press("F7")
+    choices = page.locator("#refund-choices tbody tr")
+    expect(choices).to_have_count(2)
+    expect(choices.first).to_contain_text(rub(second_total))  # the newest first
+    the_screens_are_kept(page, "cashier-refund-picker")
+    choices.first.get_by_role("button").click()
+    expect(page.locator(f"#refund-qty-{REFUNDED_LINE}")).to_be_visible()
+    page.fill(f"#refund-qty-{REFUNDED_LINE}", "1")
+    the_screens_are_kept(page, "cashier-refund-lines")
+    page.locator("#refund-selected").click()
+    # The line's share of the bonuses spent comes back, its share of the accrual goes.
+    refunded_price = SECOND_SALE[REFUNDED_LINE - 1]
+    returned = second_spend * refunded_price / second_total  # 100 × 600 / 1 000 = 60
+    clawed_back = (refunded_price - returned) * ACCRUAL_PERCENT / 100  # 5 % of 540 = 27
+    expect(page.locator("#refund-amount")).to_have_text(rub(refunded_price - returned))
+    expect(page.locator("#refund-returned")).to_have_text(rub(returned))
+    expect(page.locator("#refund-clawed")).to_have_text(rub(clawed_back))
+    balance = balance + returned - clawed_back
+    expect(page.locator("#refund-balance")).to_have_text(rub(balance))
+    the_screens_are_kept(page, "cashier-refund-result")
+    page.locator("form[action$='/cashier/logout/'] button").click()
+    page.wait_for_load_state("networkidle")
+
+    # 11. The owner reads the dashboard: the figures worked out above, in Russian.
+    accrued = first_accrual + second_accrual  # 145
+    spent = second_spend  # 100
+    outstanding = accrued - spent + returned - clawed_back  # 78: Ольга's balance
+    assert outstanding == balance
+    log_in(page, owner)
+    assert "/admin/start/" not in page.url  # a program exists: the dashboard
+    page.goto("/admin/?period=30")
+    figure = lambda name: page.locator(f"[data-figure={name}]").inner_text()  # noqa: E731
+    on_dashboard = {
+        "customers": figure("customers_total"),
+        "registered": figure("customers_registered"),
+        "first purchase": figure("customers_new"),
+        "accrued": figure("accrued"),
+        "gifts": figure("gifts"),
+        "spent": figure("spent"),
+        "expired": figure("expired"),
+        "outstanding": figure("outstanding"),
+        "pending": figure("pending"),
+    }
+    assert on_dashboard == {
+        "customers": "1",
+        "registered": "1",
+        "first purchase": "1",
+        "accrued": rub(accrued),
+        "gifts": rub(0),
+        "spent": rub(spent),
+        "expired": rub(0),
+        "outstanding": rub(outstanding),
+        "pending": rub(0),
+    }
+    no_sideways_scroll(page)
+    the_screens_are_kept(page, "owner-dashboard")
+
+    # 12. The bonuses report says the same, and shows the refund's two movements.
+    page.goto("/admin/reports/bonuses/")
+    page.wait_for_selector("#report-canvas[data-ready]")
+    summary = dict(
+        zip(
+            page.locator("#report dl dt").all_inner_texts(),
+            page.locator("[data-summary]").all_inner_texts(),
+            strict=True,
+        )
+    )
+    assert summary == {
+        "начислено бонусов": rub(accrued),
+        "списано бонусов": rub(spent),
+        "сгорело бонусов": rub(0),
+        "остаток (доступные и ожидающие)": rub(outstanding),
+        "доля сгорания (сгорело / начислено)": f"0{NB}%",
+        "покупок с оплатой бонусами": "1",
+    }, summary
+    headers = page.locator("#report-table thead th").all_inner_texts()
+    [today] = [
+        dict(zip(headers, row.locator("td").all_inner_texts(), strict=True))
+        for row in page.locator("#report-table tbody tr").all()
+        if row.locator("td").nth(1).inner_text() != rub(0)
+    ]
+    assert {name: today[name] for name in headers[1:]} == {
+        "начислено бонусов": rub(accrued),
+        "приветственные и на день рождения": rub(0),
+        "списано бонусов": rub(spent),
+        "сгорело бонусов": rub(0),
+        "возвращено при возвратах": rub(returned),
+        "возвращено с начисления при возвратах": rub(clawed_back),
+        "ручные изменения": rub(0),
+        "остаток на конец": rub(outstanding),
+        "покупок с оплатой бонусами": "1",
+    }, today
+    # One truth: the two pages agree figure by figure.
+    assert summary["начислено бонусов"] == on_dashboard["accrued"]
+    assert summary["списано бонусов"] == on_dashboard["spent"]
+    assert summary["сгорело бонусов"] == on_dashboard["expired"]
+    assert summary["остаток (доступные и ожидающие)"] == on_dashboard["outstanding"]
+    no_sideways_scroll(page)
+    the_screens_are_kept(page, "owner-bonuses-report")
+
 
 def the_cashier_adds_amounts(page, amounts) -> None:
     for amount in amounts:
@@ -181,3 +305,9 @@ def the_cashier_adds_amounts(page, amounts) -> None:
         page.fill("#free-amount", str(amount))
         page.locator("#free-form [type=submit]").click()
         expect(page.locator("tr.line")).to_have_count(lines + 1)
+
+
+def the_cashier_identifies(page, phone: str) -> None:
+    page.fill("#identify", phone)
+    page.keyboard.press("Enter")
+    expect(page.locator(".customer-name")).to_have_text("Ольга")
