@@ -210,3 +210,18 @@ def test_another_merchants_sales_are_not_found_by_day_and_amount(
     day = datetime.date.fromisoformat(_local_day(sale))
     assert selectors.sales_on_day(merchant=other_merchant, day=day, amount=133700) == []
     assert selectors.sales_on_day(merchant=sale.merchant, day=day, amount=133700) == [sale]
+
+
+def test_after_a_refund_the_customer_panel_shows_the_balance_the_refund_left(
+    cashier, sale, funded_customer
+):
+    """The result and the customer's panel beside it say the same balance: the ledger's."""
+    import re
+
+    page = cashier.post(
+        f"/cashier/refund/{sale.pk}/book/", {"key": "r-panel", "qty_1": "1"}
+    ).content.decode()
+    after = _balance(funded_customer)
+    shown = f"{after / 100:.2f}"  # English, below 1,000.00
+    assert re.search(r'id="balance-available">([^<]*)<', page).group(1) == shown
+    assert re.search(r'id="refund-balance" class="big">([^<]*)<', page).group(1) == shown

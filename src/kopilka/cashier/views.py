@@ -657,4 +657,10 @@ def refund_book(request, receipt_id: int):
         key=request.POST.get("key", "")[:128],
         data=RefundIn(lines=sorted(wanted, key=lambda line: line.line_no) if wanted else None),
     )
-    return _answer(request, _html(request, "cashier/_refund_result.html", {"refunded": refunded}))
+    result = _html(request, "cashier/_refund_result.html", {"refunded": refunded})
+    sale = receipt_get(merchant=request.till.merchant, pk=receipt_id)
+    if sale.customer_id is None:
+        return _answer(request, result)
+    # The customer's panel shows the balance the refund left, as the result does.
+    customer = customer_get(merchant=request.till.merchant, pk=sale.customer_id)
+    return _answer(request, _customer_panel(request, customer), result)
