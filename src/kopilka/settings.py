@@ -215,6 +215,14 @@ LOGGING = {
 }
 
 # The back office's look and navigation (django-unfold).
+
+
+def _static(path: str) -> str:
+    from django.templatetags.static import static
+
+    return static(path)
+
+
 UNFOLD = {
     "SITE_TITLE": _("Kopilka"),
     "SITE_HEADER": _("Kopilka"),
@@ -223,6 +231,7 @@ UNFOLD = {
     "SHOW_LANGUAGES": True,
     "SHOW_VIEW_ON_SITE": False,
     "DASHBOARD_CALLBACK": "kopilka.backoffice.dashboard.dashboard_callback",
+    "STYLES": [lambda request: _static("kopilka/backoffice/backoffice.css")],
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": False,
