@@ -51,9 +51,8 @@ def test_an_owner_starts_from_a_template_and_saves_the_program(page, make_staff,
     assert page.locator("#id_max_share_percent").is_visible()
     assert page.locator("#id_fixed_discount_percent").is_hidden()
     steps = page.locator("input[name^='accrual_rules-0-steps_table-'][name$='-percent']")
-    assert [value.replace(",", ".") for value in steps.evaluate_all("l => l.map(i => i.value)")][
-        :2
-    ] == ["2.000", "5.000"]
+    # Percents as people write them: "5", never "5,000" (which reads as five thousand).
+    assert steps.evaluate_all("l => l.map(i => i.value)")[:2] == ["2", "5"]
 
     # The fields follow the kind as it changes, before anything is saved.
     page.select_option("#id_kind", "fixed_discount")

@@ -36,7 +36,14 @@ from kopilka.programs.models import (
 from kopilka.rules.model import GIVES_BONUSES, GIVES_DISCOUNT_STEPS, GIVES_LEVEL_DISCOUNT
 
 from . import card_moves, program_templates
-from .formatting import MONEY_LABELS, MoneyField, MoneyFieldsMixin, money, money_column
+from .formatting import (
+    MONEY_LABELS,
+    MoneyField,
+    MoneyFieldsMixin,
+    PercentField,
+    money,
+    money_column,
+)
 from .rows import Column, RowsField
 from .scoping import (
     MerchantScopedAdmin,
@@ -338,9 +345,7 @@ STEP_COLUMNS = [
         _("from receipt total"),
         MoneyField(),
     ),
-    Column(
-        "percent", _("accrual, %"), forms.DecimalField(min_value=0, max_value=100, localize=True)
-    ),
+    Column("percent", _("accrual, %"), PercentField(min_value=0, max_value=100)),
 ]
 
 
