@@ -192,6 +192,7 @@ def test_a_merchant_without_a_catalogue_sells_free_amounts_each_on_its_own_line(
     form = receipt_form(customer_id=funded_customer.pk)
     page = cashier.get("/cashier/").content.decode()
     assert 'id="free-amount"' in page and 'id="free-category"' not in page
+    assert "Scan or find a product, or add an amount." in page  # no "by category"
     page = cashier.post("/cashier/receipt/", {"free_amount": "1200", **form}).content.decode()
     assert page.count('name="line_sku" value="FREE"') == 1
     assert "Item at a free price" in page
