@@ -91,3 +91,21 @@ def test_the_audit_trail_lists_the_merchants_events_only(owner, merchant, other_
         b'name="_save"'
         not in owner.get(f"/admin/merchants/auditevent/{events[0].pk}/change/").content
     )
+
+
+def test_form_labels_start_with_a_capital_as_django_writes_them(owner, merchant):
+    """The cashier's form and a program's money fields said "имя пользователя", "пароль",
+    "приветственный бонус" beside "Роль" and "Название"."""
+    from kopilka.programs.models import Program
+
+    page = owner.get(
+        "/admin/merchants/staffmember/add/", headers={"Accept-Language": "ru"}
+    ).content.decode()
+    for label in ("Имя пользователя", "Пароль", "Имя", "Фамилия", "E-mail", "Роль"):
+        assert re.search(rf">\s*{label}\s*<", page), label
+    program = Program.objects.create(merchant=merchant, name="Бонусы")
+    page = owner.get(
+        f"/admin/programs/program/{program.pk}/change/", headers={"Accept-Language": "ru"}
+    ).content.decode()
+    assert re.search(r">\s*Приветственный бонус\s*<", page)
+    assert not re.search(r">\s*приветственный бонус\s*<", page)

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from unfold.widgets import (
     UnfoldAdminPasswordWidget,
@@ -178,16 +179,24 @@ class RegisterAdmin(MerchantScopedAdmin):
 
 class StaffAddForm(forms.ModelForm):
     username = forms.CharField(
-        label=_("username"), max_length=150, widget=UnfoldAdminTextInputWidget
+        label=capfirst(_("username")), max_length=150, widget=UnfoldAdminTextInputWidget
     )
-    password = forms.CharField(label=_("password"), widget=UnfoldAdminPasswordWidget)
+    password = forms.CharField(label=capfirst(_("password")), widget=UnfoldAdminPasswordWidget)
     first_name = forms.CharField(
-        label=_("first name"), max_length=150, required=False, widget=UnfoldAdminTextInputWidget
+        label=capfirst(_("first name")),
+        max_length=150,
+        required=False,
+        widget=UnfoldAdminTextInputWidget,
     )
     last_name = forms.CharField(
-        label=_("last name"), max_length=150, required=False, widget=UnfoldAdminTextInputWidget
+        label=capfirst(_("last name")),
+        max_length=150,
+        required=False,
+        widget=UnfoldAdminTextInputWidget,
     )
-    email = forms.EmailField(label=_("e-mail"), required=False, widget=UnfoldAdminTextInputWidget)
+    email = forms.EmailField(
+        label=capfirst(_("e-mail")), required=False, widget=UnfoldAdminTextInputWidget
+    )
 
     class Meta:
         model = StaffMember
@@ -209,7 +218,9 @@ class StaffAddForm(forms.ModelForm):
 
 class StaffChangeForm(forms.ModelForm):
     is_active = forms.BooleanField(
-        label=_("may sign in"), required=False, help_text=_("Off: the user is locked out.")
+        label=capfirst(_("may sign in")),
+        required=False,
+        help_text=_("Off: the user is locked out."),
     )
 
     class Meta:

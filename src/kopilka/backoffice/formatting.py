@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from unfold.widgets import UnfoldAdminTextInputWidget
 
@@ -139,7 +140,7 @@ class MoneyFieldsMixin:
         if label is None or db_field.get_internal_type() != "BigIntegerField":
             return super().formfield_for_dbfield(db_field, request, **kwargs)
         return MoneyField(
-            label=label,
+            label=capfirst(label),  # as Django writes a model field's label
             required=not db_field.blank,
             initial=db_field.default if db_field.has_default() else None,
             help_text=db_field.help_text,
