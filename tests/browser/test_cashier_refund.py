@@ -86,7 +86,6 @@ def test_a_cashier_picks_the_receipt_from_the_customers_purchases_or_by_day_and_
     expect(offered).to_be_visible()
     with translation.override("ru"):
         expect(offered).to_contain_text(money(sale.subtotal))
-    save_screenshot_at(page, "cashier-refund-picker.png")
 
     # The customer lost the receipt's number: the day and the sum on it find the sale.
     page.fill("#refund-amount-typed", "1337,00")
@@ -94,13 +93,3 @@ def test_a_cashier_picks_the_receipt_from_the_customers_purchases_or_by_day_and_
     expect(page.locator("#refund-choices tr[data-receipt='S-100']")).to_be_visible()
     page.locator("tr[data-receipt='S-100']").get_by_role("button").click()
     expect(page.locator("#refund-qty-1")).to_be_focused()
-
-
-def save_screenshot_at(page, name: str) -> None:
-    """The screen as the cashier sees it at 1366 px, when KOPILKA_SCREENSHOTS names a folder."""
-    import os
-    from pathlib import Path
-
-    folder = os.environ.get("KOPILKA_SCREENSHOTS")
-    if folder:
-        page.screenshot(path=str(Path(folder) / name))

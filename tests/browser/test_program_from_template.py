@@ -31,7 +31,6 @@ def test_an_owner_starts_from_a_template_and_saves_the_program(page, make_staff,
     assert page.locator("#start [data-step]").count() == 5
     assert page.locator("#start [data-step][data-done='1']").count() == 0
     assert page.get_by_text("Попробуйте продажу на кассе").is_visible()
-    screenshot(page, "backoffice-start.png")
 
     page.locator("[data-step=program] a").click()
     page.wait_for_load_state("networkidle")
