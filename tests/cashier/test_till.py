@@ -201,6 +201,7 @@ def test_a_merchant_without_a_catalogue_sells_free_amounts_each_on_its_own_line(
     )
     page = cashier.post("/cashier/receipt/", {"free_amount": "800", **form}).content.decode()
     assert page.count('name="line_sku" value="FREE"') == 2
+    assert '<span class="muted">FREE</span>' not in page  # a made-up SKU is not shown
     assert 'id="total-subtotal">2,000.00<' in page
 
     response = cashier.post(

@@ -96,6 +96,11 @@ class DraftLine:
     category: str = ""  # set for a free amount: the category the amount is booked under
 
     @property
+    def shows_sku(self) -> bool:
+        """A product's SKU helps the cashier; a free amount's made-up one ("FREE") does not."""
+        return not self.category and self.sku != FREE_AMOUNT_SKU
+
+    @property
     def amount(self) -> int | None:
         if self.price is None:
             return None
