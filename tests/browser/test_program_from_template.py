@@ -6,6 +6,8 @@ import os
 from decimal import Decimal
 from pathlib import Path
 
+from playwright.sync_api import expect
+
 from kopilka.programs.models import AccrualRule, Program
 
 from .conftest import log_in
@@ -54,11 +56,12 @@ def test_an_owner_starts_from_a_template_and_saves_the_program(page, make_staff,
     assert steps.evaluate_all("l => l.map(i => i.value)")[:2] == ["2", "5"]
 
     # The fields follow the kind as it changes, before anything is saved.
+    # (expect waits: on a busy machine the page's script may answer the change a moment later)
     page.select_option("#id_kind", "fixed_discount")
-    assert page.locator("#id_fixed_discount_percent").is_visible()
-    assert page.locator("#id_max_share_percent").is_hidden()
+    expect(page.locator("#id_fixed_discount_percent")).to_be_visible()
+    expect(page.locator("#id_max_share_percent")).to_be_hidden()
     page.select_option("#id_kind", "bonus")
-    assert page.locator("#id_max_share_percent").is_visible()
+    expect(page.locator("#id_max_share_percent")).to_be_visible()
 
     page.fill("#id_max_share_percent", "50")
     page.locator("input[name='accrual_rules-0-steps_table-1-percent']").fill("6")
