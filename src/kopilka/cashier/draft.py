@@ -207,12 +207,14 @@ class Draft:
             spend="max" if self.spend_max else self.spend,
         )
 
-    def confirm_in(self) -> ConfirmIn:
+    def confirm_in(self, *, cashier: str = "") -> ConfirmIn:
         """The booking, with the spend the screen showed (not "max": resolved again it could
-        differ from what the cashier saw, and a double click must post the same request)."""
+        differ from what the cashier saw, and a double click must post the same request),
+        by `cashier` (the staff member's user name: safe operations count per cashier)."""
         return ConfirmIn(
             customer=self.customer_ref(),
             lines=self.priced_lines,
             spend=self.spend,
             external_number=self.number,
+            cashier=cashier or None,
         )

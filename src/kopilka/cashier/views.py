@@ -541,7 +541,9 @@ def confirm(request):
     if not draft.complete:
         raise ReceiptIncomplete()
     booked = pos.receipt_confirm(
-        register=request.till.register, key=draft.key, data=draft.confirm_in()
+        register=request.till.register,
+        key=draft.key,
+        data=draft.confirm_in(cashier=request.user.get_username()),
     )
     customer = None
     if booked["customer_id"] is not None:
