@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from kopilka.backoffice import password_reset, reports, start
+from kopilka.backoffice import password_reset, reports, safe_operations, start
 from kopilka.backoffice.views import home
 from kopilka.pos.api import api
 
@@ -11,6 +11,11 @@ urlpatterns = [
     path("", home, name="home"),
     path("admin/reports/", include(reports.urlpatterns)),
     path("admin/start/", admin.site.admin_view(start.start_page), name="start"),
+    path(
+        "admin/safe-operations/",
+        admin.site.admin_view(safe_operations.settings_page),
+        name="safe_operations",
+    ),
     *password_reset.urlpatterns,
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

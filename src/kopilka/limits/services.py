@@ -11,6 +11,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import Count
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -216,4 +217,30 @@ def safe_operations_set(*, merchant: Merchant, limits: dict, patterns: safe.Patt
         action=AuditAction.SAFE_OPERATIONS_SET,
         obj=merchant,
         data={"before": before, "after": merchant.safe_operations},
+    )
+
+
+class AlertCounts(NamedTuple):
+    flagged: int
+    refused: int
+    patterns: int
+
+    @property
+    def total(self) -> int:
+        return self.flagged + self.refused + self.patterns
+
+
+def alert_counts(*, merchant: Merchant, start: datetime, end: datetime) -> AlertCounts:
+    """The merchant's safe-operations alerts in [start, end), by kind: the dashboard's figure,
+    the same rows the alerts list shows."""
+    rows = (
+        LimitAlert.objects.filter(merchant=merchant, created_at__gte=start, created_at__lt=end)
+        .values_list("kind")
+        .annotate(n=Count("id"))
+    )
+    by_kind = dict(rows)
+    return AlertCounts(
+        by_kind.get(LimitAlert.Kind.SOFT, 0),
+        by_kind.get(LimitAlert.Kind.REFUSED, 0),
+        by_kind.get(LimitAlert.Kind.PATTERN, 0),
     )
