@@ -221,3 +221,18 @@ def test_thresholds_that_make_no_sense_are_not_saved(merchant, actor):
         set_limits(merchant, actor, accrual_card=(200_00, 100_00))
     merchant.refresh_from_db()
     assert merchant.safe_operations == {}
+
+
+def test_the_tick_removes_day_counters_no_limit_reads_any_more(merchant, customer, actor):
+    from kopilka.tick import run
+
+    today = timezone.now().date()
+    for age in (0, 1, 2, 3):
+        LimitUsage.objects.create(
+            merchant=merchant, name="accrual:card", subject="1",
+            day=today - timedelta(days=age), amount=1,
+        )
+    done = run(now=timezone.now(), say=lambda line: None)
+    assert done["limit_counters"] == 1
+    kept = sorted(LimitUsage.objects.values_list("day", flat=True))
+    assert kept == [today - timedelta(days=age) for age in (2, 1, 0)]

@@ -6,7 +6,7 @@ matched; and the merchant's settings, changed by the owner and audited."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,7 @@ from kopilka.merchants.models import AuditAction, Merchant, OutboxEvent
 from kopilka.merchants.services import audit_record
 
 from . import safe, sql
-from .models import LimitAlert
+from .models import LimitAlert, LimitUsage
 
 ALERT_EVENT = "safe_operations.alert"  # the outbox event of every alert
 
@@ -244,3 +244,11 @@ def alert_counts(*, merchant: Merchant, start: datetime, end: datetime) -> Alert
         by_kind.get(LimitAlert.Kind.REFUSED, 0),
         by_kind.get(LimitAlert.Kind.PATTERN, 0),
     )
+
+
+def sweep_usage(*, now: datetime) -> int:
+    """Remove the day counters no limit reads any more (older than two days, so every time
+    zone's today and yesterday stay); returns how many went. A step of `kopilka tick`."""
+    cutoff = (now - timedelta(days=2)).date()
+    deleted, _by_model = LimitUsage.objects.filter(day__lt=cutoff).delete()
+    return deleted

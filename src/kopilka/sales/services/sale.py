@@ -119,9 +119,10 @@ def _book_sale(register, data, now: datetime) -> dict:
     receipt.occurred_at, receipt.offline = occurred_at, offline  # when, and whether sent late
     # The customer's figures go in with the receipt; a held sale counts when it is captured.
     figures = None if held else customer_stats.sale_figures(receipt, now=now)
+    previous_purchase_at = customer.last_purchase_at if customer is not None else None
     sql.insert_sale(receipt, _line_rows(data, catalog, cart, outcome), figures=figures)
     opened = _book_points(account, receipt, outcome.bonus_spent, held, actor, now)
-    watch_sale(register, receipt, now)
+    watch_sale(register, receipt, now, previous_purchase_at=previous_purchase_at)
     if customer is not None and outcome.campaigns_applied:
         CampaignUse.objects.bulk_create(
             CampaignUse(campaign_id=campaign_id, customer=customer, receipt=receipt)

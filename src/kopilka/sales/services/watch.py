@@ -13,8 +13,10 @@ from .. import sql
 from ..models import Receipt
 
 
-def watch_sale(register, receipt: Receipt, now: datetime) -> None:
-    """Count the sale (a held one too: the cashier acted now) and flag its patterns."""
+def watch_sale(register, receipt: Receipt, now: datetime, *, previous_purchase_at=None) -> None:
+    """Count the sale (a held one too: the cashier acted now) and flag its patterns.
+    `previous_purchase_at`: the customer's last purchase before this sale (`Customer.
+    last_purchase_at` as read before it), which spares most sales the patterns' query."""
     merchant = register.merchant
     who = limits.Who(receipt.customer_id, register.pk, receipt.cashier)
     uses = safe.sale_uses(
@@ -25,19 +27,25 @@ def watch_sale(register, receipt: Receipt, now: datetime) -> None:
         cashier=receipt.cashier,
     )
     limits.enforce(merchant=merchant, uses=uses, who=who, now=now, receipt=receipt)
-    if receipt.customer_id is not None:
-        matched = _patterns(merchant, register, receipt)
+    if receipt.customer_id is not None and previous_purchase_at is not None:
+        matched = _patterns(merchant, register, receipt, previous_purchase_at)
         if matched:
             limits.flag_patterns(
                 merchant=merchant, matched=matched, who=who, now=now, receipt=receipt
             )
 
 
-def _patterns(merchant, register, receipt: Receipt) -> list[safe.Pattern]:
+def _patterns(merchant, register, receipt: Receipt, previous_purchase_at) -> list[safe.Pattern]:
     patterns = safe.settings_of(merchant.safe_operations).patterns
-    if not patterns.stores and not patterns.anonymous:
-        return []
     at = receipt.occurred_at
+    window = max(
+        patterns.stores_minutes if patterns.stores else 0,
+        patterns.anonymous_minutes if patterns.anonymous else 0,
+    )
+    # Every pattern needs an earlier sale of the card within its window: a customer whose
+    # last purchase is older completes none, and most sales end here without a query.
+    if not window or previous_purchase_at < at - timedelta(minutes=window):
+        return []
     register_since = at - timedelta(minutes=patterns.anonymous_minutes)
     stores, card_sales = sql.card_activity(
         customer_id=receipt.customer_id,
