@@ -3,6 +3,7 @@ the settings page, a cashier's second sale of the day goes over it and the till 
 keeping the receipt; the owner's dashboard counts the alerts and the alerts list shows them
 with the people behind them."""
 
+import pytest
 from playwright.sync_api import expect
 
 from kopilka.limits.models import LimitAlert
@@ -32,8 +33,9 @@ def sell_coffee(page, qty: str, subtotal: str) -> None:
     expect(page.locator("#total-to-pay")).to_have_text(subtotal)
 
 
+@pytest.mark.usefixtures("shop")
 def test_an_owner_sets_a_limit_the_till_refuses_above_it_and_the_dashboard_counts_it(
-    page, make_staff, shop, merchant  # noqa: F811
+    page, make_staff
 ):
     owner = make_staff("owner")
     log_in(page, owner)

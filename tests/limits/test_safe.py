@@ -21,7 +21,7 @@ def settings_with(**limits):
 
 def test_a_merchant_that_set_nothing_gets_the_soft_defaults_and_no_refusal():
     settings = safe.settings_of({})
-    assert {(l.operation, l.scope) for l in settings.limits} == set(safe.DEFAULTS)
+    assert {(limit.operation, limit.scope) for limit in settings.limits} == set(safe.DEFAULTS)
     assert all(limit.hard is None for limit in settings.limits)
 
 
@@ -71,7 +71,10 @@ def test_thresholds_must_be_positive_bounded_and_soft_below_hard():
 def test_a_sale_counts_its_accrual_and_payment_per_card_register_and_cashier():
     uses = safe.sale_uses(accrued=50_00, spent=0, customer_id=3, register_id=9, cashier="Анна")
     assert {(u.scope, u.subject) for u in uses} == {
-        (Scope.OPERATION, ""), (Scope.CARD, "3"), (Scope.REGISTER, "9"), (Scope.CASHIER, "Анна")
+        (Scope.OPERATION, ""),
+        (Scope.CARD, "3"),
+        (Scope.REGISTER, "9"),
+        (Scope.CASHIER, "Анна"),
     }
     assert {u.operation for u in uses} == {Operation.ACCRUAL}
 

@@ -100,8 +100,9 @@ def test_a_sale_over_a_soft_threshold_is_booked_flagged_and_told_to_the_outbox(
     assert event.payload["receipt_id"] == second.pk
 
 
-def test_a_cashiers_day_counts_across_registers(till, store, merchant, customer, make_customer,
-                                                  actor):
+def test_a_cashiers_day_counts_across_registers(
+    till, store, merchant, customer, make_customer, actor
+):
     set_limits(merchant, actor, accrual_cashier=(None, 250_00))
     other = merchants.register_create(store=store, name="Касса 2", actor=actor)
     other_till = Till(till.client, merchants.register_key_issue(register=other, actor=actor))
@@ -144,9 +145,7 @@ def test_a_day_limit_starts_again_the_next_day_in_the_merchants_time_zone(
     assert list(days) == [(tomorrow, 100_00), (tomorrow + timedelta(days=1), 100_00)]
 
 
-def test_a_card_at_three_stores_within_minutes_is_flagged_once_an_hour(
-    merchant, customer, actor
-):
+def test_a_card_at_three_stores_within_minutes_is_flagged_once_an_hour(merchant, customer, actor):
     set_limits(merchant, actor, patterns=safe.Patterns(stores=3, stores_minutes=30, anonymous=0))
     tills = []
     for name in ("Север", "Юг", "Центр"):
@@ -229,8 +228,11 @@ def test_the_tick_removes_day_counters_no_limit_reads_any_more(merchant, custome
     today = timezone.now().date()
     for age in (0, 1, 2, 3):
         LimitUsage.objects.create(
-            merchant=merchant, name="accrual:card", subject="1",
-            day=today - timedelta(days=age), amount=1,
+            merchant=merchant,
+            name="accrual:card",
+            subject="1",
+            day=today - timedelta(days=age),
+            amount=1,
         )
     done = run(now=timezone.now(), say=lambda line: None)
     assert done["limit_counters"] == 1

@@ -40,12 +40,16 @@ class SafeOperationsForm(forms.Form):
     """Every offered limit's two thresholds (money, empty = none) and the patterns' numbers."""
 
     stores = forms.IntegerField(
-        label=_("stores"), min_value=0, max_value=100,
+        label=_("stores"),
+        min_value=0,
+        max_value=100,
         help_text=_("0 switches the check off"),
     )
     stores_minutes = forms.IntegerField(label=_("minutes"), min_value=1, max_value=1440)
     anonymous = forms.IntegerField(
-        label=_("anonymous receipts"), min_value=0, max_value=1000,
+        label=_("anonymous receipts"),
+        min_value=0,
+        max_value=1000,
         help_text=_("0 switches the check off"),
     )
     anonymous_minutes = forms.IntegerField(label=_("minutes"), min_value=1, max_value=1440)

@@ -63,7 +63,10 @@ class LimitAlert(models.Model):
         PATTERN = "pattern", _("suspicious pattern")
 
     merchant = models.ForeignKey(
-        "merchants.Merchant", on_delete=models.CASCADE, related_name="+", db_index=False,
+        "merchants.Merchant",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
         verbose_name=_("merchant"),
     )
     created_at = models.DateTimeField(_("when"), default=timezone.now)
@@ -74,21 +77,37 @@ class LimitAlert(models.Model):
     total = models.BigIntegerField(_("total"), null=True, blank=True)
     threshold = models.BigIntegerField(_("threshold"), null=True, blank=True)
     receipt = models.ForeignKey(
-        "sales.Receipt", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        "sales.Receipt",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("receipt"),
     )
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="+", verbose_name=_("customer"),
+        "customers.Customer",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("customer"),
     )
     register = models.ForeignKey(
-        "merchants.Register", on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="+", verbose_name=_("register"),
+        "merchants.Register",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("register"),
     )
     cashier = models.CharField(_("cashier"), max_length=150, blank=True)
     staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="+", verbose_name=_("staff member"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("staff member"),
     )
     # A pattern is flagged once per customer and hour, a day's threshold once per day.
     dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)

@@ -166,11 +166,11 @@ def judge(settings: Settings, uses: list[Use], totals: dict[tuple[str, str], int
             if limit.scope == Scope.OPERATION:
                 total = use.amount
             before = total - use.amount
+            crossed_now = limit.scope == Scope.OPERATION or before <= (limit.soft or 0)
             if limit.hard is not None and total > limit.hard:
                 breaches.append(Breach(limit, use.subject, use.amount, total, hard=True))
-            elif limit.soft is not None and total > limit.soft:
-                if limit.scope == Scope.OPERATION or before <= limit.soft:
-                    breaches.append(Breach(limit, use.subject, use.amount, total, hard=False))
+            elif limit.soft is not None and total > limit.soft and crossed_now:
+                breaches.append(Breach(limit, use.subject, use.amount, total, hard=False))
     return breaches
 
 
