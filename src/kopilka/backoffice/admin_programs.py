@@ -226,6 +226,8 @@ PROGRAM_FIELDS = [
     "accrue_when_paid_with_bonuses",
     "return_spent_on_refund",
     "require_confirmation",
+    "require_name",
+    "require_birthday",
     "auto_enrol_online",
     "welcome_bonus",
     "welcome_lifetime_days",
@@ -279,6 +281,13 @@ PROGRAM_HELP = {
         "spending bonuses."
     ),
     "auto_enrol_online": _("Customers of the online shop join without signing up at a till."),
+    "require_name": _(
+        "The till does not register a customer without a first name, e.g. to greet them by "
+        "name in messages."
+    ),
+    "require_birthday": _(
+        "The till does not register a customer without a birthday, e.g. for a birthday bonus."
+    ),
     "welcome_bonus": _("Given once on joining, e.g. 100 bonuses; 0: none."),
     "welcome_lifetime_days": _(
         "E.g. 30: the welcome bonus burns 30 days after it is given; empty: it never burns."
@@ -539,6 +548,8 @@ class ProgramAdmin(MoneyFieldsMixin, InlinesThroughServices, NoDirectDeletes, Me
             {
                 "fields": [
                     "require_confirmation",
+                    "require_name",
+                    "require_birthday",
                     "auto_enrol_online",
                     "welcome_bonus",
                     "welcome_lifetime_days",
