@@ -62,3 +62,15 @@ def test_the_safe_operations_page_with_errors_answers_in_the_language(merchant, 
     texts = html_texts(answer.text)
     assert checker.problems(texts) == []
     assert any("число" in text for text in texts)  # the errors are there, in the language
+
+
+@pytest.mark.parametrize("language", ["ru", "uk"])
+def test_the_message_after_saving_is_in_the_language(merchant, language):
+    client, checker = client_in(merchant, language)
+    url = "/admin/catalog/category/add/"
+    data = {**page_form_data(client.get(url)), "name": "Билеты"}
+    answer = client.post(url, data, follow=True)
+    [message] = [str(m) for m in answer.context["messages"]]
+    assert "Билеты" in message
+    assert checker.problems([message]) == []
+    assert checker.problems(html_texts(answer.text)) == []
