@@ -9,6 +9,8 @@ staff member. Each has a soft threshold (the movement is booked and flagged) and
 
 from __future__ import annotations
 
+import functools
+import json
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -115,8 +117,14 @@ class Breach(NamedTuple):
 
 def settings_of(stored: dict | None) -> Settings:
     """The merchant's settings: the stored values (as `stored_form` writes them) over
-    `DEFAULTS`; a limit stored as {"soft": None, "hard": None} is switched off."""
-    stored = stored or {}
+    `DEFAULTS`; a limit stored as {"soft": None, "hard": None} is switched off. Read on
+    every sale, so each distinct stored form is worked out once."""
+    return _settings_of(json.dumps(stored or {}, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=1024)
+def _settings_of(stored_json: str) -> Settings:
+    stored = json.loads(stored_json)
     limits = []
     for operation, scope in OFFERED:
         soft, hard = DEFAULTS.get((operation, scope), (None, None))
@@ -158,10 +166,12 @@ def judge(settings: Settings, uses: list[Use], totals: dict[tuple[str, str], int
     including the movements (as the counters return it); per operation the movement alone.
     A day's soft threshold is flagged once, by the movement that crosses it."""
     breaches = []
+    by_pair: dict[tuple[str, str], list[Use]] = {}
+    for use in uses:
+        if use.amount > 0:
+            by_pair.setdefault((use.operation, use.scope), []).append(use)
     for limit in settings.limits:
-        for use in uses:
-            if (use.operation, use.scope) != (limit.operation, limit.scope) or use.amount <= 0:
-                continue
+        for use in by_pair.get((limit.operation, limit.scope), ()):
             total = totals.get((limit.name, use.subject), use.amount)
             if limit.scope == Scope.OPERATION:
                 total = use.amount
