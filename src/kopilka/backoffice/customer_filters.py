@@ -4,7 +4,7 @@ column of Customer (see customers.stats), so none of them reads receipts or lots
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -23,6 +23,7 @@ from unfold.contrib.filters.admin import (
 )
 
 from kopilka.customers.models import Group
+from kopilka.numfmt import NotANumber, parse_number
 from kopilka.programs.models import Level, LevelChange
 
 from .scoping import request_merchant
@@ -100,10 +101,8 @@ def minor_units(value) -> int | None:
     Beyond 10^30 every number is taken as 10^30 (with its sign): larger than any figure kept,
     and "1e999999" would not even survive the multiplication by 100."""
     try:
-        amount = Decimal(str(value).strip().replace(",", ".").replace(" ", ""))
-    except InvalidOperation:
-        return None
-    if not amount.is_finite():
+        amount = parse_number(value)
+    except NotANumber:
         return None
     if abs(amount) > HUGE:
         amount = HUGE.copy_sign(amount)
