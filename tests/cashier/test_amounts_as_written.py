@@ -27,6 +27,42 @@ def test_a_price_written_as_the_screen_writes_money_is_read_in_russian(cashier, 
     page = response.content.decode()
     assert response.status_code == 200, page
     assert f'id="total-subtotal">5{NB}000,00<' in page
+    assert f'name="line_price" class="num" value="5{NB}000,00"' in page
+
+
+def test_the_inputs_show_money_and_quantities_as_the_language_writes_them(
+    cashier, funded_customer, products
+):
+    form = receipt_form(("COFFEE", "Кофе", "2", "520.00"), ("MILK", "Молоко", "0.5", "99,00"))
+    form["q"] = "2000000000017"  # the customer's card: 500,00 bonuses, at most half payable
+    uk = cashier.post("/cashier/identify/", form, headers={"Accept-Language": "uk"})
+    uk = uk.content.decode()
+    assert 'name="line_qty" class="num qty" value="0,5"' in uk
+    assert 'name="line_price" class="num" value="520,00"' in uk
+    assert 'name="line_price" class="num" value="99,00"' in uk
+    assert 'id="spend" name="spend" class="num big" inputmode="decimal" value="500,00"' in uk
+    en = cashier.post("/cashier/identify/", form, headers={"Accept-Language": "en"})
+    en = en.content.decode()
+    assert 'name="line_qty" class="num qty" value="0.5"' in en
+    assert 'name="line_price" class="num" value="520.00"' in en
+    assert 'id="spend" name="spend" class="num big" inputmode="decimal" value="500.00"' in en
+
+
+def test_what_the_inputs_show_posts_back_as_the_same_receipt(cashier, products):
+    first = cashier.post(
+        "/cashier/receipt/",
+        receipt_form(("COFFEE", "Кофе", "1,5", "1234,5")),
+        headers={"Accept-Language": "ru"},
+    ).content.decode()
+    shown = first.split('name="line_price" class="num" value="')[1].split('"')[0]
+    qty = first.split('name="line_qty" class="num qty" value="')[1].split('"')[0]
+    assert (shown, qty) == (f"1{NB}234,50", "1,5")
+    again = cashier.post(
+        "/cashier/receipt/",
+        receipt_form(("COFFEE", "Кофе", qty, shown)),
+        headers={"Accept-Language": "ru"},
+    ).content.decode()
+    assert f'id="total-subtotal">1{NB}851,75<' in again  # 1,5 × 1 234,50
 
 
 @pytest.mark.parametrize(

@@ -78,10 +78,12 @@ def parse_qty(raw: str) -> Decimal:
 
 
 def money_input(kopecks: int | None) -> str:
-    """Kopecks as the screen's inputs show them: "89.90"."""
+    """Kopecks as the screen's inputs show them, the way the active language writes money
+    ("1 234,50" in Russian and Ukrainian, "1,234.50" in English), which `parse_money`
+    reads back."""
     if kopecks is None:
         return ""
-    return f"{Decimal(kopecks) / 100:.2f}"
+    return numfmt.money(kopecks)
 
 
 @dataclass(frozen=True)
