@@ -159,6 +159,8 @@ STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 LOGIN_URL = "admin:login"
+# A form sent from a page that is out of date: a page saying so and what to do, translated.
+CSRF_FAILURE_VIEW = "kopilka.bad_requests.csrf_failure"
 # Behind a proxy that terminates TLS and sets X-Forwarded-Proto (and strips a client's own),
 # KOPILKA_TLS_PROXY=1 lets Django know the request was https: CSRF's origin check on sign-in
 # and the links in letters depend on it.
