@@ -36,6 +36,7 @@ from kopilka.programs.models import (
 from kopilka.rules.model import GIVES_BONUSES, GIVES_DISCOUNT_STEPS, GIVES_LEVEL_DISCOUNT
 
 from . import card_moves, program_templates
+from .actor_columns import ShowsActors
 from .formatting import MONEY_LABELS, MoneyField, MoneyFieldsMixin, money, money_column
 from .rows import Column, RowsField
 from .scoping import (
@@ -858,7 +859,7 @@ class LevelAssignmentEndForm(forms.ModelForm):
 
 
 @admin.register(LevelAssignment)
-class LevelAssignmentAdmin(MerchantScopedAdmin):
+class LevelAssignmentAdmin(ShowsActors, MerchantScopedAdmin):
     """A level given by hand (audited). Once given it stays as history: its end can be moved
     (to now, which ends it, or later), with a reason; a later assignment takes over."""
 
