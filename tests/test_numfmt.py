@@ -176,3 +176,19 @@ def test_what_money_prints_reads_back_as_the_same_amount(language, kopecks):
     with translation.override(language):
         for currency in (None, "RUB", "UAH", "XYZ"):
             assert numfmt.parse_number(numfmt.money(kopecks, currency)) * 100 == kopecks
+
+
+@pytest.mark.parametrize(
+    ("language", "moment", "day"),
+    [
+        ("ru", "01.12.2026 09:05", "01.12.2026"),
+        ("uk", "01.12.2026 09:05", "01.12.2026"),
+        ("en", "12/01/2026 9:05 a.m.", "12/01/2026"),
+    ],
+)
+def test_a_table_cell_of_a_moment_or_a_day_reads_as_the_language_writes_it(language, moment, day):
+    import datetime
+
+    with translation.override(language):
+        assert numfmt.cell(datetime.datetime(2026, 12, 1, 9, 5)) == moment
+        assert numfmt.cell(datetime.date(2026, 12, 1)) == day

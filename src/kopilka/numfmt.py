@@ -23,10 +23,11 @@ customer list's filters, the import of opening balances) reads through it.
 
 from __future__ import annotations
 
+import datetime
 import re
 from decimal import Decimal, InvalidOperation
 
-from django.utils.formats import get_format, number_format
+from django.utils.formats import date_format, get_format, number_format
 from django.utils.translation import gettext, pgettext
 
 HUNDRED = Decimal(100)
@@ -162,7 +163,13 @@ class Percent(Decimal):
 
 
 def cell(value) -> str:
-    """A table cell as it reads: typed figures formatted, counts grouped, text as it is."""
+    """A table cell as it reads: typed figures formatted, counts grouped, moments and days as
+    the active language writes them ("01.12.2026 10:00"; exports keep them as real dates),
+    text as it is."""
+    if isinstance(value, datetime.datetime):
+        return date_format(value, "SHORT_DATETIME_FORMAT")
+    if isinstance(value, datetime.date):
+        return date_format(value, "SHORT_DATE_FORMAT")
     if isinstance(value, Money):
         return money_units(value)
     if isinstance(value, Points):
