@@ -165,17 +165,20 @@ def _problem_page(
         return _refused(request, status, code, title, f"{message} {what_to_do}")
     from django.contrib import admin
 
-    user = getattr(request, "user", None)
-    inside = request.path.startswith("/admin/") and getattr(user, "is_staff", False)
-    context = {
-        **admin.site.each_context(request),
-        "title": title,
-        "message": message,
-        "what_to_do": what_to_do,
-        "again": again,
-    }
-    template = "backoffice/problem.html" if inside else "problem.html"
-    return TemplateResponse(request, template, context, status=status).render()
+    try:  # the page reads the signed-in user and the back office's menu from the database
+        user = getattr(request, "user", None)
+        inside = request.path.startswith("/admin/") and getattr(user, "is_staff", False)
+        context = {
+            **admin.site.each_context(request),
+            "title": title,
+            "message": message,
+            "what_to_do": what_to_do,
+            "again": again,
+        }
+        template = "backoffice/problem.html" if inside else "problem.html"
+        return TemplateResponse(request, template, context, status=status).render()
+    except DATABASE_DOWN as error:
+        return database_unavailable(request, error)
 
 
 def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
