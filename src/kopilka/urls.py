@@ -26,3 +26,5 @@ urlpatterns = [
 # A body or form larger than Django accepts: 413, shown the way each face shows errors.
 handler400 = "kopilka.bad_requests.bad_request"
 handler403 = "kopilka.backoffice.views.permission_denied"
+# A missing page: in the back office's style, in the reader's language (bad_requests).
+handler404 = "kopilka.bad_requests.page_not_found"

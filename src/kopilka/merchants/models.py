@@ -221,7 +221,8 @@ class AuditEvent(models.Model):
         return gettext("%(action)s: %(object)s, %(actor)s") % {
             "action": self.get_action_display(),
             "object": f"{self.object_type}#{self.object_id}",
-            "actor": self.actor,
+            # as people read it when the back office has looked it up (actors.actor_label)
+            "actor": getattr(self, "actor_label", None) or self.actor,
         }
 
 
