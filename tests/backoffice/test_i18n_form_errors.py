@@ -12,7 +12,7 @@ from tests.i18n_check import Checker, data_words_of, html_texts
 from .admin_client import page_form_data, staff_user
 from .test_admin_pages import OUR_ADMINS, one_of_everything  # noqa: F401  (a fixture)
 
-pytestmark = pytest.mark.usefixtures("one_of_everything")
+pytestmark = [pytest.mark.usefixtures("one_of_everything"), pytest.mark.sqlite_only]
 
 REQUIRED = {"ru": "Обязательное поле.", "uk": "Обов'язкове поле."}
 MANAGEMENT = ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS", "MAX_NUM_FORMS")

@@ -8,6 +8,8 @@ from tests.i18n_check import Checker, data_words_of, html_texts
 
 from .conftest import receipt_form
 
+pytestmark = pytest.mark.sqlite_only  # the words do not depend on the database
+
 
 @pytest.mark.parametrize("language", ["ru", "uk"])
 def test_the_cashier_screens_error_answers_are_in_the_language(
