@@ -177,3 +177,46 @@ PAGE_TEXTS_JS = """
   return out;
 }
 """
+
+
+SKIPPED_TAGS = {"script", "style", "noscript", "template", "code", "pre", "kbd", "samp", "textarea"}
+TEXT_ATTRIBUTES = ("placeholder", "title", "aria-label", "alt", "data-placeholder")
+
+
+def html_texts(html: str) -> list[str]:
+    """What `PAGE_TEXTS_JS` reads in a browser, read from an answer's HTML (a page or an htmx
+    fragment): text outside scripts, styles, code and icons, the readable attributes, the
+    values of submit buttons."""
+    from html.parser import HTMLParser
+
+    void = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source"}
+
+    class Texts(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.out: list[str] = []
+            self.stack: list[bool] = []  # per open element: whether its text is skipped
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            for name in TEXT_ATTRIBUTES:
+                if (attrs.get(name) or "").strip():
+                    self.out.append(attrs[name].strip())
+            if tag == "input" and attrs.get("type") in ("submit", "button") and attrs.get("value"):
+                self.out.append(attrs["value"])
+            if tag in void:
+                return
+            icon = any(c.startswith("material-symbols") for c in (attrs.get("class") or "").split())
+            self.stack.append(tag in SKIPPED_TAGS or icon or bool(self.stack and self.stack[-1]))
+
+        def handle_endtag(self, tag):
+            if tag not in void and self.stack:
+                self.stack.pop()
+
+        def handle_data(self, data):
+            if data.strip() and not (self.stack and self.stack[-1]):
+                self.out.append(data.strip())
+
+    parser = Texts()
+    parser.feed(html)
+    return parser.out

@@ -106,3 +106,13 @@ def test_the_back_office_says_so_on_a_page(server_without_database):
     )
     assert status == 503
     assert "Немає зв’язку з базою даних" in body
+
+
+def test_a_missing_page_without_the_database_says_so_rather_than_failing(server_without_database):
+    status, headers, body = answer(
+        f"{server_without_database}/no-such-page/",
+        headers={"Cookie": SESSION, "Accept-Language": "ru"},
+    )
+    assert status == 503
+    assert headers["Retry-After"] == "5"
+    assert "Нет связи с базой данных" in body

@@ -113,3 +113,82 @@ def test_template_filters():
 def test_empty_values_show_nothing():
     assert numfmt.money(None) == numfmt.points(None) == numfmt.percent(None) == ""
     assert numfmt.count("") == ""
+
+
+# --- reading numbers back (numfmt.parse_number) ------------------------------------------------
+
+NNB = "\u202f"
+
+
+@pytest.mark.parametrize(
+    ("language", "typed", "expected"),
+    [
+        ("ru", f"5{NB}000,00{NB}₽", Decimal("5000.00")),
+        ("ru", f"5{NNB}000,00 ₽", Decimal("5000.00")),
+        ("ru", "5 000,00", Decimal("5000.00")),
+        ("ru", "5,000.00", Decimal("5000.00")),
+        ("ru", "5,5", Decimal("5.5")),
+        ("ru", "5,000", Decimal("5")),  # a comma is the decimal mark in Russian
+        ("ru", "-12,5", Decimal("-12.5")),
+        ("ru", f"0,99{NB}XYZ", Decimal("0.99")),
+        ("uk", f"2{NB}529{NB}957,00{NB}₴", Decimal("2529957.00")),
+        ("en", "5,000", Decimal("5000")),  # a comma groups thousands in English
+        ("en", "₽1,234.50", Decimal("1234.50")),
+        ("en", "-$5.00", Decimal("-5.00")),
+        ("en", "89,90", Decimal("89.90")),
+        ("en", "1 200", Decimal("1200")),
+    ],
+)
+def test_parse_number_reads_what_people_and_our_formats_write(language, typed, expected):
+    with translation.override(language):
+        assert numfmt.parse_number(typed) == expected
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "",
+        " ",
+        "₽",
+        "12a",
+        "1.2.3",
+        "5 00",
+        "50 00,00",
+        "1e5",
+        "NaN",
+        "Infinity",
+        "--5",
+        "₽-5",
+        "5,0,0",
+        "0,001,5",
+        "١٢",
+    ],
+)
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_parse_number_refuses_what_is_not_a_number(language, typed):
+    with translation.override(language), pytest.raises(numfmt.NotANumber):
+        numfmt.parse_number(typed)
+
+
+@pytest.mark.parametrize("language", ["ru", "uk", "en"])
+@pytest.mark.parametrize("kopecks", [0, 99, 123450, 500000, 252995700, -500])
+def test_what_money_prints_reads_back_as_the_same_amount(language, kopecks):
+    with translation.override(language):
+        for currency in (None, "RUB", "UAH", "XYZ"):
+            assert numfmt.parse_number(numfmt.money(kopecks, currency)) * 100 == kopecks
+
+
+@pytest.mark.parametrize(
+    ("language", "moment", "day"),
+    [
+        ("ru", "01.12.2026 09:05", "01.12.2026"),
+        ("uk", "01.12.2026 09:05", "01.12.2026"),
+        ("en", "12/01/2026 9:05 a.m.", "12/01/2026"),
+    ],
+)
+def test_a_table_cell_of_a_moment_or_a_day_reads_as_the_language_writes_it(language, moment, day):
+    import datetime
+
+    with translation.override(language):
+        assert numfmt.cell(datetime.datetime(2026, 12, 1, 9, 5)) == moment
+        assert numfmt.cell(datetime.date(2026, 12, 1)) == day

@@ -7,7 +7,11 @@ problem document for the API, the message bar for the cashier screen, a page oth
   compare, is a 400 before a filter, search or form hands it to the database;
 * `DatabaseUnavailable`: a view that cannot reach the database answers 503 with Retry-After,
   so a till sends the same request (same Idempotency-Key) again and a cashier's receipt stays
-  on the screen (the API's own handler answers the same, `pos.problems`).
+  on the screen (the API's own handler answers the same, `pos.problems`);
+* `page_not_found` (`urls.handler404`) and `csrf_failure` (settings.CSRF_FAILURE_VIEW): a
+  missing page, and a form sent from a page that is out of date (its CSRF token no longer
+  matches: open too long, or signed in or out in another tab), are pages in the back office's
+  style saying what to do, not Django's bare English pages.
 
 The API answers its own oversized bodies with a problem document (`pos.problems`); this
 handler sees what is refused before a view runs (the back office's and the cashier screen's
@@ -23,6 +27,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext
 from django.views import defaults
 
@@ -140,3 +145,69 @@ class DatabaseUnavailable:
         if isinstance(exception, DATABASE_DOWN):
             return database_unavailable(request, exception)
         return None
+
+
+def _problem_page(
+    request: HttpRequest,
+    status: int,
+    code: str,
+    title: str,
+    message: str,
+    what_to_do: str,
+    again: str = "",
+) -> HttpResponse:
+    """A page in the back office's style: inside the back office for signed-in staff there,
+    unfold's signed-out layout elsewhere (the sign-in page, the till's sign-in, any address);
+    the API's problem document and the till's message bar as `_refused` answers."""
+    if request.path.startswith("/api/") or (
+        request.path.startswith("/cashier/") and request.headers.get("HX-Request")
+    ):
+        return _refused(request, status, code, title, f"{message} {what_to_do}")
+    from django.contrib import admin
+
+    try:  # the page reads the signed-in user and the back office's menu from the database
+        user = getattr(request, "user", None)
+        inside = request.path.startswith("/admin/") and getattr(user, "is_staff", False)
+        context = {
+            **admin.site.each_context(request),
+            "title": title,
+            "message": message,
+            "what_to_do": what_to_do,
+            "again": again,
+        }
+        template = "backoffice/problem.html" if inside else "problem.html"
+        return TemplateResponse(request, template, context, status=status).render()
+    except DATABASE_DOWN as error:
+        return database_unavailable(request, error)
+
+
+def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    """404: no such page (a mistyped or old address, a link to something removed)."""
+    return _problem_page(
+        request,
+        404,
+        "not_found",
+        gettext("Page not found"),
+        gettext("There is no such page, or it has moved."),
+        gettext("Check the address, or start again from the home page."),
+    )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """403 from Django's CSRF check: the form came from a page that is out of date (open too
+    long, signed in or out since in another tab) or without the site's cookie."""
+    return _problem_page(
+        request,
+        403,
+        "page_out_of_date",
+        gettext("The page is out of date"),
+        gettext(
+            "The form was sent from a page that was open too long, or from before you signed "
+            "in or out in another tab. Nothing was saved."
+        ),
+        gettext(
+            "Reload the page, enter the data again and send it. If this happens every time, "
+            "allow this site to keep cookies in the browser."
+        ),
+        again=request.get_full_path(),
+    )

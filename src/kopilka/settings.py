@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.templatetags.static import static
 from django.utils.translation import gettext_lazy as _
 
 from kopilka import bounds
@@ -159,6 +160,8 @@ STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 LOGIN_URL = "admin:login"
+# A form sent from a page that is out of date: a page saying so and what to do, translated.
+CSRF_FAILURE_VIEW = "kopilka.bad_requests.csrf_failure"
 # Behind a proxy that terminates TLS and sets X-Forwarded-Proto (and strips a client's own),
 # KOPILKA_TLS_PROXY=1 lets Django know the request was https: CSRF's origin check on sign-in
 # and the links in letters depend on it.
@@ -215,14 +218,6 @@ LOGGING = {
 }
 
 # The back office's look and navigation (django-unfold).
-
-
-def _static(path: str) -> str:
-    from django.templatetags.static import static
-
-    return static(path)
-
-
 UNFOLD = {
     "SITE_TITLE": _("Kopilka"),
     "SITE_HEADER": _("Kopilka"),
@@ -231,7 +226,8 @@ UNFOLD = {
     "SHOW_LANGUAGES": True,
     "SHOW_VIEW_ON_SITE": False,
     "DASHBOARD_CALLBACK": "kopilka.backoffice.dashboard.dashboard_callback",
-    "STYLES": [lambda request: _static("kopilka/backoffice/backoffice.css")],
+    # The back office's own few style rules (the program page's levels at 1366 px).
+    "STYLES": [lambda request: static("kopilka/backoffice/backoffice.css")],
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": False,

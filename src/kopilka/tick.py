@@ -9,7 +9,9 @@
    whose points changed outside sales and refunds (`customers.stats`);
 7. rollups: the daily figures the reports read, rebuilt for the days that changed;
 8. reminders: the "bonuses expiring" events of step 3 sent to customers who agreed to
-   messages, for merchants who switched reminders on (`sales.reminders`).
+   messages, for merchants who switched reminders on (`sales.reminders`);
+9. limit counters: the safe operations' day counters of past days removed
+   (`limits.services.sweep_usage`).
 
 Each step works in short batched transactions and is idempotent, so the job may run twice,
 in parallel with itself, or again after a crash: it finishes what is left. Correctness never
@@ -24,6 +26,7 @@ from datetime import datetime
 
 from kopilka.customers import stats as customer_stats
 from kopilka.ledger import jobs
+from kopilka.limits.services import sweep_usage
 from kopilka.programs.birthdays import grant_birthday_bonuses
 from kopilka.programs.level_changes import record_level_changes
 from kopilka.reports import rollups
@@ -80,7 +83,11 @@ def run(
         f"reminders: {reminders.sent} sent, {reminders.skipped} not for sending, "
         f"{reminders.failed} failed (tried again next run), {time.monotonic() - started:.2f}s"
     )
+    started = time.monotonic()
+    counters = sweep_usage(now=now)
+    say(f"limit counters: {counters} of past days removed, {time.monotonic() - started:.2f}s")
     return {
+        "limit_counters": counters,
         "expiries": expiries,
         "holds": holds,
         "outbox": outbox,

@@ -32,8 +32,15 @@ def page_form_data(response) -> dict:
         shown.extend(inline.formset.forms)
     data: dict = {}
     for form in shown:
-        for name, field in form.fields.items():
-            data.update(_field_data(form[name], field))
+        data.update(form_data(form))
+    return data
+
+
+def form_data(form) -> dict:
+    """What submitting one form as it was rendered would post."""
+    data: dict = {}
+    for name, field in form.fields.items():
+        data.update(_field_data(form[name], field))
     return data
 
 

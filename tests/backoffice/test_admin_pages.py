@@ -8,6 +8,7 @@ from django.contrib import admin
 from kopilka.catalog import services as catalog
 from kopilka.customers.card_types import card_type_create
 from kopilka.ledger import services as ledger
+from kopilka.limits.models import LimitAlert
 from kopilka.merchants.models import Role
 from kopilka.programs import services as programs
 from kopilka.programs.models import Campaign, CampaignUse, LevelChange
@@ -17,7 +18,14 @@ from tests.ledger.helpers import locked
 
 from .admin_client import staff_user
 
-OUR_MODULES = ("admin_catalog", "admin_merchants", "admin_programs", "admin_ledger", "admin_pos")
+OUR_MODULES = (
+    "admin_catalog",
+    "admin_merchants",
+    "admin_programs",
+    "admin_ledger",
+    "admin_pos",
+    "safe_operations",
+)
 OUR_ADMINS = sorted(
     (
         (model._meta.app_label, model._meta.model_name)
@@ -58,6 +66,19 @@ def one_of_everything(merchant, store, register, program, make_customer):
     locked(account, ledger.hold, amount=100, actor=SYSTEM)
     CampaignUse.objects.create(campaign=campaign, customer=customer, receipt=receipt)
     LevelChange.objects.create(program=program, customer=customer, to_level=level, reason="manual")
+    LimitAlert.objects.create(
+        merchant=merchant,
+        kind=LimitAlert.Kind.SOFT,
+        rule="accrual:card",
+        subject=str(customer.pk),
+        amount=100,
+        total=200,
+        threshold=150,
+        receipt=receipt,
+        customer=customer,
+        register=register,
+        cashier="Анна",
+    )
 
 
 @pytest.mark.parametrize("role", [Role.OWNER, Role.AUDITOR])

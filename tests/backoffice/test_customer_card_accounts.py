@@ -308,3 +308,33 @@ def test_status_actions_of_another_merchants_customer_are_not_found(
     assert client.post(card_url(anna, "status/confirm/")).status_code == 404
     assert client.post(card_url(anna, "accounts/open/")).status_code == 404
     assert Customer.objects.get(pk=anna.pk).status == Customer.Status.PENDING
+
+
+def test_a_marketers_small_credits_stop_at_the_staff_members_day_limit_with_a_message(
+    client, merchant, program, make_customer
+):
+    from kopilka.limits import safe
+    from kopilka.limits.models import LimitAlert
+    from kopilka.limits.services import safe_operations_set
+
+    chosen = {pair: (None, None) for pair in safe.OFFERED}
+    chosen[(safe.Operation.MANUAL_CREDIT, safe.Scope.STAFF)] = (2_000_00, 3_000_00)
+    safe_operations_set(merchant=merchant, limits=chosen, patterns=safe.Patterns(), actor=SYSTEM)
+    anna, boris = make_customer(), make_customer()
+    signed_in(client, merchant, Role.MARKETER)
+    form = {"account": "new", "amount": "1 000", "reason": "жалоба", "direction": "credit"}
+    for customer in (anna, anna, boris):
+        client.post(card_url(customer, "adjust/"), form, HTTP_HX_REQUEST="true")
+    response = client.post(card_url(boris, "adjust/"), form, HTTP_HX_REQUEST="true")
+    [(level, text)] = response.context["notes"]
+    assert level == messages.ERROR
+    assert text.replace("\xa0", " ") == (
+        "Отклонено лимитом безопасных операций «Ручное начисление по одному сотруднику за "
+        "день»: не более 3 000,00, с этой операцией 4 000,00. Обратитесь к владельцу или "
+        "администратору."
+    )
+    credited = Entry.objects.filter(kind=EntryKind.MANUAL_CREDIT)
+    assert sum(credited.values_list("amount", flat=True)) == 3_000_00
+    alerts = LimitAlert.objects.order_by("id").values_list("kind", "customer_id", "total")
+    # the third credit (Борис) passed 2 000,00; the fourth was refused
+    assert list(alerts) == [("soft", boris.pk, 3_000_00), ("refused", boris.pk, 4_000_00)]

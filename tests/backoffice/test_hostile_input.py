@@ -9,7 +9,7 @@ from django.utils import translation
 from kopilka.customers.models import Group
 from kopilka.merchants.models import Role
 
-from .admin_client import page_form_data, staff_user
+from .admin_client import form_data, page_form_data, staff_user
 from .test_admin_pages import OUR_ADMINS, one_of_everything  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.usefixtures("one_of_everything")
@@ -84,3 +84,23 @@ def test_every_change_form_survives_hostile_values_in_each_field(merchant, app, 
             if status >= 500:
                 failures.append((name, value, status))
     assert failures == []
+
+
+def test_the_safe_operations_page_refuses_hostile_values_and_keeps_the_settings(merchant):
+    owner = Client(raise_request_exception=False)
+    owner.force_login(staff_user(merchant, Role.OWNER))
+    page = owner.get("/admin/safe-operations/")
+    data = form_data(page.context["form"])
+    assert "accrual__card__hard" in data
+    failures = []
+    for name in data:
+        zero = ["0"] if "__" in name else []  # no threshold is empty; 0 switches a pattern off
+        for value in [*HOSTILE[1:], *FORM_HOSTILE, "-5", *zero]:
+            answer = owner.post("/admin/safe-operations/", {**data, name: value})
+            # the form again with its error; a NUL character: the refusal page (400)
+            expected = 400 if "\x00" in value else 200
+            if answer.status_code != expected:
+                failures.append((name, value, answer.status_code))
+    assert failures == []
+    merchant.refresh_from_db()
+    assert merchant.safe_operations == {}

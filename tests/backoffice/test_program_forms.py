@@ -359,3 +359,44 @@ def test_the_inlines_offer_only_the_merchants_own_segments(owner, merchant, prog
         page = owner.get(url).content.decode()
         assert "Наш бар" in page and ours.name in page
         assert "Чужой бар" not in page
+
+
+# --- a new program: where its percents, steps and levels are -----------------------------------
+
+
+def test_the_add_form_says_percents_steps_and_levels_come_on_the_programs_page(owner, merchant):
+    add = owner.get("/admin/programs/program/add/").content.decode()
+    assert 'id="program-add-hint"' in add
+    assert "Проценты, ступени и уровни — следующим шагом" in add
+    assert "откроется сразу после сохранения" in html.unescape(add)
+    program = programs.program_create(merchant=merchant, name="Бонусы", actor=SYSTEM)
+    change = owner.get(f"/admin/programs/program/{program.pk}/change/").content.decode()
+    assert 'id="program-add-hint"' not in change and 'id="levels-group"' in change
+
+
+@pytest.mark.parametrize(
+    ("kind", "tables"),
+    [
+        ("bonus", ["accrual_rules", "segment_caps", "levels"]),
+        ("accumulative_discount", ["discount_steps", "levels"]),
+    ],
+)
+def test_saving_a_new_program_opens_its_page_with_the_tables_of_its_kind(
+    owner, merchant, kind, tables
+):
+    data = page_form_data(owner.get("/admin/programs/program/add/"))
+    data.update(name="Новая", kind=kind, _save="1")
+    response = owner.post("/admin/programs/program/add/", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    program = Program.objects.get(name="Новая")
+    assert response.url == f"/admin/programs/program/{program.pk}/change/"
+    page = owner.get(response.url).content.decode()
+    for table in tables:
+        assert f'id="{table}-group"' in page
+
+
+def test_save_and_add_another_still_goes_to_a_new_form(owner, merchant):
+    data = page_form_data(owner.get("/admin/programs/program/add/"))
+    data.update(name="Ещё одна", _addanother="1")
+    response = owner.post("/admin/programs/program/add/", data)
+    assert response.status_code == 302 and response.url == "/admin/programs/program/add/"

@@ -2,7 +2,9 @@
 who may see them."""
 
 import csv
+import html
 import io
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -176,3 +178,64 @@ def test_the_simulator_refuses_a_period_too_long_for_a_page(merchant, actor, his
         "/admin/reports/simulator/", {"start": "2024-01-01", "end": "2026-03-04"}
     )
     assert page.context["form"].errors and page.context["table"] == []
+
+
+ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+def visible_text(page: str) -> str:
+    """The page's text without its markup, scripts and styles (attributes, links and the
+    chart's data are not read by people)."""
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+@pytest.mark.parametrize(
+    ("language", "written"), [("ru", "%d.%m.%Y %H:%M"), ("uk", "%d.%m.%Y %H:%M")]
+)
+def test_cards_at_risk_show_their_burn_dates_as_the_language_writes_them(
+    merchant, actor, history, language, written
+):
+    from zoneinfo import ZoneInfo
+
+    from django.db import transaction
+
+    from kopilka.ledger import locks
+    from kopilka.ledger import services as ledger
+    from kopilka.ledger.models import Account
+    from kopilka.reports import selectors
+
+    account = Account.objects.filter(merchant=merchant).order_by("pk").first()
+    now = datetime.now(UTC)
+    with transaction.atomic():
+        [locked] = locks.lock_accounts([account.pk])
+        ledger.credit(account=locked, amount=4200, actor=actor, lifetime_days=3, now=now)
+    [risk] = selectors.bonuses_at_risk(merchant=merchant, now=now, within_days=7)
+    local = risk.first_expiry.astimezone(ZoneInfo(merchant.time_zone))
+    client = staff_client(merchant, actor, "marketer")
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
+
+    page = client.get("/admin/reports/at-risk/", {"days": 7}).content.decode()
+    text = visible_text(page)
+    assert local.strftime(written) in text  # "01.12.2026 10:00"
+    assert not ISO_DATE.search(text), ISO_DATE.search(text)
+
+    export = client.get("/admin/reports/at-risk/", {"days": 7, "export": "xlsx"})
+    row = list(load_workbook(io.BytesIO(export.content)).active.iter_rows(values_only=True))[1]
+    assert row[8] == local.replace(tzinfo=None, second=0, microsecond=0)  # a real date cell
+
+
+@pytest.mark.parametrize("language", ["ru", "uk"])
+def test_no_report_page_shows_an_iso_date(merchant, actor, history, language):
+    client = staff_client(merchant, actor, "owner")
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
+    for path, query in [
+        ("customers/", PERIOD),
+        ("bonuses/", PERIOD),
+        ("at-risk/", {"days": 365}),
+        ("levels/", {}),
+        ("campaigns/", {}),
+        ("simulator/", {}),
+    ]:
+        text = visible_text(client.get(f"/admin/reports/{path}", query).content.decode())
+        assert not ISO_DATE.search(text), (path, ISO_DATE.findall(text))

@@ -48,7 +48,7 @@ def test_a_cashier_identifies_a_customer_spends_bonuses_confirms_and_sees_the_ne
     page.keyboard.press("Tab")
     expect(page.locator("#total-subtotal")).to_have_text("1\xa0040,00")
     expect(page.locator("#max-spend")).to_have_text("500,00")
-    expect(page.locator("#spend")).to_have_value("500.00")  # the maximum by default
+    expect(page.locator("#spend")).to_have_value("500,00")  # the maximum, as Russian writes it
 
     page.fill("#spend", "300")
     page.keyboard.press("Tab")

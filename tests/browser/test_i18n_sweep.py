@@ -30,6 +30,8 @@ from kopilka.programs.models import Program
 from tests.conftest import SYSTEM
 from tests.i18n_check import PAGE_TEXTS_JS, Checker, data_words_of
 
+pytestmark = pytest.mark.sqlite_only  # the words do not depend on the database
+
 STAFF_NAMES = {
     Role.OWNER: "владелец",
     Role.ADMIN: "администратор",

@@ -150,3 +150,40 @@ def test_a_birthday_in_the_future_or_not_a_date_is_refused_in_the_form(cashier, 
         assert response.status_code == 422, typed
         assert 'id="register-form"' in response.content.decode()
     assert not Customer.objects.exists()
+
+
+@pytest.fixture
+def asking_program(bonus_program, actor):
+    """A program that asks new customers for their name and birthday."""
+    return programs.program_update(
+        program=bonus_program, actor=actor, require_name=True, require_birthday=True
+    )
+
+
+def test_a_program_that_asks_for_name_and_birthday_marks_them_required_on_the_form(
+    cashier, asking_program
+):
+    page = cashier.get("/cashier/customer/new/").content.decode()
+    assert 'name="first_name" value="" autocomplete="off" required' in page
+    assert 'name="birthday" type="date" value="" required' in page
+
+
+def test_a_registration_without_what_the_program_asks_for_is_refused_and_registers_nobody(
+    cashier, asking_program
+):
+    response = cashier.post(
+        "/cashier/customer/new/", {"phone": "8 916 555-12-34", **receipt_form()}
+    )
+    assert response.status_code == 422
+    assert response.content.decode().count("This field is required.") == 2
+    assert not Customer.objects.exists()
+    cashier.post(
+        "/cashier/customer/new/",
+        {
+            "phone": "8 916 555-12-34",
+            "first_name": "Олег",
+            "birthday": "1990-05-17",
+            **receipt_form(),
+        },
+    )
+    assert Customer.objects.get().birthday.isoformat() == "1990-05-17"

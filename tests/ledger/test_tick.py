@@ -360,6 +360,7 @@ def test_the_command_prints_one_line_per_step(account, actor):
         "customer balances",
         "rollups",
         "reminders",
+        "limit counters",
     ]
     assert lines[0].startswith("expiries: 1 lots written off, 1000 points")
     assert lines[2].startswith("outbox: 1 new")

@@ -352,3 +352,27 @@ def test_history_of_an_unknown_or_absurd_id_is_a_404(till, ivan):
         response = till.get(f"/customers/{pk}/history")
         assert response.status_code == 404
         assert problem_of(response)["code"] == "customer_not_found"
+
+
+def test_a_program_asking_for_name_and_birthday_refuses_a_registration_without_them(
+    till, program, actor
+):
+    from kopilka.programs import services as programs
+    from kopilka.sales.desk import details_missing
+
+    programs.program_update(program=program, actor=actor, require_name=True, require_birthday=True)
+    response = till.post("/customers", {"phone": "8 916 555-44-33", "first_name": " "})
+    assert response.status_code == 422
+    problem = problem_of(response)
+    assert problem["code"] == "details_required"
+    assert problem["fields"] == ["first_name", "birthday"]
+    assert problem["detail"] == (
+        "Программа лояльности просит указать имя и дату рождения нового покупателя."
+    )
+    from kopilka.customers.models import Customer
+
+    assert not Customer.objects.filter(phone="+79165554433").exists()
+    body = {"phone": "8 916 555-44-33", "first_name": "Олег", "birthday": "1990-05-17"}
+    assert till.post("/customers", body).status_code == 201
+    program.enabled = False
+    assert details_missing(program, first_name="", birthday=None) == []

@@ -13,6 +13,7 @@ from . import (  # noqa: F401
     admin_merchants,
     admin_pos,
     admin_programs,
+    safe_operations,
     start,
 )
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kopilka.ledger.models import Account, Entry, Hold, Lot
 
+from .actor_columns import ShowsActors
 from .formatting import money, money_column
 from .scoping import ReadOnlyAdmin
 
@@ -59,7 +60,7 @@ class LotAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Entry)
-class EntryAdmin(ReadOnlyAdmin):
+class EntryAdmin(ShowsActors, ReadOnlyAdmin):
     list_display = [
         "created_at",
         "account",

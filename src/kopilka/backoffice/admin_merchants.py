@@ -20,6 +20,7 @@ from unfold.widgets import (
 from kopilka.merchants import services
 from kopilka.merchants.models import AuditEvent, Merchant, Register, Role, StaffMember, Store
 
+from .actor_columns import ShowsActors
 from .scoping import (
     MerchantScopedAdmin,
     ReadOnlyAdmin,
@@ -313,7 +314,7 @@ class StaffMemberAdmin(MerchantScopedAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
+class AuditEventAdmin(ShowsActors, ReadOnlyAdmin):
     list_display = ["created_at", "actor", "action", "object_type", "object_id", "reason"]
     list_filter = ["action", "object_type"]
     search_fields = ["actor", "action", "object_id", "reason"]

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.utils.formats import number_format
@@ -36,6 +37,7 @@ from kopilka.programs.models import (
 from kopilka.rules.model import GIVES_BONUSES, GIVES_DISCOUNT_STEPS, GIVES_LEVEL_DISCOUNT
 
 from . import card_moves, program_templates
+from .actor_columns import ShowsActors
 from .formatting import (
     MONEY_LABELS,
     MoneyField,
@@ -233,6 +235,8 @@ PROGRAM_FIELDS = [
     "accrue_when_paid_with_bonuses",
     "return_spent_on_refund",
     "require_confirmation",
+    "require_name",
+    "require_birthday",
     "auto_enrol_online",
     "welcome_bonus",
     "welcome_lifetime_days",
@@ -286,6 +290,13 @@ PROGRAM_HELP = {
         "spending bonuses."
     ),
     "auto_enrol_online": _("Customers of the online shop join without signing up at a till."),
+    "require_name": _(
+        "The till does not register a customer without a first name, e.g. to greet them by "
+        "name in messages."
+    ),
+    "require_birthday": _(
+        "The till does not register a customer without a birthday, e.g. for a birthday bonus."
+    ),
     "welcome_bonus": _("Given once on joining, e.g. 100 bonuses; 0: none."),
     "welcome_lifetime_days": _(
         "E.g. 30: the welcome bonus burns 30 days after it is given; empty: it never burns."
@@ -544,6 +555,8 @@ class ProgramAdmin(MoneyFieldsMixin, InlinesThroughServices, NoDirectDeletes, Me
             {
                 "fields": [
                     "require_confirmation",
+                    "require_name",
+                    "require_birthday",
                     "auto_enrol_online",
                     "welcome_bonus",
                     "welcome_lifetime_days",
@@ -563,12 +576,28 @@ class ProgramAdmin(MoneyFieldsMixin, InlinesThroughServices, NoDirectDeletes, Me
     actions = ["move_balances"]
     actions_list = ["from_template"]
 
+    # The add form says where the percents, steps, caps and levels are (after the first save).
+    change_form_after_template = "backoffice/program_add_hint.html"
+
     def get_inlines(self, request, obj):
         """The figures of the program's kind as saved (a new program gets them once saved:
-        its kind decides which)."""
+        its kind decides which).
+
+        Not on the add form: which tables the page holds and which columns a level has
+        depend on the kind as saved (a level's cashback or discount, accrual steps or
+        discount steps), and the services check each row against the stored program. The
+        add form says so (program_add_hint.html), and saving a new program opens its page,
+        with the tables of its kind, instead of the list."""
         if obj is None:
             return []
         return [inline for inline, kinds in PROGRAM_INLINES if obj.kind in kinds]
+
+    def response_add(self, request, obj, post_url_continue=None):
+        chose_elsewhere = {"_addanother", "_continue", IS_POPUP_VAR} & set(request.POST)
+        if not chose_elsewhere and any(obj.kind in kinds for _inline, kinds in PROGRAM_INLINES):
+            request.POST = request.POST.copy()
+            request.POST["_continue"] = "1"  # on to the page with its percents and levels
+        return super().response_add(request, obj, post_url_continue)
 
     def has_move_balances_permission(self, request):
         # Moving balances between programs is what moving cards does: owners and admins.
@@ -863,7 +892,7 @@ class LevelAssignmentEndForm(forms.ModelForm):
 
 
 @admin.register(LevelAssignment)
-class LevelAssignmentAdmin(MerchantScopedAdmin):
+class LevelAssignmentAdmin(ShowsActors, MerchantScopedAdmin):
     """A level given by hand (audited). Once given it stays as history: its end can be moved
     (to now, which ends it, or later), with a reason; a later assignment takes over."""
 

@@ -4,7 +4,8 @@ column of Customer (see customers.stats), so none of them reads receipts or lots
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -23,6 +24,7 @@ from unfold.contrib.filters.admin import (
 )
 
 from kopilka.customers.models import Group
+from kopilka.numfmt import NotANumber, parse_number
 from kopilka.programs.models import Level, LevelChange
 
 from .scoping import request_merchant
@@ -95,16 +97,23 @@ def _start_of(day: datetime.date) -> datetime.datetime:
 HUGE = Decimal(10**30)
 
 
+# A number in exponent notation ("1e400"): not how amounts are written, but a number all the
+# same; a filter or a manual change given one says it is too large rather than not a number.
+EXPONENT = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]{1,9}")
+
+
 def minor_units(value) -> int | None:
-    """Amount typed in bonuses or roubles ("500", "12,50") as kopecks; None when not a number.
-    Beyond 10^30 every number is taken as 10^30 (with its sign): larger than any figure kept,
-    and "1e999999" would not even survive the multiplication by 100."""
+    """Amount typed in bonuses or roubles ("500", "12,50", "5 000,00 ₽": what the back office
+    prints, read by `numfmt.parse_number`) as kopecks; None when not a number. Beyond 10^30
+    every number is taken as 10^30 (with its sign): larger than any figure kept, and
+    "1e999999" would not even survive the multiplication by 100."""
+    text = str(value).strip()
     try:
-        amount = Decimal(str(value).strip().replace(",", ".").replace(" ", ""))
-    except InvalidOperation:
-        return None
-    if not amount.is_finite():
-        return None
+        amount = parse_number(text)
+    except NotANumber:
+        if not EXPONENT.fullmatch(text):
+            return None
+        amount = Decimal(text)
     if abs(amount) > HUGE:
         amount = HUGE.copy_sign(amount)
     return int((amount * 100).to_integral_value())

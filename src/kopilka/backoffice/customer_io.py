@@ -37,7 +37,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -63,6 +63,7 @@ from kopilka.customers.models import Card, Customer, Group
 from kopilka.customers.normalize import normalize_email, normalize_phone
 from kopilka.errors import KopilkaError
 from kopilka.ledger.selectors import points_of_customers
+from kopilka.numfmt import NotANumber, parse_number
 from kopilka.programs import services as programs
 from kopilka.programs.selectors import program_for_receipts
 from kopilka.programs.standing import standings_of
@@ -313,8 +314,8 @@ def _balance(text: str) -> int:
     if not text:
         return 0
     try:
-        amount = Decimal(re.sub(r"\s", "", text).replace(",", "."))
-    except InvalidOperation:
+        amount = parse_number(text)
+    except NotANumber:
         amount = None
     maximum = Decimal(bounds.MAX_OPENING_BALANCE) / 100
     if amount is not None and amount.is_finite() and amount > maximum:

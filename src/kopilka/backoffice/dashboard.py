@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import pgettext
 
+from kopilka.limits import services as limits
 from kopilka.merchants.models import Merchant
 from kopilka.reports import figures, rollups
 
@@ -44,6 +46,7 @@ class Figures:
     outstanding: int
     pending: int
     days: list[DayPoints]
+    alerts: limits.AlertCounts  # safe operations' alerts raised in the period
 
 
 def period_start(merchant: Merchant, days: int, now: datetime) -> datetime:
@@ -84,6 +87,7 @@ def dashboard_figures(*, merchant: Merchant, days: int, now: datetime) -> Figure
         expired=moved("expired"),
         outstanding=opening + sum(day.net for day in bonuses),
         pending=figures.pending_now(merchant=merchant, now=now),
+        alerts=limits.alert_counts(merchant=merchant, start=start, end=now),
         days=[
             DayPoints(
                 day=day.day,
@@ -134,6 +138,7 @@ def dashboard_callback(request, context: dict) -> dict:
                 for name in ("accrued", "gifts", "spent", "expired", "outstanding", "pending")
             },
             "chart_data": chart_data(figures),
+            "alerts_url": reverse("admin:limits_limitalert_changelist"),
         }
     )
     return context

@@ -17,13 +17,16 @@ from unfold.widgets import UnfoldAdminTextInputWidget
 from kopilka.numfmt import (  # noqa: F401  (the back office's one import of the formatters)
     HUNDRED,
     Money,
+    NotANumber,
     Percent,
     Points,
     cell,
     count,
+    invalid_amount,
     money,
     money_units,
     number,
+    parse_number,
     percent,
     points,
     share,
@@ -54,11 +57,23 @@ def money_column(field: str, description):
 
 class MoneyField(forms.DecimalField):
     """An amount typed in currency units with at most two decimals ("1 250,50" in Russian),
-    cleaned to minor units."""
+    cleaned to minor units. It reads what the back office prints ("5 000,00 ₽", with any of
+    the spaces between thousands; "5,000.00") through `numfmt.parse_number`, the one reader
+    of amounts."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("widget", UnfoldAdminTextInputWidget(attrs={"inputmode": "decimal"}))
         super().__init__(max_digits=17, decimal_places=2, min_value=0, localize=True, **kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, Decimal | int) and not isinstance(value, bool):
+            return Decimal(value)
+        try:
+            return parse_number(value)
+        except NotANumber:
+            raise forms.ValidationError(invalid_amount(), code="invalid") from None
 
     def prepare_value(self, value):
         if isinstance(value, int) and not isinstance(value, bool):

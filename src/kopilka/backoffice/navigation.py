@@ -51,6 +51,7 @@ AREAS = [
             ("programs", "campaignuse", "redeem", _("Campaign uses")),
             ("programs", "levelchange", "trending_up"),
             ("merchants", "auditevent", "history"),
+            ("limits", "limitalert", "gpp_maybe"),
         ],
     ),
     (
@@ -72,6 +73,10 @@ def sidebar(request) -> list[dict]:
         top.append({"title": _("Reports"), "icon": "monitoring", "link": reverse("reports")})
     if member is not None and member.role in SETTING_UP:
         top.append({"title": _("Getting started"), "icon": "flag", "link": reverse("start")})
+    if member is not None:
+        top.append(
+            {"title": _("Safe operations"), "icon": "shield", "link": reverse("safe_operations")}
+        )
     groups = [{"items": top}]
     for title, models in AREAS:
         items = [item for item in (_item(request, *model) for model in models) if item]

@@ -330,6 +330,13 @@ class AtRiskForm(forms.Form):
         self.fields["program"].queryset = Program.objects.filter(merchant=merchant).order_by("pk")
 
 
+def _local_minute(moment: datetime, tz: ZoneInfo) -> datetime:
+    """A table cell of a moment: the merchant's wall-clock time to the minute, without a time
+    zone (spreadsheets keep none), shown on the page as the language writes it (numfmt.cell)
+    and exported as a date cell."""
+    return moment.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0)
+
+
 # The page shows this many cards; the export has them all.
 AT_RISK_ON_SCREEN = 500
 
@@ -378,8 +385,8 @@ def at_risk_report(request, merchant):
                 c.email if c else "",
                 _("yes") if c and c.marketing_consent else _("no"),
                 _points(r.amount),
-                r.first_expiry.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-                r.last_expiry.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                _local_minute(r.first_expiry, tz),
+                _local_minute(r.last_expiry, tz),
             ]
         )
     if exporting:

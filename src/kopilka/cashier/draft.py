@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from kopilka import bounds
+from kopilka import bounds, numfmt
 from kopilka.errors import ValidationFailed
 from kopilka.pos.schemas import ConfirmIn, CustomerRef, LineIn, QuoteIn
 
@@ -29,7 +29,9 @@ FREE_AMOUNT_SKU = "FREE"
 
 class InvalidAmount(ValidationFailed):
     code = "invalid_amount"
-    default_message = _("Enter an amount in roubles, for example 89.90.")
+
+    def __init__(self, message=None, **details):
+        super().__init__(message if message is not None else numfmt.invalid_amount(), **details)
 
 
 class InvalidQuantity(ValidationFailed):
@@ -43,19 +45,16 @@ class TooManyLines(ValidationFailed):
 
 
 def _decimal(raw: str) -> Decimal:
-    text = (raw or "").strip().replace(" ", "").replace("\u00a0", "").replace(",", ".")
-    value = Decimal(text)
-    if not value.is_finite():
-        raise InvalidOperation
-    return value
+    return numfmt.parse_number(raw)
 
 
 def parse_money(raw: str, maximum: int) -> int:
-    """Roubles as typed ("89.90", "89,9", "1 200") to kopecks, at most `maximum` kopecks
-    (a bound of kopilka.bounds)."""
+    """Roubles as typed or as the screen shows them ("89.90", "89,9", "1 200", "5 000,00 ₽")
+    to kopecks, at most `maximum` kopecks (a bound of kopilka.bounds). The reading is
+    `numfmt.parse_number`, shared with the back office."""
     try:
         value = _decimal(raw)
-    except (InvalidOperation, ValueError):
+    except numfmt.NotANumber:
         raise InvalidAmount(field="amount", value=raw) from None
     if value > Decimal(maximum) / 100:
         raise InvalidAmount(
@@ -73,7 +72,7 @@ def parse_money(raw: str, maximum: int) -> int:
 def parse_qty(raw: str) -> Decimal:
     try:
         value = _decimal(raw)
-    except (InvalidOperation, ValueError):
+    except numfmt.NotANumber:
         raise InvalidQuantity(field="qty", value=raw) from None
     if not 0 < value <= MAX_QTY or value != value.quantize(Decimal("0.001")):
         raise InvalidQuantity(field="qty", value=raw)
@@ -81,10 +80,12 @@ def parse_qty(raw: str) -> Decimal:
 
 
 def money_input(kopecks: int | None) -> str:
-    """Kopecks as the screen's inputs show them: "89.90"."""
+    """Kopecks as the screen's inputs show them, the way the active language writes money
+    ("1 234,50" in Russian and Ukrainian, "1,234.50" in English), which `parse_money`
+    reads back."""
     if kopecks is None:
         return ""
-    return f"{Decimal(kopecks) / 100:.2f}"
+    return numfmt.money(kopecks)
 
 
 @dataclass(frozen=True)
@@ -214,12 +215,14 @@ class Draft:
             spend="max" if self.spend_max else self.spend,
         )
 
-    def confirm_in(self) -> ConfirmIn:
+    def confirm_in(self, *, cashier: str = "") -> ConfirmIn:
         """The booking, with the spend the screen showed (not "max": resolved again it could
-        differ from what the cashier saw, and a double click must post the same request)."""
+        differ from what the cashier saw, and a double click must post the same request),
+        by `cashier` (the staff member's user name: safe operations count per cashier)."""
         return ConfirmIn(
             customer=self.customer_ref(),
             lines=self.priced_lines,
             spend=self.spend,
             external_number=self.number,
+            cashier=cashier or None,
         )

@@ -13,8 +13,9 @@ def _not_in_the_future(day) -> None:
 
 
 class RegisterCustomerForm(forms.Form):
-    """Contacts (one at least), the name and birthday (optional: no program setting asks for
-    them), cards and consent; sales.desk.customer_register_at_till checks the rest."""
+    """Contacts (one at least), the name and birthday (required when the program asks for
+    them: `required`, from `sales.desk.details_missing`), cards and consent;
+    sales.desk.customer_register_at_till checks the rest."""
 
     phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
     email = forms.CharField(label=_("E-mail"), max_length=254, required=False)
@@ -26,6 +27,11 @@ class RegisterCustomerForm(forms.Form):
     )
     virtual_card = forms.BooleanField(label=_("Issue a virtual card"), required=False)
     marketing_consent = forms.BooleanField(label=_("Agrees to receive offers"), required=False)
+
+    def __init__(self, *args, required: list[str] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in required:
+            self.fields[name].required = True
 
     def clean(self):
         data = super().clean()

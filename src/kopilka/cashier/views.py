@@ -36,7 +36,7 @@ from kopilka.errors import KopilkaError, ValidationFailed
 from kopilka.limits import ratelimit
 from kopilka.merchants.sign_in import TillSignInForm
 from kopilka.pos.schemas import RefundIn, RefundLineIn
-from kopilka.programs.selectors import program_of_customer
+from kopilka.programs.selectors import program_for_receipts, program_of_customer
 from kopilka.programs.standing import customer_standing
 from kopilka.sales import desk
 from kopilka.sales import services as pos
@@ -293,11 +293,15 @@ def customer_clear(request):
 @answers_errors
 def customer_new(request):
     """Register a customer in place; with confirmation required, ask for the code next."""
+    # What the merchant's program asks of a new customer (a card type's program is checked
+    # again by the service, which knows the card).
+    required = desk.details_missing(
+        program_for_receipts(merchant=request.till.merchant), first_name="", birthday=None
+    )
     if request.method == "GET":
-        return _answer(
-            request, _html(request, "cashier/_register.html", {"form": RegisterCustomerForm()})
-        )
-    form = RegisterCustomerForm(request.POST)
+        form = RegisterCustomerForm(required=required)
+        return _answer(request, _html(request, "cashier/_register.html", {"form": form}))
+    form = RegisterCustomerForm(request.POST, required=required)
     if not form.is_valid():
         return _answer(
             request, _html(request, "cashier/_register.html", {"form": form}), status=422
@@ -551,7 +555,9 @@ def confirm(request):
     if not draft.complete:
         raise ReceiptIncomplete()
     booked = pos.receipt_confirm(
-        register=request.till.register, key=draft.key, data=draft.confirm_in()
+        register=request.till.register,
+        key=draft.key,
+        data=draft.confirm_in(cashier=request.user.get_username()),
     )
     customer = None
     if booked["customer_id"] is not None:

@@ -1,10 +1,11 @@
-"""The limits app's one hand-written statement: a rate counter's upsert."""
+"""The limits app's hand-written statements: the upserts of a rate counter and of a safe
+operations' day counter."""
 
 from __future__ import annotations
 
 from django.db import connection
 
-from .models import RateCounter
+from .models import LimitUsage, RateCounter
 
 
 def bump(key: str, window_start: int, window_end: int) -> int:
@@ -42,3 +43,27 @@ def bump_all(keys: list[str], window_starts: list[int], window_ends: list[int]) 
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return dict(cursor.fetchall())
+
+
+def bump_usage(merchant_id: int, day, rows: list[tuple[str, str, int]]) -> dict:
+    """Add each (limit name, subject, amount) to its counter of the day in one statement,
+    creating it, and return {(name, subject): the day's total}. Rows go in sorted order, so
+    two transactions lock shared counters in the same order and cannot deadlock."""
+    q = connection.ops.quote_name
+    table = q(LimitUsage._meta.db_table)
+    merchant, name, subject, day_, amount = (
+        q(c) for c in ("merchant_id", "name", "subject", "day", "amount")
+    )
+    rows = sorted(rows)
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
+    sql = (
+        f"INSERT INTO {table} ({merchant}, {name}, {subject}, {day_}, {amount}) "
+        f"VALUES {values} ON CONFLICT ({merchant}, {name}, {subject}, {day_}) "
+        f"DO UPDATE SET {amount} = {table}.{amount} + EXCLUDED.{amount} "
+        f"RETURNING {name}, {subject}, {amount}"
+    )
+    day = connection.ops.adapt_datefield_value(day)
+    params = [v for row in rows for v in (merchant_id, row[0], row[1], day, row[2])]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {(n, s): total for n, s, total in cursor.fetchall()}

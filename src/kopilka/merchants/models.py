@@ -25,6 +25,9 @@ class Merchant(models.Model):
             "receive messages, a few days before their bonuses burn."
         ),
     )
+    # The safe operations' limits and patterns as `limits.safe.stored_form` writes them;
+    # empty: `limits.safe.DEFAULTS`. Loaded with the register on every till request.
+    safe_operations = models.JSONField(_("safe operations"), default=dict, blank=True)
     plan_name = models.CharField(_("plan"), max_length=50, default="unlimited")
     customer_limit = models.PositiveIntegerField(
         _("customer limit"), null=True, blank=True, help_text=_("Empty means unlimited.")
@@ -192,6 +195,7 @@ class AuditAction(models.TextChoices):
     SEGMENT_CREATE = "segment.create", _("segment created")
     SEGMENT_RENAME = "segment.rename", _("segment renamed")
     SEGMENT_SET_MEMBERS = "segment.set_members", _("segment's members set")
+    SAFE_OPERATIONS_SET = "safe_operations.set", _("safe operations' limits set")
 
 
 class AuditEvent(models.Model):
@@ -217,7 +221,8 @@ class AuditEvent(models.Model):
         return gettext("%(action)s: %(object)s, %(actor)s") % {
             "action": self.get_action_display(),
             "object": f"{self.object_type}#{self.object_id}",
-            "actor": self.actor,
+            # as people read it when the back office has looked it up (actors.actor_label)
+            "actor": getattr(self, "actor_label", None) or self.actor,
         }
 
 

@@ -27,6 +27,8 @@ READ_ONLY_MODELS = {
     "ratecounter",
     "campaignuse",
     "levelchange",
+    "limitusage",
+    "limitalert",
 }
 # A marketer's daily work: the customer base, campaigns, and the catalogue's exclusions.
 MARKETER_MODELS = {

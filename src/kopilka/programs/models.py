@@ -68,6 +68,8 @@ class Program(models.Model):
         _("require confirmation of new customers"), default=False
     )
     auto_enrol_online = models.BooleanField(_("online buyers join automatically"), default=True)
+    require_name = models.BooleanField(_("ask for the name at registration"), default=False)
+    require_birthday = models.BooleanField(_("ask for the birthday at registration"), default=False)
     welcome_bonus = models.BigIntegerField(_("welcome bonus, kopecks"), default=0)
     welcome_lifetime_days = models.PositiveIntegerField(
         _("welcome bonus lifetime, days"), null=True, blank=True

@@ -27,6 +27,9 @@ from kopilka.ledger import locks
 from kopilka.ledger import services as ledger
 from kopilka.ledger.exceptions import InvalidAmount
 from kopilka.ledger.models import Account, Entry, EntryKind
+from kopilka.limits import safe
+from kopilka.limits import services as limits
+from kopilka.limits.services import LimitExceeded, record_refusal
 from kopilka.merchants.actors import Actor
 from kopilka.merchants.models import AuditAction, Role
 from kopilka.merchants.services import audit_record
@@ -780,17 +783,36 @@ def customer_activate(*, customer, actor: Actor, now=None) -> Enrolment | None:
     return customer_program_enrol(customer=customer, actor=actor, now=now)
 
 
-@transaction.atomic
 def balance_adjust(
     *, amount: int, reason: str, role: str, actor: Actor, account=None, customer=None, now=None
 ) -> list[Entry]:
     """Manual credit (amount > 0) or debit (< 0) by a staff member, within the limit of the
-    role: auditors and cashiers none, marketers up to KOPILKA_MARKETER_ADJUST_LIMIT per
-    operation. Audited by ledger.manual_adjust; the list's balance snapshot follows.
+    role (auditors and cashiers none, marketers up to KOPILKA_MARKETER_ADJUST_LIMIT per
+    operation) and the merchant's safe operations (per operation, per card and per staff
+    member a day; a refusal is kept as an alert). Audited by ledger.manual_adjust; the
+    list's balance snapshot follows.
 
     With `customer` instead of `account`: their account in their program, which a credit
     opens first (customer_program_enrol, welcome bonus included, outside the role's limit: it
     is the program's); a debit of an account that is not there is refused."""
+    now = now or timezone.now()
+    try:
+        return _balance_adjust(
+            amount=amount,
+            reason=reason,
+            role=role,
+            actor=actor,
+            account=account,
+            customer=customer,
+            now=now,
+        )
+    except LimitExceeded as refused:
+        record_refusal(refused, now=now)
+        raise
+
+
+@transaction.atomic
+def _balance_adjust(*, amount, reason, role, actor, account, customer, now) -> list[Entry]:
     if role not in (Role.OWNER, Role.ADMIN, Role.MARKETER):
         raise AdjustNotAllowed()
     if role == Role.MARKETER and abs(amount) > adjust_limit():
@@ -805,12 +827,22 @@ def balance_adjust(
         if account is None:
             account = customer_program_enrol(customer=customer, actor=actor, now=now).account
     [locked] = locks.lock_accounts([account.pk])
+    if 0 < abs(amount) <= bounds.MAX_MANUAL_ADJUSTMENT:  # larger: the ledger refuses it
+        staff_id = actor.id if actor.kind == "user" else None
+        limits.enforce(
+            merchant=account.customer.merchant,
+            uses=safe.adjustment_uses(
+                amount=amount, customer_id=account.customer_id, staff_id=staff_id
+            ),
+            who=limits.Who(customer_id=account.customer_id, staff_id=staff_id),
+            now=now,
+        )
     # Points added by hand burn like earned ones: after the program's bonus lifetime.
     lifetime = Program.objects.values_list("lifetime_days", flat=True).get(pk=locked.program_id)
     entries = ledger.manual_adjust(
         account=locked, amount=amount, actor=actor, reason=reason, now=now, lifetime_days=lifetime
     )
-    stats.refresh_customer_balances([account.customer_id], now=now or timezone.now())
+    stats.refresh_customer_balances([account.customer_id], now=now)
     return entries
 
 

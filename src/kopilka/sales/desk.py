@@ -37,6 +37,7 @@ from kopilka.programs.selectors import program_for_receipts, program_of_customer
 from kopilka.programs.services import customer_enrol
 
 from . import otp
+from .exceptions import DetailsRequired
 from .notifications import Channel, address
 from .resolve import customer_from_reference
 
@@ -227,6 +228,19 @@ def customer_identify_typed(merchant, text: str) -> tuple[Customer, Card | None]
             raise CustomerNotFound() from None
 
 
+def details_missing(program, *, first_name: str | None, birthday) -> list[str]:
+    """The details a registration lacks that the customer's program asks for (its
+    `require_name`, `require_birthday`): "first_name", "birthday"."""
+    if program is None or not program.enabled:
+        return []
+    missing = []
+    if program.require_name and not (first_name or "").strip():
+        missing.append("first_name")
+    if program.require_birthday and birthday is None:
+        missing.append("birthday")
+    return missing
+
+
 # --- writes ----------------------------------------------------------------------------------
 
 
@@ -264,6 +278,9 @@ def customer_register_at_till(
     if program is not None and not program.enabled:
         program = None  # a disabled program welcomes nobody
     needs_code = bool(program and program.require_confirmation)
+    missing = details_missing(program, first_name=first_name, birthday=birthday)
+    if missing:
+        raise DetailsRequired(fields=missing)
     customer = customer_register(
         merchant=merchant,
         actor=actor,

@@ -138,3 +138,19 @@ class HoldExpired(Conflict):
     default_message = _(
         "The bonuses were held too long and have been released; the receipt is voided."
     )
+
+
+class DetailsRequired(ValidationFailed):
+    """The customer's program asks for details the registration lacks (`fields`: first_name,
+    birthday)."""
+
+    code = "details_required"
+    default_message = _("The program asks for more details of a new customer.")
+
+    LABELS = {"first_name": _("the first name"), "birthday": _("the birthday")}
+
+    def __init__(self, *, fields: list[str]):
+        message = gettext("The loyalty program asks for %(details)s of a new customer.") % {
+            "details": gettext(" and ").join(str(self.LABELS[name]) for name in fields)
+        }
+        super().__init__(message, fields=fields)

@@ -72,6 +72,9 @@ class Receipt(models.Model):
     channel = models.CharField(
         _("channel"), max_length=8, choices=Channel.choices, default=Channel.POS
     )
+    # Who sold, as the till names them (the cashier screen: the staff member's user name);
+    # safe operations count per cashier.
+    cashier = models.CharField(_("cashier"), max_length=150, blank=True, default="")
     refund_of = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,

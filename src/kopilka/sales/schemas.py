@@ -87,6 +87,12 @@ class ConfirmIn(QuoteIn):
     external_number: str = Field(min_length=1, max_length=64)
     payments: list[PaymentIn] = Field(default_factory=list, max_length=bounds.MAX_PAYMENTS)
     hold: bool = Field(default=False, description="Hold the bonuses; capture or void later.")
+    cashier: str | None = Field(
+        default=None,
+        max_length=150,
+        description="The cashier as the till names them (name or number); the merchant's "
+        "safe-operations limits count per cashier.",
+    )
 
 
 class RefundLineIn(Strict):

@@ -25,17 +25,16 @@ def money(kopecks) -> str:
 
 @register.filter
 def money_field(kopecks) -> str:
-    """Kopecks as an input's value: "1234.56"."""
+    """Kopecks as an input's value, as the active language writes it: "1 234,56"."""
     return money_input(kopecks)
 
 
 @register.filter
 def qty(value) -> str:
-    """A quantity without trailing zeros: "2", "0.35"."""
+    """A quantity without trailing zeros, as the active language writes it: "2", "0,35"."""
     if value is None:
         return ""
-    value = Decimal(value)
-    return f"{value.normalize():f}" if value == value.to_integral() else f"{value:f}".rstrip("0")
+    return numfmt.number(Decimal(value))
 
 
 # How the engine's reason codes read to a cashier; `value` is a percent, an amount in kopecks

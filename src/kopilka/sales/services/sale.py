@@ -17,6 +17,7 @@ from kopilka.ledger import services as ledger
 from kopilka.ledger.exceptions import InsufficientBalance
 from kopilka.ledger.models import EntryKind
 from kopilka.ledger.selectors import Balance, account_balance
+from kopilka.limits.services import LimitExceeded, record_refusal
 from kopilka.merchants.actors import Actor
 from kopilka.programs.exceptions import ProgramInactive
 from kopilka.programs.models import CampaignUse, Program
@@ -43,6 +44,7 @@ from .common import (
     within_bounds,
 )
 from .idempotency import idempotent, request_hash
+from .watch import watch_sale
 
 
 def receipt_confirm(*, register, key: str | None, data, now: datetime | None = None) -> dict:
@@ -50,14 +52,19 @@ def receipt_confirm(*, register, key: str | None, data, now: datetime | None = N
     accrual, in one transaction."""
     within_bounds(data)
     count_customer_lookup(register, data)
+    now = now or timezone.now()
     try:
         return idempotent(
             register=register,
             key=key,
             operation="confirm",
             request_hash=request_hash("confirm", data),
-            book=lambda: _book_sale(register, data, now or timezone.now()),
+            book=lambda: _book_sale(register, data, now),
         )
+    except LimitExceeded as refused:
+        # The sale rolled back; its refusal is the owner's to see.
+        record_refusal(refused, now=now)
+        raise
     except IntegrityError:
         if Receipt.objects.filter(
             register=register, kind=Receipt.Kind.SALE, external_number=data.external_number
@@ -112,8 +119,10 @@ def _book_sale(register, data, now: datetime) -> dict:
     receipt.occurred_at, receipt.offline = occurred_at, offline  # when, and whether sent late
     # The customer's figures go in with the receipt; a held sale counts when it is captured.
     figures = None if held else customer_stats.sale_figures(receipt, now=now)
+    previous_purchase_at = customer.last_purchase_at if customer is not None else None
     sql.insert_sale(receipt, _line_rows(data, catalog, cart, outcome), figures=figures)
     opened = _book_points(account, receipt, outcome.bonus_spent, held, actor, now)
+    watch_sale(register, receipt, now, previous_purchase_at=previous_purchase_at)
     if customer is not None and outcome.campaigns_applied:
         CampaignUse.objects.bulk_create(
             CampaignUse(campaign_id=campaign_id, customer=customer, receipt=receipt)
@@ -157,6 +166,7 @@ def _sale_receipt(register, data, customer, program, account, outcome, held: boo
         kind=Receipt.Kind.SALE,
         status=Receipt.Status.HELD if held else Receipt.Status.CONFIRMED,
         channel=data.channel,
+        cashier=data.cashier or "",
         external_number=data.external_number,
         subtotal=outcome.subtotal,
         discount=outcome.discount,
