@@ -280,7 +280,7 @@ def test_a_new_owner_sets_up_sells_refunds_and_reads_the_same_figures_everywhere
         "начислено бонусов": rub(accrued),
         "списано бонусов": rub(spent),
         "сгорело бонусов": rub(0),
-        "остаток (доступные и ожидающие)": rub(outstanding),
+        "остаток (доступные и замороженные)": rub(outstanding),
         "доля сгорания (сгорело / начислено)": f"0{NB}%",
         "покупок с оплатой бонусами": "1",
     }, summary
@@ -296,7 +296,7 @@ def test_a_new_owner_sets_up_sells_refunds_and_reads_the_same_figures_everywhere
         "списано бонусов": rub(spent),
         "сгорело бонусов": rub(0),
         "возвращено при возвратах": rub(returned),
-        "возвращено с начисления при возвратах": rub(clawed_back),
+        "списано из начисленного при возвратах": rub(clawed_back),
         "ручные изменения": rub(0),
         "остаток на конец": rub(outstanding),
         "покупок с оплатой бонусами": "1",
@@ -305,7 +305,7 @@ def test_a_new_owner_sets_up_sells_refunds_and_reads_the_same_figures_everywhere
     assert summary["начислено бонусов"] == on_dashboard["accrued"]
     assert summary["списано бонусов"] == on_dashboard["spent"]
     assert summary["сгорело бонусов"] == on_dashboard["expired"]
-    assert summary["остаток (доступные и ожидающие)"] == on_dashboard["outstanding"]
+    assert summary["остаток (доступные и замороженные)"] == on_dashboard["outstanding"]
     # Accrued and spent are drawn in the same colours on both charts.
     assert chart_colours(page, "report-canvas")[:2] == dashboard_colours
     the_screens_are_kept(page, "owner-bonuses-report")
