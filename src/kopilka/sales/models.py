@@ -123,6 +123,13 @@ class Receipt(models.Model):
         indexes = [
             models.Index(fields=["merchant", "occurred_at"]),
             models.Index(fields=["customer", "occurred_at"]),
+            # The safe operations' "anonymous receipts, then one card" pattern counts a
+            # register's recent anonymous sales; only those sales write this index.
+            models.Index(
+                fields=["register", "occurred_at"],
+                condition=Q(customer__isnull=True),
+                name="receipt_anonymous_recent",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -206,42 +206,32 @@ def insert_sale(receipt: Receipt, lines: list[dict], *, figures: SaleFigures | N
 
 
 _CARD_ACTIVITY = f"""
-SELECT COUNT(DISTINCT CASE WHEN occurred_at >= %s THEN store_id END),
-       COALESCE(SUM(CASE WHEN occurred_at >= %s AND register_id = %s THEN 1 ELSE 0 END), 0)
+SELECT COUNT(DISTINCT CASE WHEN occurred_at >= %(stores_since)s THEN store_id END),
+       COALESCE(SUM(CASE WHEN occurred_at >= %(register_since)s AND register_id = %(register)s
+                         THEN 1 ELSE 0 END), 0),
+       (SELECT COUNT(*) FROM {Receipt._meta.db_table} a
+        WHERE a.register_id = %(register)s AND a.customer_id IS NULL
+          AND a.occurred_at >= %(register_since)s AND a.kind = 'sale')
 FROM {Receipt._meta.db_table}
-WHERE customer_id = %s AND kind = 'sale' AND occurred_at >= %s
-"""
-
-_ANONYMOUS_SALES = f"""
-SELECT COUNT(*) FROM {Receipt._meta.db_table}
-WHERE merchant_id = %s AND occurred_at >= %s AND register_id = %s AND customer_id IS NULL
-  AND kind = 'sale'
+WHERE customer_id = %(customer)s AND kind = 'sale' AND occurred_at >= %(since)s
 """
 
 
 def card_activity(*, customer_id: int, register_id: int, stores_since, register_since):
-    """(different stores of the customer's sales since `stores_since`, the customer's sales
-    at the register since `register_since`), read through the (customer, occurred_at) index."""
+    """What the safe operations' patterns ask of a sale with a card, in one statement: the
+    different stores of the customer's sales since `stores_since`; the customer's sales at
+    the register since `register_since`; the anonymous sales there since then. Read through
+    the (customer, occurred_at) index and the anonymous sales' partial index."""
     db = hotsql.default_db()
-    [(stores, at_register)] = hotsql.rows(
+    [row] = hotsql.rows(
         db,
         _CARD_ACTIVITY,
-        [
-            hotsql.moment(db, stores_since),
-            hotsql.moment(db, register_since),
-            register_id,
-            customer_id,
-            hotsql.moment(db, min(stores_since, register_since)),
-        ],
+        {
+            "stores_since": hotsql.moment(db, stores_since),
+            "register_since": hotsql.moment(db, register_since),
+            "register": register_id,
+            "customer": customer_id,
+            "since": hotsql.moment(db, min(stores_since, register_since)),
+        },
     )
-    return stores, at_register
-
-
-def anonymous_sales(*, merchant_id: int, register_id: int, since) -> int:
-    """The sales without a customer at the register since `since` (the (merchant,
-    occurred_at) index; asked only when a card came back to one register)."""
-    db = hotsql.default_db()
-    [(count,)] = hotsql.rows(
-        db, _ANONYMOUS_SALES, [merchant_id, hotsql.moment(db, since), register_id]
-    )
-    return count
+    return row

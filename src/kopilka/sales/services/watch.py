@@ -47,17 +47,12 @@ def _patterns(merchant, register, receipt: Receipt, previous_purchase_at) -> lis
     if not window or previous_purchase_at < at - timedelta(minutes=window):
         return []
     register_since = at - timedelta(minutes=patterns.anonymous_minutes)
-    stores, card_sales = sql.card_activity(
+    stores, card_sales, anonymous = sql.card_activity(
         customer_id=receipt.customer_id,
         register_id=register.pk,
         stores_since=at - timedelta(minutes=patterns.stores_minutes),
         register_since=register_since,
     )
-    anonymous = 0
-    if patterns.anonymous and card_sales >= 2:
-        anonymous = sql.anonymous_sales(
-            merchant_id=merchant.pk, register_id=register.pk, since=register_since
-        )
     return safe.patterns_matched(
         patterns, stores=stores, anonymous=anonymous, card_sales=card_sales
     )
