@@ -295,9 +295,7 @@ def customer_new(request):
     """Register a customer in place; with confirmation required, ask for the code next."""
     # What the merchant's program asks of a new customer (a card type's program is checked
     # again by the service, which knows the card).
-    required = desk.details_missing(
-        program_for_receipts(merchant=request.till.merchant), first_name="", birthday=None
-    )
+    required = desk.details_asked(program_for_receipts(merchant=request.till.merchant))
     if request.method == "GET":
         form = RegisterCustomerForm(required=required)
         return _answer(request, _html(request, "cashier/_register.html", {"form": form}))

@@ -89,14 +89,12 @@ class LimitExceeded(KopilkaError):
         self.breach, self.who, self.merchant = breach, who, merchant
 
 
-def local_day(merchant: Merchant, now: datetime):
-    return now.astimezone(ZoneInfo(merchant.time_zone)).date()
-
-
-def enforce(*, merchant: Merchant, uses: list[safe.Use], who: Who, now: datetime, receipt=None):
+def enforce(
+    *, merchant: Merchant, uses: list[safe.Use], who: Who, now: datetime, receipt=None
+) -> safe.Settings:
     """Count `uses` against the merchant's limits, in the caller's transaction: LimitExceeded
     at a hard threshold (the caller's transaction rolls back, counters included), an alert
-    and an outbox event per soft threshold crossed."""
+    and an outbox event per soft threshold crossed. Returns the settings it judged by."""
     settings = safe.settings_of(merchant.safe_operations)
     counted = {limit.name for limit in settings.day_limits()}
     rows = [
@@ -104,7 +102,7 @@ def enforce(*, merchant: Merchant, uses: list[safe.Use], who: Who, now: datetime
         for use in uses
         if use.amount > 0 and f"{use.operation}:{use.scope}" in counted
     ]
-    day = local_day(merchant, now)
+    day = now.astimezone(ZoneInfo(merchant.time_zone)).date()  # the merchant's day
     totals = sql.bump_usage(merchant.pk, day, rows) if rows else {}
     breaches = safe.judge(settings, uses, totals)
     refused = [breach for breach in breaches if breach.hard]
@@ -117,6 +115,7 @@ def enforce(*, merchant: Merchant, uses: list[safe.Use], who: Who, now: datetime
             for breach in breaches
         ],
     )
+    return settings
 
 
 def record_refusal(error: LimitExceeded, *, now: datetime) -> None:

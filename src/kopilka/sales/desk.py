@@ -228,17 +228,19 @@ def customer_identify_typed(merchant, text: str) -> tuple[Customer, Card | None]
             raise CustomerNotFound() from None
 
 
-def details_missing(program, *, first_name: str | None, birthday) -> list[str]:
-    """The details a registration lacks that the customer's program asks for (its
-    `require_name`, `require_birthday`): "first_name", "birthday"."""
+def details_asked(program) -> list[str]:
+    """The details of a new customer the program asks for (its `require_name`,
+    `require_birthday`): "first_name", "birthday"; none without an enabled program."""
     if program is None or not program.enabled:
         return []
-    missing = []
-    if program.require_name and not (first_name or "").strip():
-        missing.append("first_name")
-    if program.require_birthday and birthday is None:
-        missing.append("birthday")
-    return missing
+    asked = [("first_name", program.require_name), ("birthday", program.require_birthday)]
+    return [name for name, required in asked if required]
+
+
+def details_missing(program, *, first_name: str | None, birthday) -> list[str]:
+    """The details the program asks for (`details_asked`) that a registration lacks."""
+    given = {"first_name": bool((first_name or "").strip()), "birthday": birthday is not None}
+    return [name for name in details_asked(program) if not given[name]]
 
 
 # --- writes ----------------------------------------------------------------------------------

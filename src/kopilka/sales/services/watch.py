@@ -26,17 +26,18 @@ def watch_sale(register, receipt: Receipt, now: datetime, *, previous_purchase_a
         register_id=register.pk,
         cashier=receipt.cashier,
     )
-    limits.enforce(merchant=merchant, uses=uses, who=who, now=now, receipt=receipt)
+    settings = limits.enforce(merchant=merchant, uses=uses, who=who, now=now, receipt=receipt)
     if receipt.customer_id is not None and previous_purchase_at is not None:
-        matched = _patterns(merchant, register, receipt, previous_purchase_at)
+        matched = _patterns(settings.patterns, register, receipt, previous_purchase_at)
         if matched:
             limits.flag_patterns(
                 merchant=merchant, matched=matched, who=who, now=now, receipt=receipt
             )
 
 
-def _patterns(merchant, register, receipt: Receipt, previous_purchase_at) -> list[safe.Pattern]:
-    patterns = safe.settings_of(merchant.safe_operations).patterns
+def _patterns(
+    patterns: safe.Patterns, register, receipt: Receipt, previous_purchase_at
+) -> list[safe.Pattern]:
     at = receipt.occurred_at
     window = max(
         patterns.stores_minutes if patterns.stores else 0,
